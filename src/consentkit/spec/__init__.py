@@ -1,0 +1,1 @@
+"""Procedure specs, the intake catalogue and jurisdiction policies: models, loading, conditions, schema."""

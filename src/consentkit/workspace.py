@@ -1,0 +1,292 @@
+"""A clinic's workspace: ``consentkit.toml``, its own ``procedures/`` and ``templates/`` layered over the built-in
+ones, and the git-ignored state directory ``.consentkit/`` (database, keys, secrets)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from consentkit.errors import ConfigError, MultiInputError, SourceLocation, WorkspaceError
+from consentkit.resources import builtin_dir
+from consentkit.spec.models import Locale, Text
+from consentkit.spec.validate import clean_loc, describe
+from consentkit.spec.yamlfile import format_path
+
+CONFIG_FILE = "consentkit.toml"
+STATE_DIR = ".consentkit"
+ENV_WORKSPACE = "CONSENTKIT_WORKSPACE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ClinicConfig(_Strict):
+    name: Text
+    address: Text | None = None
+    phone: Annotated[str, StringConstraints(min_length=3, max_length=40)]
+    urgent_phone: Annotated[str, StringConstraints(min_length=3, max_length=40)]
+    licence: str | None = None
+    timezone: str = "Asia/Shanghai"
+    jurisdiction: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "cn"
+    locales: list[Locale] = Field(default_factory=lambda: ["zh-CN"], min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
+        return value
+
+
+class StorageConfig(_Strict):
+    database_url: str = f"sqlite:///{STATE_DIR}/audit.sqlite3"
+
+
+class TimestampingConfig(_Strict):
+    tsa_urls: list[str] = Field(default_factory=list, description="empty: the embedded TSA")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class SigningConfig(_Strict):
+    profile: str = "default"
+    passphrase_env: str = "CONSENTKIT_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
+
+
+class ReviewConfig(_Strict):
+    required_roles: list[Literal["clinical", "legal"]] | None = None
+
+
+class WorkspaceConfig(_Strict):
+    clinic: ClinicConfig
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    timestamping: TimestampingConfig = Field(default_factory=TimestampingConfig)
+    signing: SigningConfig = Field(default_factory=SigningConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    config: WorkspaceConfig
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def procedures_dir(self) -> Path:
+        return self.root / "procedures"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def signatures_dir(self) -> Path:
+        return self.root / "signatures"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.clinic.timezone)
+
+    def procedure_roots(self) -> tuple[Path, ...]:
+        """Workspace procedures first (they override the built-ins by id), then the built-in library."""
+        roots = [self.procedures_dir] if self.procedures_dir.is_dir() else []
+        return (*roots, builtin_dir("procedures"))
+
+    def template_roots(self) -> tuple[Path, ...]:
+        roots = [self.templates_dir] if self.templates_dir.is_dir() else []
+        return (*roots, builtin_dir("templates"))
+
+    def signature_roots(self) -> tuple[Path, ...]:
+        roots = [self.signatures_dir] if self.signatures_dir.is_dir() else []
+        return (*roots, builtin_dir("signatures"))
+
+    def database_url(self) -> str:
+        """The configured URL with a relative SQLite path made absolute against the workspace root."""
+        url = self.config.storage.database_url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            return "sqlite:///" + str(self.root / url.removeprefix("sqlite:///"))
+        return url
+
+    def secret(self, name: str) -> bytes:
+        """A workspace secret kept in the state directory (created on first use, mode 0600)."""
+        if not re.fullmatch(r"[a-z0-9-]+", name):
+            raise ValueError(name)
+        path = self.state_dir / "secrets" / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_private(path, secrets.token_bytes(32))
+        return path.read_bytes()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600 from the first byte, atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _toml_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """Best-effort line of a key path in a TOML text (tomllib keeps no positions)."""
+    lines = text.splitlines()
+    section = ""
+    best: int | None = None
+    keys = [str(p) for p in loc if isinstance(p, str)]
+    for i, raw in enumerate(lines, start=1):
+        stripped = raw.strip()
+        header = re.fullmatch(r"\[([^\[\]]+)\]", stripped)
+        if header:
+            section = header.group(1).strip()
+            if keys and section == ".".join(keys[:-1]) and best is None:
+                best = i
+            if section == ".".join(keys):
+                return i
+            continue
+        m = re.match(r"([A-Za-z0-9_\-\"]+)\s*=", stripped)
+        if m and keys:
+            key = m.group(1).strip('"')
+            full = ".".join(filter(None, [section, key]))
+            if full == ".".join(keys) or full == ".".join(keys[:2]):
+                return i
+    return best
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", location=SourceLocation(path)) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}", location=SourceLocation(path, int(m.group(1)) if m else None)
+        ) from exc
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = clean_loc(err["loc"])
+            problems.append(
+                ConfigError(
+                    describe(err, WorkspaceConfig),
+                    location=SourceLocation(path, _toml_line(text, loc), format_path(loc)),
+                )
+            )
+        raise MultiInputError(problems) from None
+
+
+def find_workspace(start: Path | None = None, explicit: Path | None = None) -> Workspace | None:
+    """``explicit`` (``--workspace``), else ``$CONSENTKIT_WORKSPACE``, else walk up from ``start`` (cwd)."""
+    chosen = explicit or (Path(os.environ[ENV_WORKSPACE]) if os.environ.get(ENV_WORKSPACE) else None)
+    if chosen is not None:
+        config = chosen / CONFIG_FILE
+        if not config.is_file():
+            raise WorkspaceError(
+                f"{chosen} is not a consentkit workspace (no {CONFIG_FILE}); create one with: consentkit init {chosen}"
+            )
+        return Workspace(chosen.resolve(), load_config(config))
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return Workspace(folder, load_config(folder / CONFIG_FILE))
+    return None
+
+
+def require_workspace(start: Path | None = None, explicit: Path | None = None) -> Workspace:
+    ws = find_workspace(start, explicit)
+    if ws is None:
+        raise WorkspaceError(
+            f"no {CONFIG_FILE} here or in any parent folder; run 'consentkit init DIR' first, or pass --workspace DIR"
+        )
+    return ws
+
+
+DEFAULT_CONFIG = """\
+# consentkit workspace configuration. Documentation: https://github.com/consentkit/consentkit#workspace
+[clinic]
+name = {{ "zh-CN" = "{name_cn}", "zh-TW" = "{name_tw}", en = "{name_en}" }}
+address = {{ "zh-CN" = "上海市示例路 1 号", "zh-TW" = "上海市示例路 1 號", en = "1 Example Road, Shanghai" }}
+phone = "+86 21 5555 0100"
+urgent_phone = "+86 21 5555 0199"   # answered day and night; printed on every red-flag list
+timezone = "{timezone}"
+jurisdiction = "{jurisdiction}"     # policy in procedures/policies/<jurisdiction>.yaml
+locales = ["zh-CN", "en"]
+
+[storage]
+database_url = "sqlite:///.consentkit/audit.sqlite3"   # or postgresql://user@host/db
+
+[timestamping]
+tsa_urls = []          # empty: the embedded TSA in .consentkit/; or a list of RFC 3161 URLs tried in order
+
+[signing]
+profile = "default"    # signatures/<profile>.yaml, the workspace's own or the built-in one
+passphrase_env = "CONSENTKIT_PASSPHRASE"
+"""
+
+GITIGNORE = f"# consentkit state: database, private keys and secrets. Never commit it.\n{STATE_DIR}/\n"
+
+
+def init_workspace(
+    target: Path, *, jurisdiction: str = "cn", timezone: str = "Asia/Shanghai", clinic_name: str | None = None
+) -> Workspace:
+    """Create a workspace in ``target`` (which may exist but must not already be a workspace)."""
+    if (target / CONFIG_FILE).exists():
+        raise WorkspaceError(f"{target} is already a workspace ({CONFIG_FILE} exists); nothing changed")
+    if target.exists() and not target.is_dir():
+        raise WorkspaceError(f"{target} exists and is not a folder")
+    target.mkdir(parents=True, exist_ok=True)
+    for sub in ("procedures", "procedures/policies", "templates", "signatures"):
+        (target / sub).mkdir(exist_ok=True)
+    state = target / STATE_DIR
+    state.mkdir(exist_ok=True, mode=0o700)
+    state.chmod(0o700)
+    gitignore = target / ".gitignore"
+    existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if f"{STATE_DIR}/" not in existing.splitlines():
+        gitignore.write_text(
+            existing + ("\n" if existing and not existing.endswith("\n") else "") + GITIGNORE, encoding="utf-8"
+        )
+    for sub, note in (
+        ("procedures", "Your own procedure specs (<id>.yaml) override the built-in ones by id.\n"),
+        ("templates", "Your own templates override the built-in ones by file name.\n"),
+    ):
+        readme = target / sub / "README.md"
+        if not readme.exists():
+            readme.write_text(note, encoding="utf-8")
+    name_en = clinic_name or "Example Aesthetic Clinic"
+    config_text = DEFAULT_CONFIG.format(
+        name_cn=clinic_name or "示例医疗美容诊所",
+        name_tw=clinic_name or "示例醫療美容診所",
+        name_en=name_en,
+        timezone=timezone,
+        jurisdiction=jurisdiction,
+    )
+    tmp = target / f".{CONFIG_FILE}.tmp"
+    tmp.write_text(config_text, encoding="utf-8")
+    tmp.replace(target / CONFIG_FILE)
+    ws = Workspace(target.resolve(), load_config(target / CONFIG_FILE))
+    ws.secret("subject-hmac")  # pseudonymises patients in the audit log
+    return ws
