@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints, ValidationError
 
@@ -21,7 +21,7 @@ from consentkit.errors import InputError, SourceLocation
 from consentkit.spec.models import Category, Locale, Model, Role, Text
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-MANIFEST_FORMAT = "consentkit/manifest/v1"
+MANIFEST_FORMAT: Final = "consentkit/manifest/v1"
 MANIFEST_NAME = "manifest.json"
 PACKET_PDF = "packet.pdf"
 
