@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from consentkit.errors import CaseError, InputError, MultiInputError, RefusedError, SourceLocation
+from consentkit.errors import CaseError, InputError, MultiInputError, RefusedError, SourceLocation, SpecError
 from consentkit.spec.conditions import ConditionError, Value, parse_condition
 from consentkit.spec.library import Library, Loaded, age_on, answers_for, spec_conditions
 from consentkit.spec.models import Contraindication, Id, Locale, Model, Policy, ProcedureSpec
@@ -189,7 +189,10 @@ def resolve_case(case: CaseFile, doc: YamlDocument, library: Library, policy: Po
     def problem(message: str, *loc: str | int) -> None:
         problems.append(CaseError(message, location=doc.location(tuple(loc))))
 
-    loaded = library.procedure(case.procedure, location=doc.location(("procedure",)))
+    try:
+        loaded = library.procedure(case.procedure, location=doc.location(("procedure",)))
+    except SpecError as exc:  # the case names it, so the case is what to fix
+        raise CaseError(exc.message, location=exc.location) from None
     spec = loaded.model
     intake = library.intake.model
 
