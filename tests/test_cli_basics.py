@@ -49,7 +49,7 @@ def test_init_creates_a_workspace(
 ) -> None:
     monkeypatch.setenv("CONSENTKIT_PASSPHRASE", "correct horse battery")
     target = tmp_path / "clinic"
-    code, out, err = run(["init", str(target)], capsys)
+    code, _out, err = run(["init", str(target)], capsys)
     assert code == 0, err
     assert (target / "consentkit.toml").is_file()
     assert (target / "procedures").is_dir() and (target / "templates").is_dir()
