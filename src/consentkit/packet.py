@@ -1,0 +1,277 @@
+"""``consentkit packet``: one case file → a packet folder (packet.pdf, care-guide.pdf, three DOCX, follow-up.ics,
+manifest.json), written atomically: everything is built in a temporary sibling folder that is renamed to the
+target only when complete, so the target never holds half a packet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consentkit import __version__
+from consentkit.case import ResolvedCase, load_case, resolve_case, subject_id
+from consentkit.cooling_off import cooling_off_period
+from consentkit.errors import InputError, RenderError, SourceLocation
+from consentkit.manifest import (
+    MANIFEST_NAME,
+    PACKET_PDF,
+    CoolingOffTerms,
+    Manifest,
+    OutputFile,
+    PacketDigest,
+    ProcedureRef,
+    SignatureBox,
+)
+from consentkit.render.context import DOCS, DocKind, RenderInput, document_id
+from consentkit.render.docx import render_docx
+from consentkit.render.env import template_hashes
+from consentkit.render.html import render_html, translators_for
+from consentkit.render.ics import calendar_text, events_for
+from consentkit.render.labels import DOCUMENT, pick
+from consentkit.render.pdf import PdfEngine, anchor_boxes, engine_for
+from consentkit.sign.profile import SigningProfile, load_profile
+from consentkit.spec.canonical import canonical_json, content_hash
+from consentkit.spec.library import Library, load_library
+from consentkit.workspace import Workspace
+
+CARE_GUIDE_PDF = "care-guide.pdf"
+ICS_NAME = "follow-up.ics"
+MIN_BOX_PT = (240.0, 70.0)  # a legible signature appearance: name, meaning and time in Chinese and English
+MEDIA = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".ics": "text/calendar",
+}
+
+
+@dataclass(frozen=True)
+class PacketResult:
+    """What was written; ``output_hashes`` covers every file in the folder except manifest.json itself."""
+
+    manifest: Manifest
+    directory: Path
+    paths: dict[str, Path]
+    output_hashes: dict[str, str]
+    case: ResolvedCase
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def prepare_target(out_dir: Path) -> Path:
+    """The temporary sibling folder to build in; ``out_dir`` must not exist or be empty."""
+    out_dir = out_dir.absolute()
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(
+            "the output folder exists and is not empty; choose a new folder (packets are never overwritten)",
+            location=SourceLocation(out_dir),
+        )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    return tmp
+
+
+def signer_names(resolved: ResolvedCase, ws: Workspace, locale: str) -> dict[str, str]:
+    case = resolved.case
+    names = {
+        "clinic": pick(ws.config.clinic.name, locale),
+        "physician": case.physicians.consulting.name,
+        "patient": case.patient.name,
+    }
+    if case.guardian is not None:
+        names["guardian"] = case.guardian.name
+    if case.witness is not None:
+        names["witness"] = case.witness.name
+    return names
+
+
+def packet_input(
+    ws: Workspace,
+    resolved: ResolvedCase,
+    library: Library,
+    profile: SigningProfile,
+    *,
+    draft: bool,
+    now: dt.datetime,
+) -> RenderInput:
+    case = resolved.case
+    packet_id = f"{case.case_id}-{now.astimezone(dt.UTC):%Y%m%d%H%M%S}"
+    return RenderInput(
+        spec=resolved.spec.model,
+        spec_hash=content_hash(resolved.spec.model),
+        intake=library.intake.model,
+        policy=resolved.policy,
+        clinic=ws.config.clinic,
+        zone=resolved.zone,
+        locales=tuple(case.locales),
+        profile=profile,
+        packet_id=packet_id,
+        generated_at=now,
+        case=resolved,
+        draft=draft,
+        roles=tuple(resolved.required_roles()),
+        signer_names=signer_names(resolved, ws, case.locales[0]),
+    )
+
+
+def layout_documents(engine: PdfEngine, inp: RenderInput, roots: Sequence[Path]) -> dict[DocKind, Any]:
+    """The three documents laid out, each with its own page numbering."""
+    return {
+        doc: engine.layout(render_html(inp, doc, roots, fonts=engine.fonts), inp.locales, f"{doc}.html.j2")
+        for doc in DOCS
+    }
+
+
+def signature_boxes(inp: RenderInput, documents: dict[DocKind, Any]) -> list[SignatureBox]:
+    anchors = [inp.profile.role(r).anchor for r in inp.roles]
+    found = anchor_boxes([documents[d] for d in DOCS], anchors)
+    boxes = []
+    for role in inp.roles:
+        spec = inp.profile.role(role)
+        box = found[spec.anchor]
+        x1, y1, x2, y2 = box.rect
+        if x2 - x1 < MIN_BOX_PT[0] or y2 - y1 < MIN_BOX_PT[1]:
+            raise RenderError(
+                f"the {role} signature box is {x2 - x1:.0f}×{y2 - y1:.0f} pt, smaller than "
+                f"{MIN_BOX_PT[0]:.0f}×{MIN_BOX_PT[1]:.0f} pt (or split across pages): fix the template"
+            )
+        boxes.append(
+            SignatureBox(
+                role=role,  # type: ignore[arg-type]
+                field=spec.field,
+                page=box.page,
+                rect=box.rect,
+                signer_name=inp.signer_names.get(role, ""),
+                meaning=spec.meaning,
+            )
+        )
+    return boxes
+
+
+def build_packet(
+    ws: Workspace, case_path: Path, out_dir: Path, *, draft: bool = False, now: dt.datetime | None = None
+) -> PacketResult:
+    """Make a patient's packet in ``out_dir`` (which must not exist or be empty). Bad case input raises
+    :class:`~consentkit.errors.CaseError` (exit 3), reasons to refuse :class:`~consentkit.errors.RefusedError`."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    case, doc = load_case(case_path)
+    library = load_library(ws.procedure_roots())
+    policy = library.policy(ws.config.clinic.jurisdiction)
+    resolved = resolve_case(case, doc, library, policy.model, ws.zone)
+    profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
+    roots = ws.template_roots()
+    engine = engine_for(tuple(r.resolve() for r in roots))
+    inp = packet_input(ws, resolved, library, profile, draft=draft, now=now)
+
+    tmp = prepare_target(out_dir)
+    try:
+        paths, manifest = _write_packet(ws, inp, library, policy.model, roots, engine, tmp)
+        final = out_dir.absolute()
+        if final.exists():
+            final.rmdir()  # empty, checked above
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    paths = {name: final / name for name in paths}
+    hashes = {o.name: o.sha256 for o in manifest.outputs}
+    if manifest.packet is not None:
+        hashes[PACKET_PDF] = manifest.packet.sha256
+    return PacketResult(manifest, final, paths, hashes, resolved)
+
+
+def _write_packet(
+    ws: Workspace,
+    inp: RenderInput,
+    library: Library,
+    policy: Any,
+    roots: Sequence[Path],
+    engine: PdfEngine,
+    tmp: Path,
+) -> tuple[dict[str, Path], Manifest]:
+    resolved = inp.case
+    assert resolved is not None
+    case = resolved.case
+    first = translators_for(roots, inp.locales)[0]
+    title = pick(inp.spec.title, first.locale)
+    documents = layout_documents(engine, inp, roots)
+    boxes = signature_boxes(inp, documents)
+
+    written: dict[str, bytes] = {}
+    written[CARE_GUIDE_PDF] = engine.write(
+        [documents["care-guide"]],
+        title=f"{first(DOCUMENT['care-guide'])} — {title}",
+        lang=first.html_lang,
+        author=pick(ws.config.clinic.name, first.locale),
+        created=inp.generated_at,
+    )
+    for d in DOCS:
+        written[f"{d}.docx"] = render_docx(inp, d, roots)
+    events = events_for(
+        inp.spec, resolved.planned_at, inp.zone, first, inp.packet_id, resolved.applies, ws.config.clinic.phone
+    )
+    written[ICS_NAME] = calendar_text(
+        events,
+        inp.zone,
+        inp.generated_at,
+        name=f"{title} — {pick(ws.config.clinic.name, first.locale)}",
+        lang=first.locale,
+    ).encode("utf-8")
+
+    outputs = [
+        OutputFile(name=name, sha256=_sha256(data), size=len(data), media_type=MEDIA[Path(name).suffix])
+        for name, data in sorted(written.items())
+    ]
+    period = cooling_off_period(inp.spec, inp.policy)
+    manifest = Manifest(
+        packet_id=inp.packet_id,
+        case_id=case.case_id,
+        subject=subject_id(case, ws.secret("subject-hmac")),
+        procedure=ProcedureRef(
+            id=inp.spec.id, version=inp.spec.version, spec_hash=inp.spec_hash, category=inp.spec.category
+        ),
+        jurisdiction=inp.policy.jurisdiction,
+        policy_hash=content_hash(inp.policy),
+        options=dict(resolved.options),
+        locales=list(inp.locales),
+        consentkit_version=__version__,
+        generated_at=inp.generated_at,
+        planned_at=resolved.planned_at,
+        templates=template_hashes(roots, inp.locales),
+        required_roles=list(inp.roles),  # type: ignore[arg-type]
+        signature_boxes=boxes,
+        cooling_off=CoolingOffTerms(
+            days=period.days, not_same_day=period.not_same_day, earliest_after_signature=period.describe("en")
+        ),
+        draft=inp.draft,
+        outputs=outputs,
+    )
+    attached = manifest.attached().to_json()
+    packet_pdf = engine.write(
+        [documents[d] for d in DOCS],
+        title=f"{title} — {' · '.join(first(DOCUMENT[d]) for d in DOCS)} ({inp.packet_id})",
+        lang=first.html_lang,
+        author=pick(ws.config.clinic.name, first.locale),
+        created=inp.generated_at,
+        attachments=[(MANIFEST_NAME, attached, "consentkit packet manifest")],
+    )
+    written[PACKET_PDF] = packet_pdf
+    manifest = manifest.model_copy(update={"packet": PacketDigest(sha256=_sha256(packet_pdf), size=len(packet_pdf))})
+    paths: dict[str, Path] = {}
+    for name, data in written.items():
+        (tmp / name).write_bytes(data)
+        paths[name] = tmp / name
+    (tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    paths[MANIFEST_NAME] = tmp / MANIFEST_NAME
+    _ = canonical_json  # the manifest's own hash is taken by the audit log from manifest.to_json()
+    _ = document_id
+    return paths, manifest

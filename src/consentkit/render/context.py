@@ -1,0 +1,401 @@
+"""What the templates see: one view per locale, every text already chosen for the patient (or, for the legal
+preview, every optional item shown with its condition in words), every date worked out in the clinic's zone.
+
+Templates get plain dicts and lists of strings; patient-supplied text stays plain ``str`` so Jinja escapes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from consentkit.case import ResolvedCase
+from consentkit.cooling_off import cooling_off_period
+from consentkit.render.chart import Bar, Tick, recovery_chart
+from consentkit.render.fonts import FontSet
+from consentkit.render.frequency import BAND_NAMES, band_phrase, frequency_phrase
+from consentkit.render.i18n import N_, Translator
+from consentkit.render.labels import (
+    CATEGORY,
+    DOCUMENT,
+    FOLLOW_UP_KIND,
+    IDENTITY,
+    PERMANENCE,
+    ROLE,
+    SEVERITY,
+    SEX,
+    TOPIC,
+    ConditionWords,
+    pick,
+)
+from consentkit.render.timing import Clock, is_timed, shift, span_words
+from consentkit.sign.profile import SigningProfile
+from consentkit.spec.models import BANDS, SEVERITIES, IntakeCatalogue, Policy, ProcedureSpec, duration_hours
+from consentkit.workspace import ClinicConfig
+
+DocKind = Literal["consent", "disclosure", "care-guide"]
+DOCS: tuple[DocKind, ...] = ("consent", "disclosure", "care-guide")
+DOC_SUFFIX = {"consent": "C", "disclosure": "D", "care-guide": "G"}
+
+PATIENT_STATEMENTS = (
+    N_("I have read the risk disclosure and the care guide in this packet, or they were read to me."),
+    N_(
+        "The doctor explained what the procedure is, what it can and cannot achieve, its risks, "
+        "and the alternatives, including having no treatment."
+    ),
+    N_("I was able to ask questions, and my questions were answered."),
+    N_("I told the clinic the truth about my health, my medicines and my allergies."),
+    N_("I understand that no result can be guaranteed and that further treatment may be needed."),
+    N_(
+        "I know that I may change my mind and withdraw my consent at any time before the procedure, without giving a reason."  # noqa: E501
+    ),
+)
+PHYSICIAN_STATEMENT = N_(
+    "I explained to the patient the nature of this procedure, its realistic benefits, the material risks listed "
+    "here, including those that apply to this patient, and the alternatives, including no treatment. I answered "
+    "the patient's questions."
+)
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """Everything a document depends on. ``case`` is None for the legal preview (specimen)."""
+
+    spec: ProcedureSpec
+    spec_hash: str
+    intake: IntakeCatalogue
+    policy: Policy
+    clinic: ClinicConfig
+    zone: ZoneInfo
+    locales: tuple[str, ...]
+    profile: SigningProfile
+    packet_id: str
+    generated_at: dt.datetime
+    case: ResolvedCase | None = None
+    draft: bool = False
+    roles: tuple[str, ...] = ()  # signature boxes to draw, in signing order
+    signer_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def specimen(self) -> bool:
+        return self.case is None
+
+
+def document_id(packet_id: str, doc: DocKind) -> str:
+    return f"{packet_id}-{DOC_SUFFIX[doc]}"
+
+
+def _applies(inp: RenderInput, applies_if: str | None) -> bool:
+    return inp.case is None or inp.case.applies(applies_if)
+
+
+def _cond(inp: RenderInput, words: ConditionWords, applies_if: str | None) -> str:
+    """The condition in words, shown on the specimen (on a patient's documents the item simply applies)."""
+    return words(applies_if) if (inp.specimen and applies_if) else ""
+
+
+def _risks(inp: RenderInput, t: Translator, words: ConditionWords) -> list[dict[str, Any]]:
+    rows = []
+    for risk in inp.spec.risks:
+        if not _applies(inp, risk.applies_if):
+            continue
+        rows.append(
+            {
+                "id": risk.id,
+                "title": pick(risk.title, t.locale),
+                "band": risk.band,
+                "band_name": t(BAND_NAMES[risk.band]),
+                "frequency": frequency_phrase(risk.band, risk.rate, t),
+                "severity": t(SEVERITY[risk.severity]),
+                "severity_code": risk.severity,
+                "permanence": t(PERMANENCE[risk.permanence]),
+                "text": pick(risk.text, t.locale),
+                "management": pick(risk.management, t.locale),
+                "personal": bool(risk.applies_if) and not inp.specimen,
+                "condition": _cond(inp, words, risk.applies_if),
+            }
+        )
+    return rows
+
+
+def _instruction_when(inp: RenderInput, before: str | None, t: Translator, clock: Clock) -> tuple[str, str]:
+    """("7 days before", "Tue, 1 Dec 2026") — the date only on a patient's documents."""
+    if before is None:
+        return t(N_("Before the procedure")), ""
+    amount = duration_hours(before)
+    relative = (
+        t(N_("On the day of the procedure")) if amount == 0 else t(N_("%(span)s before"), span=span_words(before, t))
+    )
+    if inp.case is None:
+        return relative, ""
+    at = shift(inp.case.planned_at, before, -1, inp.zone)
+    return relative, (clock.datetime(at) if is_timed(before) else clock.date(at))
+
+
+def _after(inp: RenderInput, duration: str, clock: Clock) -> str:
+    if inp.case is None:
+        return ""
+    at = shift(inp.case.planned_at, duration, +1, inp.zone)
+    return clock.datetime(at) if is_timed(duration) else clock.date(at)
+
+
+def _chart(inp: RenderInput, t: Translator, fonts: FontSet) -> Any:
+    bars = []
+    for phase in inp.spec.recovery:
+        start, end = duration_hours(phase.start), duration_hours(phase.end)
+        span = t(N_("%(start)s to %(end)s after"), start=span_words(phase.start, t), end=span_words(phase.end, t))
+        bars.append(Bar(pick(phase.title, t.locale), start, end, span))
+    ticks = [Tick(0, t(N_("Procedure")))]
+    for duration in ("1d", "1w", "1mo", "3mo", "6mo", "1y"):
+        ticks.append(Tick(duration_hours(duration), span_words(duration, t)))
+    return recovery_chart(
+        bars,
+        ticks,
+        title=t(N_("Recovery timeline")),
+        font_family=fonts.css_family(t.locale),
+        lang=t.html_lang,
+    )
+
+
+def _person_rows(inp: RenderInput, t: Translator, clock: Clock) -> dict[str, Any]:
+    if inp.case is None:
+        return {"patient": None, "guardian": None, "physicians": None}
+    case = inp.case.case
+    p = case.patient
+    patient = {
+        "name": p.name,
+        "date_of_birth": clock.plain_date(p.date_of_birth),
+        "age": inp.case.age,
+        "sex": t(SEX[p.sex]) if p.sex else "",
+        "record_number": p.record_number,
+        "identity": f"{t(IDENTITY[p.identity.type])} {p.identity.number}",
+        "phone": p.phone or "",
+    }
+    guardian = None
+    if case.guardian is not None:
+        g = case.guardian
+        guardian = {
+            "name": g.name,
+            "relationship": g.relationship,
+            "identity": f"{t(IDENTITY[g.identity.type])} {g.identity.number}",
+            "phone": g.phone or "",
+        }
+    physicians = {
+        "consulting": case.physicians.consulting.model_dump(),
+        "operating": case.physicians.operating.model_dump(),
+    }
+    return {"patient": patient, "guardian": guardian, "physicians": physicians}
+
+
+def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, Any]:
+    """Everything one locale's section of a document shows."""
+    spec = inp.spec
+    loc = t.locale
+    clock = Clock(t, inp.zone)
+    words = ConditionWords(spec, inp.intake, t)
+    risks = _risks(inp, t, words)
+    bands = []
+    for band in BANDS:
+        members = [r for r in risks if r["band"] == band]
+        if members:
+            members.sort(key=lambda r: -SEVERITIES.index(r["severity_code"]))
+            bands.append({"band": band, "name": t(BAND_NAMES[band]), "range": band_phrase(band, t), "risks": members})
+    material = sorted(risks, key=lambda r: (-SEVERITIES.index(r["severity_code"]), BANDS.index(r["band"])))
+
+    options = []
+    for opt in spec.options:
+        if inp.case is not None:
+            chosen = inp.case.options[opt.id]
+            choice = next(c for c in opt.choices if c.id == chosen)
+            options.append({"label": pick(opt.label, loc), "value": pick(choice.label, loc)})
+        else:
+            options.append(
+                {"label": pick(opt.label, loc), "value": " / ".join(pick(c.label, loc) for c in opt.choices)}
+            )
+
+    def items(seq: Any) -> list[dict[str, str]]:
+        return [
+            {"text": pick(i.text, loc), "condition": _cond(inp, words, i.applies_if)}
+            for i in seq
+            if _applies(inp, i.applies_if)
+        ]
+
+    instructions = []
+    for ins in sorted(spec.preparation.instructions, key=lambda i: -duration_hours(i.before or "0h")):
+        if not _applies(inp, ins.applies_if):
+            continue
+        relative, date = _instruction_when(inp, ins.before, t, clock)
+        instructions.append(
+            {
+                "text": pick(ins.text, loc),
+                "when": relative,
+                "date": date,
+                "condition": _cond(inp, words, ins.applies_if),
+            }
+        )
+
+    recovery = []
+    for phase in spec.recovery:
+        recovery.append(
+            {
+                "title": pick(phase.title, loc),
+                "span": t(
+                    N_("%(start)s to %(end)s after"), start=span_words(phase.start, t), end=span_words(phase.end, t)
+                ),
+                "expect": pick(phase.expect, loc),
+                "do": pick(phase.do, loc),
+                "avoid": pick(phase.avoid, loc),
+            }
+        )
+
+    aftercare = []
+    for topic, entries in spec.aftercare.topics():
+        rows = []
+        for item in entries:
+            if not _applies(inp, item.applies_if):
+                continue
+            until = ""
+            if item.lasts:
+                until = t(N_("for %(span)s"), span=span_words(item.lasts, t))
+                if inp.case is not None:
+                    until = t(
+                        N_("for %(span)s, until %(date)s"),
+                        span=span_words(item.lasts, t),
+                        date=_after(inp, item.lasts, clock),
+                    )
+            rows.append({"text": pick(item.text, loc), "until": until, "condition": _cond(inp, words, item.applies_if)})
+        if rows:
+            aftercare.append({"topic": t(TOPIC[topic]), "entries": rows})
+
+    follow_up = [
+        {
+            "when": t(N_("%(span)s after"), span=span_words(f.at, t)),
+            "date": _after(inp, f.at, clock),
+            "kind": t(FOLLOW_UP_KIND[f.kind]),
+            "purpose": pick(f.purpose, loc),
+        }
+        for f in sorted(spec.follow_up, key=lambda f: duration_hours(f.at))
+    ]
+
+    period = cooling_off_period(spec, inp.policy)
+    cooling: dict[str, Any] = {"rule": period.describe(loc), "days": period.days, "earliest": "", "reason": ""}
+    if spec.cooling_off and spec.cooling_off.reason:
+        cooling["reason"] = pick(spec.cooling_off.reason, loc)
+    if inp.case is not None:
+        earliest = period.earliest(inp.case.consultation_at, inp.zone)
+        cooling["earliest"] = clock.datetime(earliest)
+        cooling["planned_ok"] = inp.case.planned_at >= earliest
+
+    overrides = []
+    if inp.case is not None:
+        by_id = {o.contraindication: o for o in inp.case.case.overrides}
+        for ci in inp.case.holding_contraindications():
+            if ci.id in by_id:
+                o = by_id[ci.id]
+                overrides.append({"text": pick(ci.text, loc), "reason": o.reason, "physician": o.physician})
+
+    contraindications: dict[str, list[dict[str, str]]] = {"absolute": [], "relative": []}
+    for ci in spec.contraindications:
+        contraindications[ci.kind].append({"text": pick(ci.text, loc), "condition": _cond(inp, words, ci.applies_if)})
+
+    red_flags = [{"text": pick(r.text, loc), "emergency": r.emergency} for r in spec.aftercare.red_flags]
+    red_flags.sort(key=lambda r: not r["emergency"])
+
+    grading = spec.grading.get(inp.policy.jurisdiction, "")
+    planned = clock.datetime(inp.case.planned_at) if inp.case is not None else ""
+    consultation = clock.datetime(inp.case.consultation_at) if inp.case is not None else ""
+    c = inp.clinic
+    return {
+        "code": loc,
+        "lang": t.html_lang,
+        "_": t,
+        "font_family": fonts.css_family(loc),
+        "docs": {d: t(DOCUMENT[d]) for d in DOCS},
+        "clinic": {
+            "name": pick(c.name, loc),
+            "address": pick(c.address, loc),
+            "phone": c.phone,
+            "urgent_phone": c.urgent_phone,
+            "licence": c.licence or "",
+        },
+        "procedure": {
+            "title": pick(spec.title, loc),
+            "description": pick(spec.description, loc),
+            "anaesthesia": pick(spec.anaesthesia, loc),
+            "outcome": pick(spec.outcome, loc),
+            "category": t(CATEGORY[spec.category]),
+            "grading": grading,
+            "version": spec.version,
+        },
+        "planned": planned,
+        "consultation": consultation,
+        "generated": clock.datetime(inp.generated_at),
+        "zone": clock.zone_name(inp.generated_at),
+        "options": options,
+        "indications": items(spec.indications),
+        "benefits": items(spec.benefits),
+        "risks": material,
+        "risk_bands": bands,
+        "contraindications": contraindications,
+        "overrides": overrides,
+        "alternatives": [
+            {"title": pick(a.title, loc), "text": pick(a.text, loc), "no_treatment": a.no_treatment}
+            for a in sorted(spec.alternatives, key=lambda a: not a.no_treatment)
+        ],
+        "tests": items(spec.preparation.tests),
+        "instructions": instructions,
+        "recovery": recovery,
+        "chart": _chart(inp, t, fonts),
+        "aftercare": aftercare,
+        "red_flags": red_flags,
+        "follow_up": follow_up,
+        "cooling_off": cooling,
+        "statements": [t(s) for s in PATIENT_STATEMENTS],
+        "physician_statement": t(PHYSICIAN_STATEMENT),
+        "references": [r.citation for r in spec.references],
+        **_person_rows(inp, t, clock),
+    }
+
+
+def signature_rows(inp: RenderInput, translators: list[Translator]) -> list[dict[str, Any]]:
+    rows = []
+    for role in inp.roles:
+        spec = inp.profile.role(role)
+        rows.append(
+            {
+                "role": role,
+                "anchor": spec.anchor,
+                "field": spec.field,
+                "labels": [t(ROLE[role]) for t in translators],
+                "name": inp.signer_names.get(role, ""),
+                "meanings": [{"lang": t.html_lang, "text": pick(spec.meaning, t.locale)} for t in translators],
+            }
+        )
+    return rows
+
+
+def build_context(inp: RenderInput, translators: list[Translator], fonts: FontSet, doc: DocKind) -> dict[str, Any]:
+    first = translators[0]
+    stamp = ""
+    if inp.specimen:
+        stamp = " · ".join(dict.fromkeys(t(N_("SPECIMEN")) for t in translators))
+    elif inp.draft:
+        stamp = " · ".join(dict.fromkeys(t(N_("DRAFT — NOT FOR SIGNATURE")) for t in translators))
+    views = [locale_view(inp, t, fonts) for t in translators]
+    return {
+        "doc": doc,
+        "doc_id": document_id(inp.packet_id, doc),
+        "packet_id": inp.packet_id,
+        "views": views,
+        "main": views[0],
+        "lang": first.html_lang,
+        "bilingual": len(views) > 1,
+        "specimen": inp.specimen,
+        "draft": inp.draft,
+        "stamp": stamp,
+        "signatures": signature_rows(inp, translators) if doc == "consent" else [],
+        "spec_hash": inp.spec_hash,
+        "font_family": ", ".join(dict.fromkeys(f for v in views for f in v["font_family"].split(", "))),
+    }

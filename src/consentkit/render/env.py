@@ -1,0 +1,127 @@
+"""The Jinja environment the documents are rendered with: sandboxed, strict, escaping, and able to load only the
+template roots' own files (a workspace's ``templates/`` first, then the built-in ones, by file name)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import traceback
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from consentkit.errors import RenderError
+from consentkit.render.fonts import FONTS_FILE
+from consentkit.render.i18n import catalogue_path
+
+HTML_DIR = "html"
+CSS_DIR = "css"
+DOCX_DIR = "docx"
+
+
+def css_string(value: Any) -> Markup:
+    """A CSS string literal: safe inside ``<style>`` (``content: {{ name|css_string }}``) whatever the text."""
+    text = str(value)
+    out = []
+    for ch in text:
+        if ch in '"\\' or ch in "<>&" or ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return Markup('"' + "".join(out) + '"')  # noqa: S704 - every special character is escaped above
+
+
+def css_page_counter(pattern: str) -> Markup:
+    """Turn a translated "Page %(page)s of %(pages)s" into CSS ``content`` tokens with page counters."""
+    tokens = []
+    for part in re.split(r"(%\(pages?\)s)", pattern):
+        if part == "%(page)s":
+            tokens.append("counter(page)")
+        elif part == "%(pages)s":
+            tokens.append("counter(pages)")
+        elif part:
+            tokens.append(str(css_string(part)))
+    return Markup(" ".join(tokens))  # noqa: S704 - made of css_string() literals and counters
+
+
+@cache
+def _environment(roots: tuple[Path, ...]) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([str(r / HTML_DIR) for r in roots], followlinks=False),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["css_string"] = css_string
+    env.filters["css_page_counter"] = css_page_counter
+    return env
+
+
+def environment(template_roots: Sequence[Path]) -> SandboxedEnvironment:
+    return _environment(tuple(Path(r).resolve() for r in template_roots))
+
+
+def render_template(template_roots: Sequence[Path], name: str, context: dict[str, Any]) -> str:
+    env = environment(template_roots)
+    try:
+        return env.get_template(name).render(context)
+    except TemplateNotFound as exc:
+        raise RenderError(f"template {exc.name} not found in {', '.join(map(str, template_roots))}") from exc
+    except TemplateError as exc:
+        where = getattr(exc, "filename", None) or name
+        line = getattr(exc, "lineno", None)
+        raise RenderError(f"{where}{f':{line}' if line else ''}: template failed: {exc}") from exc
+    except RenderError:
+        raise
+    except Exception as exc:  # a template calling something the wrong way: name the template line
+        where, line = name, None
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename.endswith(".j2"):
+                where, line = frame.filename, frame.lineno
+        raise RenderError(f"{where}{f':{line}' if line else ''}: template failed: {type(exc).__name__}: {exc}") from exc
+
+
+def resolve(template_roots: Sequence[Path], relative: str) -> Path:
+    """The first root's file with that name (workspace overrides built-in)."""
+    for root in template_roots:
+        path = root / relative
+        if path.is_file():
+            return path
+    raise RenderError(f"{relative} not found in {', '.join(map(str, template_roots))}")
+
+
+def used_files(template_roots: Sequence[Path], locales: Iterable[str]) -> dict[str, Path]:
+    """Every template, stylesheet, catalogue and font declaration a render may use, by relative name, after
+    overriding (the first root wins)."""
+    found: dict[str, Path] = {}
+    for root in template_roots:
+        candidates: list[Path] = []
+        for sub in (HTML_DIR, CSS_DIR, DOCX_DIR):
+            folder = root / sub
+            if folder.is_dir():
+                candidates.extend(p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith("."))
+        if (root / FONTS_FILE).is_file():
+            candidates.append(root / FONTS_FILE)
+        for locale in locales:
+            po = catalogue_path(root, locale)
+            if po.is_file():
+                candidates.append(po)
+        for path in candidates:
+            found.setdefault(path.relative_to(root).as_posix(), path)
+    return dict(sorted(found.items()))
+
+
+def template_hashes(template_roots: Sequence[Path], locales: Iterable[str]) -> dict[str, str]:
+    """sha256 of every template, stylesheet, fixed-wording catalogue and font declaration the documents of
+    ``locales`` are rendered with, keyed by relative name — what an approval pins besides the spec hash."""
+    return {
+        name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for name, path in used_files(template_roots, locales).items()
+    }

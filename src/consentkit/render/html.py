@@ -1,0 +1,47 @@
+"""HTML of one document from its context (the input of the PDF renderer, and the ``--format html`` output)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from consentkit.errors import RenderError
+from consentkit.render.context import DocKind, RenderInput, build_context
+from consentkit.render.env import render_template
+from consentkit.render.fonts import FontSet, fonts_for
+from consentkit.render.i18n import Translator, translator
+
+
+def translators_for(template_roots: Sequence[Path], locales: Sequence[str]) -> list[Translator]:
+    return [translator(template_roots, loc) for loc in locales]
+
+
+def document_context(
+    inp: RenderInput, doc: DocKind, template_roots: Sequence[Path], fonts: FontSet | None = None
+) -> dict[str, Any]:
+    fonts = fonts or fonts_for(template_roots)
+    context = build_context(inp, translators_for(template_roots, inp.locales), fonts, doc)
+    context["font_family"] = Markup(context["font_family"])  # noqa: S704 - family names from fonts.yaml
+    return context
+
+
+def render_html(
+    inp: RenderInput,
+    doc: DocKind,
+    template_roots: Sequence[Path],
+    *,
+    stylesheet: str | None = None,
+    fonts: FontSet | None = None,
+) -> str:
+    """The document as HTML. ``stylesheet``, when given, is inlined (standalone HTML); the PDF engine passes its
+    parsed stylesheet separately instead."""
+    context = document_context(inp, doc, template_roots, fonts)
+    # the stylesheet is our own CSS file (trusted like the templates), only kept from closing the <style> element
+    context["stylesheet"] = Markup(stylesheet.replace("</", "<\\/")) if stylesheet else ""  # noqa: S704
+    html = render_template(template_roots, f"{doc}.html.j2", context)
+    if "<html" not in html:
+        raise RenderError(f"{doc}.html.j2 did not produce an HTML document")
+    return html

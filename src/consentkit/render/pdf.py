@@ -1,0 +1,200 @@
+"""PDF output with WeasyPrint: one engine per process (one ``FontConfiguration``, parsed stylesheets reused),
+local files only, every WeasyPrint warning turned into a :class:`RenderError`, PDF/A-3b with tags.
+
+The engine is patient-independent and cached per process; what it caches (fonts, parsed CSS) does not change the
+output, only the time it takes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from consentkit.errors import RenderError
+from consentkit.render.env import CSS_DIR, HTML_DIR, resolve
+from consentkit.render.fonts import FontSet, check_harfbuzz_subset, fonts_for
+
+PX_TO_PT = 72 / 96
+STYLESHEET = f"{CSS_DIR}/document.css"
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where an element with an ``id`` landed: 1-based page, PDF points with the origin bottom-left."""
+
+    anchor: str
+    page: int
+    rect: tuple[float, float, float, float]
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def strict_weasyprint(what: str) -> Iterator[None]:
+    """WeasyPrint logs missing fonts, images and bad CSS and carries on; here any warning fails the render."""
+    logger = logging.getLogger("weasyprint")
+    handler = _Capture()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if handler.messages:
+        shown = "; ".join(dict.fromkeys(handler.messages))
+        raise RenderError(f"{what}: WeasyPrint reported problems: {shown}")
+
+
+class LocalFetcher:
+    """Lets documents load only files under the template roots and the declared font files: no network, no other
+    file. Anything else stops the render."""
+
+    def __init__(self, allowed_dirs: Sequence[Path], allowed_files: Sequence[Path]) -> None:
+        from weasyprint.urls import URLFetcher
+
+        self._inner = URLFetcher(allowed_protocols=["file"], timeout=5)
+        self.allowed_dirs = [d.resolve() for d in allowed_dirs]
+        self.allowed_files = {f.resolve() for f in allowed_files}
+
+    def allowed(self, url: str) -> bool:
+        from urllib.parse import unquote, urlparse
+
+        parsed = urlparse(url)
+        if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+            return False
+        path = Path(unquote(parsed.path)).resolve()
+        return path in self.allowed_files or any(path.is_relative_to(d) for d in self.allowed_dirs)
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        from weasyprint.urls import FatalURLFetchingError
+
+        if not self.allowed(url):
+            raise FatalURLFetchingError(f"documents may load only local template files, not {url}")
+        return self._inner.fetch(url, headers)
+
+    def __call__(self, url: str) -> Any:
+        return self.fetch(url)
+
+
+class PdfEngine:
+    """Lays out HTML and writes PDFs for one set of template roots."""
+
+    def __init__(self, template_roots: Sequence[Path]) -> None:
+        check_harfbuzz_subset()
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.roots = tuple(Path(r).resolve() for r in template_roots)
+        self.fonts: FontSet = fonts_for(self.roots)
+        # WeasyPrint copies @font-face files into a temporary folder per FontConfiguration; make it ours, so it is
+        # removed when the process ends even if __del__ never runs (pool workers).
+        self._tmp = Path(tempfile.mkdtemp(prefix="consentkit-fonts-"))
+        self.font_config = FontConfiguration()
+        self.font_config._folder = self._tmp
+        atexit.register(self.close)
+        self.fetcher = LocalFetcher(self.roots, self.fonts.files())
+        self._css: dict[tuple[str, ...], Any] = {}
+
+    def close(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def stylesheet_text(self, locales: Sequence[str]) -> str:
+        css = resolve(self.roots, STYLESHEET).read_text(encoding="utf-8")
+        return self.fonts.font_face_css(locales) + css
+
+    def stylesheet(self, locales: Sequence[str]) -> Any:
+        key = tuple(sorted(locales))
+        if key not in self._css:
+            from weasyprint import CSS
+
+            path = resolve(self.roots, STYLESHEET)
+            with strict_weasyprint(str(path)):
+                self._css[key] = CSS(
+                    string=self.stylesheet_text(locales),
+                    base_url=str(path.parent) + "/",
+                    url_fetcher=self.fetcher,
+                    font_config=self.font_config,
+                )
+        return self._css[key]
+
+    def layout(self, html: str, locales: Sequence[str], what: str) -> Any:
+        """A laid-out WeasyPrint ``Document``."""
+        from weasyprint import HTML
+
+        base = resolve(self.roots, f"{HTML_DIR}/_base.html.j2").parent
+        with strict_weasyprint(what):
+            return HTML(string=html, base_url=str(base) + "/", url_fetcher=self.fetcher).render(
+                font_config=self.font_config,
+                stylesheets=[self.stylesheet(locales)],
+                pdf_variant="pdf/a-3b",
+            )
+
+    def write(
+        self,
+        documents: Sequence[Any],
+        *,
+        title: str,
+        lang: str,
+        author: str,
+        created: dt.datetime,
+        attachments: Sequence[tuple[str, str, str]] = (),
+    ) -> bytes:
+        """One PDF/A-3b from the pages of ``documents``; ``attachments`` are (name, text, description)."""
+        from weasyprint import Attachment
+
+        combined = documents[0].copy([p for d in documents for p in d.pages])
+        meta = combined.metadata
+        meta.title = title
+        meta.lang = lang
+        meta.authors = [author]
+        stamp = created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta.created = stamp
+        meta.modified = stamp
+        files = [
+            Attachment(
+                string=text, name=name, description=description, relationship="Data", created=created, modified=created
+            )
+            for name, text, description in attachments
+        ]
+        with strict_weasyprint(title):
+            data = combined.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files)
+        assert isinstance(data, bytes)
+        return data
+
+
+def anchor_boxes(documents: Sequence[Any], anchors: Sequence[str]) -> dict[str, Box]:
+    """Where each anchor landed in the combined page sequence of ``documents``."""
+    found: dict[str, Box] = {}
+    pages = [p for d in documents for p in d.pages]
+    for number, page in enumerate(pages, start=1):
+        height_pt = page.height * PX_TO_PT
+        for anchor in anchors:
+            if anchor in found or anchor not in page.anchors:
+                continue
+            x1, y1, x2, y2 = page.anchors[anchor]
+            rect = (x1 * PX_TO_PT, height_pt - y2 * PX_TO_PT, x2 * PX_TO_PT, height_pt - y1 * PX_TO_PT)
+            found[anchor] = Box(anchor, number, tuple(round(v, 2) for v in rect))
+    missing = [a for a in anchors if a not in found]
+    if missing:
+        raise RenderError(f"the template drew no signature box for: {', '.join(missing)}")
+    return found
+
+
+@cache
+def engine_for(roots: tuple[Path, ...]) -> PdfEngine:
+    """The process's engine for these template roots (fonts loaded and stylesheets parsed once)."""
+    return PdfEngine(roots)
