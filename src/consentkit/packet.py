@@ -29,7 +29,7 @@ from consentkit.manifest import (
     ProcedureRef,
     SignatureBox,
 )
-from consentkit.render.context import DOCS, DocKind, RenderInput, document_id
+from consentkit.render.context import DOCS, DocKind, RenderInput
 from consentkit.render.docx import render_docx
 from consentkit.render.env import template_hashes
 from consentkit.render.html import render_html, translators_for
@@ -37,7 +37,7 @@ from consentkit.render.ics import calendar_text, events_for
 from consentkit.render.labels import DOCUMENT, pick
 from consentkit.render.pdf import PdfEngine, anchor_boxes, engine_for
 from consentkit.sign.profile import SigningProfile, load_profile
-from consentkit.spec.canonical import canonical_json, content_hash
+from consentkit.spec.canonical import content_hash
 from consentkit.spec.library import Library, load_library
 from consentkit.workspace import Workspace
 
@@ -272,6 +272,4 @@ def _write_packet(
         paths[name] = tmp / name
     (tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     paths[MANIFEST_NAME] = tmp / MANIFEST_NAME
-    _ = canonical_json  # the manifest's own hash is taken by the audit log from manifest.to_json()
-    _ = document_id
     return paths, manifest

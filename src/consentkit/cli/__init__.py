@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("consentkit.cli.workspace_cmd:init", "Create a workspace: config, folders, keys."),
     "schema": ("consentkit.cli.spec_cmd:schema", "Write the JSON Schema of procedure specs."),
     "lint": ("consentkit.cli.lint_cmd:lint", "Check procedure specs, intake and policies (for CI)."),
+    "packet": ("consentkit.cli.packet_cmd:packet", "Make a patient's packet (PDF/A, DOCX, calendar, manifest)."),
+    "render": ("consentkit.cli.render_cmd:render", "Render a procedure's document as a SPECIMEN for legal review."),
 }
 
 

@@ -52,6 +52,16 @@ PATIENT_STATEMENTS = (
         "I know that I may change my mind and withdraw my consent at any time before the procedure, without giving a reason."  # noqa: E501
     ),
 )
+DISCLOSURE_INTRO = N_(
+    "This document lists the known risks of the procedure, grouped by how often they happen. “About 1 in 100 "
+    "people” means that if 100 people have the procedure, about one of them will have this problem. Some risks are "
+    "rare but serious; they are listed because you have the right to know them."
+)
+PERSONAL_NOTE = N_("Risks marked “for you” apply to you because of your answers or your choices.")
+ROLE_CONDITION = {
+    "guardian": N_("only when the patient is a minor"),
+    "witness": N_("only when the policy or the case requires a witness"),
+}
 PHYSICIAN_STATEMENT = N_(
     "I explained to the patient the nature of this procedure, its realistic benefits, the material risks listed "
     "here, including those that apply to this patient, and the alternatives, including no treatment. I answered "
@@ -354,6 +364,9 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
         "cooling_off": cooling,
         "statements": [t(s) for s in PATIENT_STATEMENTS],
         "physician_statement": t(PHYSICIAN_STATEMENT),
+        # texts with typographic quotes live here: docxtpl turns quotes inside template tags into ASCII ones
+        "disclosure_intro": t(DISCLOSURE_INTRO),
+        "personal_note": t(PERSONAL_NOTE),
         "references": [r.citation for r in spec.references],
         **_person_rows(inp, t, clock),
     }
@@ -370,6 +383,9 @@ def signature_rows(inp: RenderInput, translators: list[Translator]) -> list[dict
                 "field": spec.field,
                 "labels": [t(ROLE[role]) for t in translators],
                 "name": inp.signer_names.get(role, ""),
+                "condition": " / ".join(t(ROLE_CONDITION[role]) for t in translators)
+                if inp.specimen and role in ROLE_CONDITION
+                else "",
                 "meanings": [{"lang": t.html_lang, "text": pick(spec.meaning, t.locale)} for t in translators],
             }
         )

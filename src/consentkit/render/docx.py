@@ -1,9 +1,82 @@
-"""placeholder"""
+"""Editable DOCX copies of the documents, from docxtpl templates (``templates/docx/<doc>.docx``, built by
+``scripts/build_docx_templates.py``) over the same context as the HTML, rendered in Jinja's sandbox with
+autoescape (a name like ``<script>`` or ``{{ 7*7 }}`` prints literally)."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import re
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from consentkit.errors import RenderError
+from consentkit.render.context import DocKind, RenderInput
+from consentkit.render.env import DOCX_DIR, resolve
+from consentkit.render.html import document_context
+
+# Word needs fonts the reader's machine has; these are the usual ones for each script.
+EAST_ASIAN_FONT = {"zh-CN": "Microsoft YaHei", "zh-TW": "Microsoft JhengHei", "zh-HK": "Microsoft JhengHei"}
 
 
-def render_docx(inp: Any, doc: Any, roots: Any) -> bytes:
-    return b""
+@cache
+def _env() -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+@cache
+def _template_bytes(path: Path, mtime_ns: int) -> bytes:
+    return path.read_bytes()
+
+
+def page_words(pattern: str) -> list[str]:
+    """ "第 %(page)s 页，共 %(pages)s 页" → the three texts around the PAGE and NUMPAGES fields."""
+    parts = re.split(r"%\(pages?\)s", pattern)
+    return [*parts, "", "", ""][:3]
+
+
+def render_docx(inp: RenderInput, doc: DocKind, template_roots: Sequence[Path]) -> bytes:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docxtpl import DocxTemplate
+
+    path = resolve(template_roots, f"{DOCX_DIR}/{doc}.docx")
+    context = document_context(inp, doc, template_roots)
+    context["page_words"] = page_words(context["main"]["_"]("Page %(page)s of %(pages)s"))
+    template = DocxTemplate(io.BytesIO(_template_bytes(path, path.stat().st_mtime_ns)))
+    try:
+        template.render(context, jinja_env=_env(), autoescape=True)
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise RenderError(f"{path}: template failed{f' near line {line}' if line else ''}: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise RenderError(f"{path}: template failed: {type(exc).__name__}: {exc}") from exc
+
+    # Language and East Asian font of the whole document follow its first locale.
+    locale = inp.locales[0]
+    document = template.docx
+    rpr = document.styles["Normal"].element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    if locale in EAST_ASIAN_FONT:
+        fonts.set(qn("w:eastAsia"), EAST_ASIAN_FONT[locale])
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "en-GB")
+    lang.set(qn("w:eastAsia"), locale)
+    core = document.core_properties
+    core.title = f"{context['main']['docs'][doc]} — {context['main']['procedure']['title']}"
+    core.author = context["main"]["clinic"]["name"]
+    core.identifier = context["doc_id"]
+    core.created = core.modified = inp.generated_at
+    core.revision = 1
+    out = io.BytesIO()
+    template.save(out)
+    return out.getvalue()

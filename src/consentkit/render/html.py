@@ -10,9 +10,17 @@ from markupsafe import Markup
 
 from consentkit.errors import RenderError
 from consentkit.render.context import DocKind, RenderInput, build_context
-from consentkit.render.env import render_template
+from consentkit.render.env import CSS_DIR, render_template, resolve
 from consentkit.render.fonts import FontSet, fonts_for
 from consentkit.render.i18n import Translator, translator
+
+STYLESHEET = f"{CSS_DIR}/document.css"
+
+
+def standalone_css(template_roots: Sequence[Path], locales: Sequence[str]) -> str:
+    """The stylesheet with its @font-face rules, for HTML that stands on its own."""
+    fonts = fonts_for(template_roots)
+    return fonts.font_face_css(locales) + resolve(template_roots, STYLESHEET).read_text(encoding="utf-8")
 
 
 def translators_for(template_roots: Sequence[Path], locales: Sequence[str]) -> list[Translator]:

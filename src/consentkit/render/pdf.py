@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from consentkit.errors import RenderError
-from consentkit.render.env import CSS_DIR, HTML_DIR, resolve
+from consentkit.render.env import HTML_DIR, resolve
 from consentkit.render.fonts import FontSet, check_harfbuzz_subset, fonts_for
+from consentkit.render.html import STYLESHEET, standalone_css
 
 PX_TO_PT = 72 / 96
-STYLESHEET = f"{CSS_DIR}/document.css"
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ class PdfEngine:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def stylesheet_text(self, locales: Sequence[str]) -> str:
-        css = resolve(self.roots, STYLESHEET).read_text(encoding="utf-8")
-        return self.fonts.font_face_css(locales) + css
+        return standalone_css(self.roots, locales)
 
     def stylesheet(self, locales: Sequence[str]) -> Any:
         key = tuple(sorted(locales))

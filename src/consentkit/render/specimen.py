@@ -1,0 +1,114 @@
+"""The legal preview: a procedure's document without a patient, every optional item shown with its condition,
+stamped SPECIMEN on every page — and :func:`render_document`, the one-document entry point (PDF, DOCX or HTML)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from consentkit.errors import InputError
+from consentkit.render.context import DOCS, DocKind, RenderInput
+from consentkit.render.docx import render_docx
+from consentkit.render.html import render_html, standalone_css, translators_for
+from consentkit.render.labels import DOCUMENT, pick
+from consentkit.resources import builtin_dir
+from consentkit.sign.profile import SIGNING_ORDER, load_profile
+from consentkit.spec.canonical import content_hash
+from consentkit.spec.library import load_library
+from consentkit.workspace import ClinicConfig, Workspace
+
+Format = Literal["pdf", "docx", "html"]
+FORMATS: tuple[Format, ...] = ("pdf", "docx", "html")
+
+# Outside a workspace the preview shows a clinic that plainly does not exist.
+SAMPLE_CLINIC = ClinicConfig(
+    name={
+        "zh-CN": "示例诊所（虚构，仅供审阅）",
+        "zh-TW": "示例診所（虛構，僅供審閱）",
+        "en": "Sample Clinic (fictional, for review)",
+    },
+    address={"zh-CN": "示例路 0 号", "zh-TW": "示例路 0 號", "en": "0 Sample Road"},
+    phone="000-0000-0000",
+    urgent_phone="000-0000-0001",
+    timezone="Asia/Shanghai",
+    jurisdiction="cn",
+    locales=["zh-CN", "zh-TW", "en"],
+)
+
+
+def parse_locales(value: str, known: Sequence[str]) -> tuple[str, ...]:
+    """``zh-CN`` or a bilingual pair ``zh-CN+en``."""
+    parts = tuple(p.strip() for p in value.split("+") if p.strip())
+    if not 1 <= len(parts) <= 2 or len(set(parts)) != len(parts):
+        raise InputError(f"--lang {value!r}: give one locale or two joined by '+', like zh-CN+en")
+    for part in parts:
+        if part not in known:
+            raise InputError(f"--lang {value!r}: {part} is not a locale of this procedure ({', '.join(known)})")
+    return parts
+
+
+def specimen_input(
+    procedure_id: str, locales: Sequence[str], *, workspace: Workspace | None = None, now: dt.datetime | None = None
+) -> tuple[RenderInput, tuple[Path, ...]]:
+    """The input of a SPECIMEN rendering and the template roots to use."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    if workspace is not None:
+        roots = workspace.procedure_roots()
+        templates = workspace.template_roots()
+        clinic = workspace.config.clinic
+        profile_roots, profile_id = workspace.signature_roots(), workspace.config.signing.profile
+    else:
+        roots = (builtin_dir("procedures"),)
+        templates = (builtin_dir("templates"),)
+        clinic = SAMPLE_CLINIC
+        profile_roots, profile_id = (builtin_dir("signatures"),), "default"
+    library = load_library(roots)
+    loaded = library.procedure(procedure_id)
+    spec = loaded.model
+    policy = library.policy(clinic.jurisdiction).model
+    profile = load_profile(profile_roots, profile_id).model
+    known = [r.role for r in profile.roles]
+    roles = tuple(r for r in SIGNING_ORDER if r in known)
+    inp = RenderInput(
+        spec=spec,
+        spec_hash=content_hash(spec),
+        intake=library.intake.model,
+        policy=policy,
+        clinic=clinic,
+        zone=ZoneInfo(clinic.timezone),
+        locales=tuple(locales),
+        profile=profile,
+        packet_id=f"SPECIMEN-{spec.id}-{spec.version}",
+        generated_at=now,
+        case=None,
+        roles=roles,
+        signer_names={"clinic": pick(clinic.name, locales[0])},
+    )
+    return inp, tuple(templates)
+
+
+def render_document(inp: RenderInput, doc: DocKind, fmt: Format, template_roots: Sequence[Path]) -> bytes:
+    """One document as PDF/A-3b, DOCX or standalone HTML."""
+    if doc not in DOCS:
+        raise InputError(f"unknown document {doc!r} (one of {', '.join(DOCS)})")
+    if fmt == "docx":
+        return render_docx(inp, doc, template_roots)
+    if fmt == "html":
+        css = standalone_css(template_roots, inp.locales)
+        return render_html(inp, doc, template_roots, stylesheet=css).encode("utf-8")
+    from consentkit.render.pdf import engine_for
+
+    engine = engine_for(tuple(Path(r).resolve() for r in template_roots))
+    html = render_html(inp, doc, template_roots, fonts=engine.fonts)
+    document = engine.layout(html, inp.locales, f"{doc}.html.j2")
+    first = translators_for(template_roots, inp.locales)[0]
+    return engine.write(
+        [document],
+        title=f"{first(DOCUMENT[doc])} — {pick(inp.spec.title, first.locale)} ({inp.packet_id})",
+        lang=first.html_lang,
+        author=pick(inp.clinic.name, first.locale),
+        created=inp.generated_at,
+    )
