@@ -1,0 +1,348 @@
+"""The audit log: append events, make signed tree heads, prove inclusion and consistency, verify everything.
+
+    log = AuditLog.for_workspace(ws)
+    done = log.append(events.case_read(case="C-1", subject=sid, actor="li.na", actor_role="nurse", via="audit-show"))
+    sth = log.head()                                   # signed + timestamped, stored
+    proof = log.prove_inclusion(done.index, sth.size)  # O(log n) stored hashes
+    proof.verify(sth.root)
+    report = log.verify()                              # recompute everything from the stored rows
+
+Each append is one exclusive transaction: it validates the events, checks their references against the stored
+leaves, stores the events, their leaf hashes and every subtree they complete, and commits — or leaves nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consentkit.audit import merkle
+from consentkit.audit.events import (
+    EventError,
+    _Event,
+    event_bytes,
+    event_type,
+    format_time,
+    parse_event,
+    validate_event,
+)
+from consentkit.audit.heads import (
+    KEY_FILE,
+    PUBLIC_KEY_FILE,
+    HeadSigner,
+    SignedTreeHead,
+    TokenVerifier,
+    TreeHead,
+    load_public_key,
+    make_head,
+)
+from consentkit.audit.store import AuditStore, EventRow, HeadRow, Snapshot, open_store
+from consentkit.errors import SigningError, VerificationError
+from consentkit.tsa import Timestamper
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from consentkit.audit.verify import VerifyReport
+    from consentkit.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an event landed: its leaf index and leaf hash, and the log size after the append."""
+
+    index: int
+    leaf: bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    index: int
+    leaf: bytes
+    body: bytes
+
+    @property
+    def event(self) -> Any:
+        return parse_event(self.body)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    size: int
+    leaf: bytes
+    hashes: tuple[bytes, ...]
+
+    def verify(self, root: bytes) -> None:
+        """Raise :class:`VerificationError` unless this proof leads to ``root``."""
+        try:
+            merkle.verify_inclusion(self.index, self.size, self.leaf, self.hashes, root)
+        except merkle.ProofError as exc:
+            raise VerificationError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    hashes: tuple[bytes, ...]
+
+    def verify(self, old_root: bytes, new_root: bytes) -> None:
+        try:
+            merkle.verify_consistency(self.old_size, self.new_size, self.hashes, old_root, new_root)
+        except merkle.ProofError as exc:
+            raise VerificationError(str(exc)) from None
+
+
+def os_user() -> str:
+    """The operating-system user, as an actor id."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid-{os.getuid()}"
+
+
+class AuditLog:
+    """One audit log in one database. Not thread-safe: give each thread or process its own."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        *,
+        signer: HeadSigner | Callable[[], HeadSigner] | None = None,
+        timestamper: Timestamper | Callable[[], Timestamper] | None = None,
+        public_key: ec.EllipticCurvePublicKey | None = None,
+        verify_token: TokenVerifier | None = None,
+    ) -> None:
+        self.store = store
+        self._signer = signer
+        self._timestamper = timestamper
+        self.public_key = public_key
+        self.verify_token = verify_token
+        self._before_commit: Callable[[], None] | None = None  # tests: simulate a crash inside the transaction
+
+    # --- opening ---
+
+    @classmethod
+    def open(cls, url: str, **options: Any) -> AuditLog:
+        """Open (and migrate) the log at ``url``; ``options`` as for the constructor."""
+        return cls(open_store(url), **options)
+
+    @classmethod
+    def for_workspace(
+        cls,
+        ws: Workspace,
+        *,
+        timestamper: Timestamper | Callable[[], Timestamper] | None = None,
+        verify_token: TokenVerifier | None = None,
+    ) -> AuditLog:
+        """The workspace's log: its ``database_url``, its audit-log key (unlocked only when a head is made) and,
+        unless given, its TSA."""
+        from consentkit import keystore
+
+        pki = keystore.pki_dir(ws)
+
+        def signer() -> HeadSigner:
+            return HeadSigner(keystore.load_private_key(pki / KEY_FILE, keystore.passphrase(ws)))
+
+        public = pki / PUBLIC_KEY_FILE
+        return cls.open(
+            ws.database_url(),
+            signer=signer,
+            timestamper=timestamper or (lambda: workspace_timestamper(ws)),
+            public_key=load_public_key(public) if public.exists() else None,
+            verify_token=verify_token or workspace_token_verifier(ws),
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- appending ---
+
+    def append(self, event: _Event, *, head: bool = False) -> Appended:
+        """Append one event in its own transaction; with ``head=True`` also make a signed tree head after it."""
+        done = self.append_many([event])[0]
+        if head:
+            self.head()
+        return done
+
+    def append_many(self, events: Sequence[_Event]) -> list[Appended]:
+        """Append several events in one transaction (all or none), in order."""
+        if not events:
+            return []
+        checked = [validate_event(e) for e in events]
+        bodies = [event_bytes(e) for e in checked]
+        leaves = [merkle.leaf_hash(b) for b in bodies]
+        with self.store.appending() as tx:
+            start = tx.size()
+            self._check_refs(tx, start, checked, leaves)
+            frontier = merkle.Frontier.load(start, tx.read_nodes)
+            nodes: list[tuple[merkle.NodeId, bytes]] = []
+            for leaf in leaves:
+                nodes.extend(frontier.append(leaf))
+            tx.insert_events([_row(start + i, e, b) for i, (e, b) in enumerate(zip(checked, bodies, strict=True))])
+            tx.insert_nodes(nodes)
+            if self._before_commit is not None:
+                self._before_commit()
+        size = start + len(events)
+        return [Appended(start + i, leaf, size) for i, leaf in enumerate(leaves)]
+
+    @staticmethod
+    def _check_refs(tx: Snapshot, start: int, events: Sequence[Any], leaves: Sequence[bytes]) -> None:
+        wanted = {(0, r.index) for e in events for r in e.refs if r.index < start}
+        stored = tx.read_nodes(sorted(wanted))
+        for offset, e in enumerate(events):
+            for r in e.refs:
+                if r.index >= start + offset:
+                    raise EventError(f"{event_type(e)} event refers to event {r.index}, which is not earlier")
+                leaf = stored.get((0, r.index)) if r.index < start else leaves[r.index - start]
+                if leaf is None or "sha256:" + leaf.hex() != r.leaf:
+                    raise EventError(f"{event_type(e)} event refers to event {r.index} with the wrong leaf hash")
+
+    # --- tree heads ---
+
+    def size(self) -> int:
+        with self.store.snapshot() as snap:
+            return snap.size()
+
+    def root(self, size: int | None = None) -> bytes:
+        with self.store.snapshot() as snap:
+            n = snap.size() if size is None else size
+            return merkle.tree_root(n, snap.read_nodes)
+
+    def head(self) -> SignedTreeHead:
+        """Sign and timestamp the current tree, store the head and return it. Signing and time-stamping happen
+        outside the append lock, so a slow TSA never blocks writers."""
+        signer = self._resolve_signer()
+        timestamper = self._resolve_timestamper()
+        with self.store.snapshot() as snap:
+            size = snap.size()
+            root = merkle.tree_root(size, snap.read_nodes)
+        sth = make_head(size, root, signer, timestamper)
+        with self.store.appending() as tx:
+            head_id = tx.insert_head(
+                sth.size, sth.root, format_time(sth.head.time), sth.checkpoint, sth.signature, sth.token
+            )
+        return SignedTreeHead(sth.head, sth.checkpoint, sth.signature, sth.token, head_id)
+
+    def heads(self) -> list[SignedTreeHead]:
+        with self.store.snapshot() as snap:
+            rows = snap.heads()
+        return [head_from_row(r) for r in rows]
+
+    def latest_head(self) -> SignedTreeHead | None:
+        heads = self.heads()
+        return max(heads, key=lambda h: (h.size, h.id or 0)) if heads else None
+
+    def _resolve_signer(self) -> HeadSigner:
+        signer = self._signer
+        if signer is None:
+            raise SigningError("no audit-log key: tree heads cannot be signed")
+        if not isinstance(signer, HeadSigner):
+            signer = self._signer = signer()
+        return signer
+
+    def _resolve_timestamper(self) -> Timestamper:
+        ts = self._timestamper
+        if ts is None:
+            raise SigningError("no time-stamping authority configured: tree heads cannot be timestamped")
+        if callable(ts) and not hasattr(ts, "timestamp"):
+            ts = self._timestamper = ts()
+        return ts  # type: ignore[return-value]
+
+    # --- proofs ---
+
+    def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
+        """Inclusion of event ``index`` in the tree of ``size`` events (default: the current size)."""
+        with self.store.snapshot() as snap:
+            n = snap.size() if size is None else size
+            if n > snap.size():
+                raise VerificationError(f"the log has only {snap.size()} events, not {n}")
+            try:
+                terms = [(index, index + 1), *merkle.inclusion_plan(index, n)]
+                leaf, *hashes = merkle.evaluate(terms, snap.read_nodes)
+            except merkle.ProofError as exc:
+                raise VerificationError(str(exc)) from None
+        return InclusionProof(index, n, leaf, tuple(hashes))
+
+    def prove_consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        with self.store.snapshot() as snap:
+            n = snap.size() if new_size is None else new_size
+            if n > snap.size():
+                raise VerificationError(f"the log has only {snap.size()} events, not {n}")
+            try:
+                hashes = merkle.evaluate(merkle.consistency_plan(old_size, n), snap.read_nodes)
+            except merkle.ProofError as exc:
+                raise VerificationError(str(exc)) from None
+        return ConsistencyProof(old_size, n, tuple(hashes))
+
+    # --- reading ---
+
+    def event(self, index: int) -> StoredEvent:
+        with self.store.snapshot() as snap:
+            row = snap.event(index)
+            leaf = snap.read_nodes([(0, index)]).get((0, index))
+        if row is None or leaf is None:
+            raise VerificationError(f"there is no event {index} in the log")
+        return StoredEvent(row.index, leaf, row.body)
+
+    def case_events(self, case_id: str) -> list[StoredEvent]:
+        """Every event of one case, in log order, with its leaf hash."""
+        with self.store.snapshot() as snap:
+            rows = snap.case_events(case_id)
+            leaves = snap.read_nodes([(0, r.index) for r in rows])
+        return [StoredEvent(r.index, leaves.get((0, r.index), b""), r.body) for r in rows]
+
+    # --- verification ---
+
+    def verify(self, against: Iterable[SignedTreeHead] = ()) -> VerifyReport:
+        """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`."""
+        from consentkit.audit.verify import verify_snapshot
+
+        with self.store.snapshot() as snap:
+            return verify_snapshot(snap, public_key=self.public_key, verify_token=self.verify_token, against=against)
+
+
+def _row(index: int, event: Any, body: bytes) -> EventRow:
+    return EventRow(index, event_type(event), getattr(event, "case", None), format_time(event.time), body)
+
+
+def head_from_row(row: HeadRow) -> SignedTreeHead:
+    """A stored head as it claims to be (its checkpoint parsed; verification is separate)."""
+    return SignedTreeHead(TreeHead.parse(row.checkpoint), row.checkpoint, row.signature, row.timestamp, row.id)
+
+
+def workspace_timestamper(ws: Workspace) -> Timestamper:
+    """The workspace's TSA (the embedded one unless ``tsa_urls`` is set), from :mod:`consentkit.tsa`."""
+    import consentkit.tsa as tsa
+
+    factory = getattr(tsa, "timestamper_for", None) or getattr(tsa, "workspace_timestamper", None)
+    if factory is None:
+        raise SigningError("this consentkit has no time-stamping authority yet: tree heads cannot be timestamped")
+    return factory(ws)  # type: ignore[no-any-return]
+
+
+def workspace_token_verifier(ws: Workspace) -> TokenVerifier | None:
+    """Checks a head's token against the workspace's trusted TSA certificates, from :mod:`consentkit.tsa`."""
+    import consentkit.tsa as tsa
+
+    factory = getattr(tsa, "token_verifier_for", None)
+    if factory is None:
+        return None
+    verifier: TokenVerifier = factory(ws)
+    return verifier
+
+
+def exported_heads(paths: Iterable[Path]) -> list[SignedTreeHead]:
+    return [SignedTreeHead.load(p) for p in paths]

@@ -1,0 +1,300 @@
+"""The storage interface and the SQL both databases share. Only inserts and selects: there is no update or delete
+path. The dialects differ in placeholders, how a transaction takes the append lock, and how rows stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from consentkit.audit.merkle import NodeId
+from consentkit.audit.store.migrations import MIGRATIONS, Migration
+from consentkit.errors import EXIT_BAD_INPUT, ConsentkitError
+
+STREAM_BATCH = 20_000
+
+
+class StoreError(ConsentkitError):
+    """The audit database cannot be opened, migrated or written."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+@dataclass(frozen=True)
+class EventRow:
+    index: int
+    type: str
+    case_id: str | None
+    time: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HeadRow:
+    id: int
+    size: int
+    root: bytes
+    time: str
+    checkpoint: bytes
+    signature: bytes
+    timestamp: bytes
+
+
+@dataclass
+class ReadCounter:
+    """How much a piece of work read: SQL queries run, and stored subtree hashes fetched."""
+
+    queries: int = 0
+    nodes: int = 0
+
+    def reset(self) -> None:
+        self.queries = 0
+        self.nodes = 0
+
+
+class Snapshot:
+    """Reads from one consistent state of the log (a read transaction)."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._store.fetchall(sql, params)
+
+    def size(self) -> int:
+        """The next leaf index: one past the highest stored event."""
+        row = self._all("SELECT max(idx) FROM events")[0]
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def event_count(self) -> int:
+        return int(self._all("SELECT count(*) FROM events")[0][0])
+
+    def read_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """Stored subtree hashes for ``ids``, in one query."""
+        if not ids:
+            return {}
+        counter = self._store.counter
+        counter.nodes += len(ids)
+        found: dict[NodeId, bytes] = {}
+        for chunk_start in range(0, len(ids), 400):
+            chunk = ids[chunk_start : chunk_start + 400]
+            values = ",".join(["(?, ?)"] * len(chunk))
+            params = [v for node in chunk for v in node]
+            rows = self._all(
+                f"SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES {values})",  # noqa: S608
+                params,
+            )
+            for level, index, value in rows:
+                found[(int(level), int(index))] = bytes(value)
+        return found
+
+    def event(self, index: int) -> EventRow | None:
+        rows = self._all("SELECT idx, type, case_id, time, body FROM events WHERE idx = ?", (index,))
+        return _event_row(rows[0]) if rows else None
+
+    def case_events(self, case_id: str) -> list[EventRow]:
+        rows = self._all("SELECT idx, type, case_id, time, body FROM events WHERE case_id = ? ORDER BY idx", (case_id,))
+        return [_event_row(r) for r in rows]
+
+    def events(self, start: int = 0, end: int | None = None) -> Iterator[EventRow]:
+        """Events with ``start <= index < end`` in index order, streamed."""
+        sql = "SELECT idx, type, case_id, time, body FROM events WHERE idx >= ?"
+        params: list[Any] = [start]
+        if end is not None:
+            sql += " AND idx < ?"
+            params.append(end)
+        for row in self._store.stream(sql + " ORDER BY idx", params):
+            yield _event_row(row)
+
+    def event_batches(self) -> Iterator[list[tuple[int, str, str | None, str, bytes]]]:
+        """(index, type, case_id, time, body) of every event in index order, in batches (for verification)."""
+        yield from self._store.stream_batches("SELECT idx, type, case_id, time, body FROM events ORDER BY idx", ())
+
+    def node_levels(self) -> list[tuple[int, int]]:
+        """(level, number of stored hashes) for every level present."""
+        rows = self._all("SELECT level, count(*) FROM nodes GROUP BY level ORDER BY level")
+        return [(int(a), int(b)) for a, b in rows]
+
+    def level_hashes(self, level: int) -> Iterator[list[tuple[int, bytes]]]:
+        """(index, hash) of one level's stored subtrees in index order, in batches."""
+        yield from self._store.stream_batches("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (level,))
+
+    def heads(self) -> list[HeadRow]:
+        rows = self._all("SELECT id, size, root, time, checkpoint, signature, timestamp FROM heads ORDER BY id")
+        return [
+            HeadRow(int(i), int(s), bytes(r), str(t), bytes(c), bytes(sig), bytes(ts))
+            for i, s, r, t, c, sig, ts in rows
+        ]
+
+
+class AppendTx(Snapshot):
+    """The one writer: holds the append lock until commit."""
+
+    def insert_events(self, rows: Sequence[EventRow]) -> None:
+        self._store.executemany(
+            "INSERT INTO events (idx, type, case_id, time, body) VALUES (?, ?, ?, ?, ?)",
+            [(r.index, r.type, r.case_id, r.time, r.body) for r in rows],
+        )
+
+    def insert_nodes(self, rows: Sequence[tuple[NodeId, bytes]]) -> None:
+        self._store.executemany(
+            "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)",
+            [(level, index, value) for (level, index), value in rows],
+        )
+
+    def insert_head(self, size: int, root: bytes, time: str, checkpoint: bytes, signature: bytes, token: bytes) -> int:
+        row = self._all("SELECT max(id) FROM heads")[0]
+        head_id = 1 if row[0] is None else int(row[0]) + 1
+        self._store.executemany(
+            "INSERT INTO heads (id, size, root, time, checkpoint, signature, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(head_id, size, root, time, checkpoint, signature, token)],
+        )
+        return head_id
+
+
+def _event_row(row: Sequence[Any]) -> EventRow:
+    return EventRow(int(row[0]), str(row[1]), None if row[2] is None else str(row[2]), str(row[3]), bytes(row[4]))
+
+
+class AuditStore(ABC):
+    """What the audit log needs from a database."""
+
+    url: str
+    counter: ReadCounter
+
+    @abstractmethod
+    def migrate(self) -> None: ...
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """A read transaction over one consistent state."""
+
+    @abstractmethod
+    def appending(self) -> AbstractContextManager[AppendTx]:
+        """The exclusive append transaction."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> AuditStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SqlStore(AuditStore):
+    """SQL shared by SQLite and PostgreSQL; subclasses supply the connection and the transaction verbs."""
+
+    dialect: str
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.counter = ReadCounter()
+        self._in_tx = False
+
+    # --- dialect hooks ---
+    @abstractmethod
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def execute_script(self, statements: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def stream(self, sql: str, params: Sequence[Any]) -> Iterator[Any]: ...
+
+    @abstractmethod
+    def stream_batches(self, sql: str, params: Sequence[Any]) -> Iterator[list[Any]]: ...
+
+    @abstractmethod
+    def _begin_read(self) -> None: ...
+
+    @abstractmethod
+    def _begin_append(self) -> None: ...
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+    # --- transactions ---
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        if self._in_tx:  # nested in an append: read what the writer sees
+            yield Snapshot(self)
+            return
+        self._begin_read()
+        self._in_tx = True
+        try:
+            yield Snapshot(self)
+        finally:
+            self._in_tx = False
+            self._rollback()  # read-only: nothing to keep
+
+    @contextmanager
+    def appending(self) -> Iterator[AppendTx]:
+        """An exclusive write transaction: committed when the block ends normally, rolled back otherwise."""
+        if self._in_tx:
+            raise StoreError("an append transaction cannot be nested in another transaction")
+        self._begin_append()
+        self._in_tx = True
+        try:
+            yield AppendTx(self)
+        except BaseException:
+            self._in_tx = False
+            self._rollback()
+            raise
+        self._in_tx = False
+        self._commit()
+
+    # --- migrations ---
+    def migrations(self) -> list[Migration]:
+        return list(MIGRATIONS)
+
+    def migrate(self) -> None:
+        """Apply every migration this database lacks, in order, each once (forward-only)."""
+        self._begin_append()
+        try:
+            self.execute_script([_MIGRATIONS_TABLE[self.dialect]])
+            applied = {int(r[0]) for r in self.fetchall("SELECT version FROM schema_migrations")}
+            known = {m.version for m in self.migrations()}
+            newer = sorted(applied - known)
+            if newer:
+                raise StoreError(
+                    f"the audit database has schema version {newer[-1]}, newer than this consentkit knows "
+                    f"({max(known)}); upgrade consentkit"
+                )
+            for migration in self.migrations():
+                if migration.version in applied:
+                    continue
+                self.execute_script(migration.statements(self.dialect))
+                self.executemany(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [(migration.version, migration.name, dt.datetime.now(dt.UTC).isoformat())],
+                )
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    def schema_version(self) -> int:
+        rows = self.fetchall("SELECT max(version) FROM schema_migrations")
+        return int(rows[0][0] or 0)
+
+
+_MIGRATIONS_TABLE = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    "postgresql": "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+}
