@@ -62,6 +62,24 @@ class PacketResult:
     case: ResolvedCase
 
 
+_LIBRARIES: dict[tuple[object, ...], Library] = {}
+
+
+def cached_library(roots: Sequence[Path]) -> Library:
+    """The library under ``roots``, loaded again only when a file under them changed (name, size or mtime), so a
+    worker making many packets parses the specs once."""
+    stats: list[object] = []
+    for root in roots:
+        for path in sorted([*root.glob("*.y*ml"), *(root / "policies").glob("*.y*ml")]):
+            st = path.stat()
+            stats.append((str(path), st.st_size, st.st_mtime_ns))
+    key = (tuple(str(r) for r in roots), *stats)
+    if key not in _LIBRARIES:
+        _LIBRARIES.clear()
+        _LIBRARIES[key] = load_library(roots)
+    return _LIBRARIES[key]
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -164,7 +182,7 @@ def build_packet(
     :class:`~consentkit.errors.CaseError` (exit 3), reasons to refuse :class:`~consentkit.errors.RefusedError`."""
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     case, doc = load_case(case_path)
-    library = load_library(ws.procedure_roots())
+    library = cached_library(ws.procedure_roots())
     policy = library.policy(ws.config.clinic.jurisdiction)
     resolved = resolve_case(case, doc, library, policy.model, ws.zone)
     profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model

@@ -9,8 +9,9 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from consentkit.errors import RenderError
@@ -22,9 +23,27 @@ from consentkit.render.html import document_context
 EAST_ASIAN_FONT = {"zh-CN": "Microsoft YaHei", "zh-TW": "Microsoft JhengHei", "zh-HK": "Microsoft JhengHei"}
 
 
+class _DocxEnvironment(SandboxedEnvironment):
+    """docxtpl compiles each part's XML with ``from_string`` on every render; the XML of a template file never
+    changes, so the compiled template is kept (same output, a fifth of the time)."""
+
+    def __init__(self) -> None:
+        super().__init__(undefined=StrictUndefined, autoescape=True)
+        self._compiled: dict[str, Template] = {}
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Template:
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        if source not in self._compiled:
+            if len(self._compiled) > 64:
+                self._compiled.clear()
+            self._compiled[source] = super().from_string(source)
+        return self._compiled[source]
+
+
 @cache
-def _env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+def _env() -> _DocxEnvironment:
+    return _DocxEnvironment()
 
 
 @cache

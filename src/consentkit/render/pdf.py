@@ -10,12 +10,14 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from consentkit.render.fonts import FontSet, check_harfbuzz_subset, fonts_for
 from consentkit.render.html import STYLESHEET, standalone_css
 
 PX_TO_PT = 72 / 96
+_STYLE = re.compile(r"<(style|title)[^>]*>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,15 @@ class _Capture(logging.Handler):
 @contextmanager
 def strict_weasyprint(what: str) -> Iterator[None]:
     """WeasyPrint logs missing fonts, images and bad CSS and carries on; here any warning fails the render."""
+    from weasyprint.urls import FatalURLFetchingError
+
     logger = logging.getLogger("weasyprint")
     handler = _Capture()
     logger.addHandler(handler)
     try:
         yield
+    except FatalURLFetchingError as exc:
+        raise RenderError(f"{what}: {exc}") from None
     finally:
         logger.removeHandler(handler)
     if handler.messages:
@@ -130,10 +138,21 @@ class PdfEngine:
                 )
         return self._css[key]
 
+    def check_glyphs(self, html: str, locales: Sequence[str], what: str) -> None:
+        """Every character must be in a declared font of the document's locales: no silent substitution."""
+        text = unescape(_TAGS.sub(" ", _STYLE.sub(" ", html)))
+        missing = set.intersection(*(self.fonts.missing_characters(text, loc) for loc in locales))
+        if missing:
+            shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in sorted(missing))
+            raise RenderError(
+                f"{what}: no declared font can draw {shown}; add a face to fonts.yaml or change the text"
+            )
+
     def layout(self, html: str, locales: Sequence[str], what: str) -> Any:
         """A laid-out WeasyPrint ``Document``."""
         from weasyprint import HTML
 
+        self.check_glyphs(html, locales, what)
         base = resolve(self.roots, f"{HTML_DIR}/_base.html.j2").parent
         with strict_weasyprint(what):
             return HTML(string=html, base_url=str(base) + "/", url_fetcher=self.fetcher).render(
