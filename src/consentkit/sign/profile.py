@@ -36,6 +36,7 @@ class SealSpec(Model):
 
 class TimestampingSpec(Model):
     document_timestamp: bool = True
+    document_timestamp_field: FieldName = "sig-document-timestamp"
 
 
 class SigningProfile(Model):
@@ -58,6 +59,23 @@ class SigningProfile(Model):
         if any(r.certify for r in self.roles[1:]):
             raise ValueError("only the first signature may certify")
         return self
+
+    def role_for_field(self, field: str) -> str | None:
+        """The role whose signature goes into ``field`` ("seal" for the seal field)."""
+        if self.seal is not None and field == self.seal.field:
+            return "seal"
+        return next((r.role for r in self.roles if r.field == field), None)
+
+    def order(self, required: Iterable[str]) -> list[str]:
+        """``required`` roles in this profile's signing order; the certifying clinic role always comes first."""
+        wanted = set(required) | {self.roles[0].role}
+        unknown = wanted - {r.role for r in self.roles}
+        if unknown:
+            raise ConfigError(
+                f"signing profile '{self.id}' has no role {', '.join(sorted(unknown))} "
+                f"(roles: {', '.join(r.role for r in self.roles)})"
+            )
+        return [r.role for r in self.roles if r.role in wanted]
 
     def role(self, role: str) -> RoleSpec:
         for spec in self.roles:

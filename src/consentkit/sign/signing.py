@@ -1,0 +1,563 @@
+"""Signing a packet, one role at a time, in the profile's order: clinic certification (DocMDP: later signatures
+and form filling allowed) → physician → patient / guardian → witness → the clinic seal that locks every field
+(FieldMDP all, DocMDP no changes) and the document timestamp that makes the packet PAdES B-LTA.
+
+The seal follows the last required role automatically (``seal=False`` defers it; ``role="seal"`` applies it).
+Every signature carries an RFC 3161 signature timestamp and the validation data of its chain (certificates and the
+workspace CRLs) in the same revision, so each signature covers its whole revision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from consentkit.case import CaseFile, identity_hash
+from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
+from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
+from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
+from consentkit.sign import appearance
+from consentkit.sign.profile import SigningProfile, load_profile
+from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
+from consentkit.sign.state import PacketState, next_role, read_state, required_order
+from consentkit.sign.trust import workspace_trust_roots
+from consentkit.workspace import Workspace
+
+for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):  # their warnings are ours to report, not print
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+
+VISIBLE_ROLES = ("clinic", "physician", "patient", "guardian", "witness")
+ONE_TIME = ("patient", "guardian")
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    """What one signing step did; the audit log records ``document.signed`` from it."""
+
+    role: str  # a profile role, or "seal"
+    field: str
+    signer_name: str
+    signer_subject: str  # RFC 4514
+    certificate_sha256: str
+    certificate_serial: str  # hex
+    tsa_time: dt.datetime  # of the signature's RFC 3161 token (for the seal: of the document timestamp)
+    tsa_name: str
+    revision: int  # 0 is the unsigned packet; each signature adds one (the seal's timestamp one more)
+    sha256: str  # of the file as written by this call
+    size: int
+    path: Path
+    pades_level: str  # "B-T" for roles, "B-LTA" once sealed
+    seal: SignatureResult | None = None  # the seal applied right after this role, if any
+
+
+@dataclass(frozen=True)
+class SignerRef:
+    """Names the signer of a physician or witness role: a workspace signer (PKCS#12 or token-held key recorded by
+    ``consentkit pki``) by name, slug or serial, and/or a ``pkcs11:`` URI."""
+
+    name: str | None = None
+    pkcs11: str | None = None
+
+
+@dataclass
+class _Credential:
+    signer: Any  # a pyHanko Signer
+    certificate: x509.Certificate
+    name: str
+    close: Any = None
+
+
+@dataclass
+class SigningSession:
+    """Everything reusable between signatures in one process: unlocked keys, one timestamper, one validation
+    context per CRL generation (the speed fixes in signing-notes.md). Not thread-safe; one per worker."""
+
+    ws: Workspace
+    secret: bytes
+    profile: SigningProfile = field(init=False)
+    pki: WorkspacePki = field(init=False)
+    _timestamper: Any = None
+    _responder: Any = None
+    _context: Any = None
+    _context_key: tuple[bytes, ...] = ()
+    _trust: list[x509.Certificate] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.profile = load_profile(self.ws.signature_roots(), self.ws.config.signing.profile).model
+        self.pki = WorkspacePki(self.ws).require()
+        self._trust = workspace_trust_roots(self.ws)
+        if not any(c.fingerprint(_sha256()) == self.pki.root.fingerprint(_sha256()) for c in self._trust):
+            self._trust.append(self.pki.root)
+
+    # -- shared parts ------------------------------------------------------------------------------------------
+    def responder(self) -> Any:
+        """The TSA in use: the external ones when configured, else the embedded one."""
+        if self._responder is None:
+            from consentkit.tsa import embedded_tsa, external_tsa
+
+            self._responder = external_tsa(self.ws) or embedded_tsa(self.ws, self.secret)
+        return self._responder
+
+    def timestamper(self) -> Any:
+        if self._timestamper is None:
+            from consentkit.tsa.pyhanko_adapter import ResponderTimeStamper
+
+            self._timestamper = ResponderTimeStamper(self.responder())
+        return self._timestamper
+
+    def validation_context(self, now: dt.datetime) -> Any:
+        from asn1crypto import crl as asn1_crl
+        from cryptography.hazmat.primitives.serialization import Encoding
+        from pyhanko_certvalidator import ValidationContext
+
+        crls = self.pki.crls(self.secret, now=now)
+        key = tuple(c.fingerprint(_sha256()) for c in crls)
+        if self._context is None or key != self._context_key:
+            self._context = ValidationContext(
+                trust_roots=[asn1_cert(c) for c in self._trust],
+                other_certs=[asn1_cert(c) for c in self.pki.chain()],
+                crls=[asn1_crl.CertificateList.load(c.public_bytes(Encoding.DER)) for c in crls],
+                allow_fetching=False,
+                revocation_mode="require",
+            )
+            self._context_key = key
+        return self._context
+
+    # -- signing -----------------------------------------------------------------------------------------------
+    def sign(
+        self,
+        pdf_path: Path,
+        role: str,
+        signer: SignerRef | None = None,
+        *,
+        case: CaseFile | None = None,
+        manifest_path: Path | None = None,
+        output: Path | None = None,
+        signature_image: bytes | None = None,
+        seal: bool = True,
+        now: dt.datetime | None = None,
+    ) -> SignatureResult:
+        now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        data = _read_pdf(pdf_path)
+        manifest_file = manifest_path or pdf_path.with_name(MANIFEST_NAME)
+        manifest = read_manifest(manifest_file)
+        _check_manifest(manifest, data, pdf_path, manifest_file)
+        state = read_state(data, str(pdf_path))
+        expected = next_role(self.profile, manifest, state)
+        _check_order(self.profile, manifest, state, role, expected)
+        target = output or pdf_path
+        if role == "seal":
+            data, result = self._seal(data, state, target, now)
+            _write_atomic(target, data)
+            return result
+        credential = self._credential(role, signer, case, manifest, now)
+        try:
+            data, result = self._sign_role(data, state, manifest, role, credential, signature_image, target, now)
+        finally:
+            if credential.close is not None:
+                credential.close()
+        if seal and self.profile.seal is not None:
+            after = read_state(data, str(pdf_path))
+            if next_role(self.profile, manifest, after) == "seal":
+                data, sealed = self._seal(data, after, target, now)
+                result = _replace_file_facts(result, data, target, sealed)
+        _write_atomic(target, data)
+        return result
+
+    def _credential(
+        self, role: str, ref: SignerRef | None, case: CaseFile | None, manifest: Manifest, now: dt.datetime
+    ) -> _Credential:
+        own_box = manifest.box(role)
+        box_name = own_box.signer_name if own_box is not None else ""
+        if role == "clinic":
+            cert = self.pki.certificate("clinic-certify")
+            key = self.pki.private_key("clinic-certify", self.secret)
+            return _Credential(KeySigner(key, cert, self.pki.chain()), cert, box_name or common_name(cert))
+        if role in ONE_TIME:
+            return self._one_time(role, case, manifest, box_name, now)
+        if ref is None or (ref.name is None and ref.pkcs11 is None):
+            raise InputError(f"name the {role}: --signer NAME (a workspace signer) or --pkcs11 URI")
+        record = self.pki.find(ref.name, roles=(role,)) if ref.name else None
+        if record is not None and record.status(now) != "valid":
+            raise RefusedError(f"the certificate of {record.name} (serial {record.serial}) is {record.status(now)}")
+        uri = ref.pkcs11 or (record.pkcs11_uri if record is not None and record.key_storage == "pkcs11" else None)
+        if uri is not None:
+            cert_file = self.pki.dir / "signers" / f"{record.slug}.pem" if record is not None and record.slug else None
+            token_cert = x509.load_pem_x509_certificate(cert_file.read_bytes()) if cert_file else None
+            session = Pkcs11Session(Pkcs11Ref.parse(uri), token_cert, self.pki.chain())
+            credential = _Credential(session.signer, session.certificate, "", close=session.close)
+        else:
+            from consentkit import keystore
+
+            assert record is not None and record.slug is not None
+            p12 = keystore.load_pkcs12(self.pki.dir / "signers" / f"{record.slug}.p12", self.secret)
+            credential = _Credential(KeySigner(p12[0], p12[1], self.pki.chain()), p12[1], "")
+        credential.name = common_name(credential.certificate)
+        if credential.certificate.issuer != self.pki.issuing.subject:
+            if credential.close:
+                credential.close()
+            raise RefusedError(f"the {role}'s certificate was not issued by this workspace's CA")
+        if box_name and credential.name != box_name:
+            if credential.close:
+                credential.close()
+            raise RefusedError(f"the packet names {box_name} as {role}, but the certificate is for {credential.name}")
+        return credential
+
+    def _one_time(
+        self, role: str, case: CaseFile | None, manifest: Manifest, box_name: str, now: dt.datetime
+    ) -> _Credential:
+        if case is None:
+            raise InputError(f"the {role} signs with a one-time certificate: give the case file (--case CASE.yaml)")
+        if case.case_id != manifest.case_id:
+            raise RefusedError(f"the case file is {case.case_id}, but this packet is for case {manifest.case_id}")
+        if role == "patient":
+            name, ident = case.patient.name, identity_hash(case)
+        else:
+            if case.guardian is None:
+                raise InputError("the case file names no guardian")
+            name = case.guardian.name
+            ident = hashlib.sha256(
+                f"{case.guardian.identity.type}:{case.guardian.identity.number.strip().upper()}".encode()
+            ).hexdigest()
+        if box_name and name != box_name:
+            raise RefusedError(f"the packet names {box_name} as {role}, but the case file names {name}")
+        assert manifest.packet is not None
+        credential = self.pki.issue_one_time(
+            role,
+            name,
+            self.secret,
+            case_id=case.case_id,
+            identity_sha256=ident,
+            packet_sha256=manifest.packet.sha256,
+            now=now,
+        )
+        return _Credential(
+            KeySigner(credential.key, credential.certificate, self.pki.chain()), credential.certificate, name
+        )
+
+    def _sign_role(
+        self,
+        data: bytes,
+        state: PacketState,
+        manifest: Manifest,
+        role: str,
+        credential: _Credential,
+        image: bytes | None,
+        target: Path,
+        now: dt.datetime,
+    ) -> tuple[bytes, SignatureResult]:
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
+        spec = self.profile.role(role)
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        if spec.certify:
+            self._add_fields(writer, manifest, state)
+        box = manifest.box(role)
+        style = None
+        if box is not None:
+            # The TSA's time is printed in the box; the box is part of what the signature covers, so ask the TSA
+            # first (over the current file and the role), then sign and time-stamp the signature itself.
+            shown = self.responder().timestamp(hashlib.sha256(data + role.encode()).digest())
+            text = appearance.appearance_text(
+                role, credential.name, spec.meaning, manifest.locales, shown.time, self.ws.zone
+            )
+            picture = appearance.load_signature_image(image, "signature image") if image else None
+            style = appearance.stamp_style(text, box.rect, picture)
+        elif image is not None:
+            raise InputError(f"the packet has no visible box for the {role}; a signature image cannot be shown")
+        meta = signers.PdfSignatureMetadata(
+            field_name=spec.field,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            embed_validation_info=True,
+            validation_context=self.validation_context(now),
+            certify=spec.certify,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+            dss_settings=_dss_settings(),
+            name=credential.name,
+            reason=spec.meaning.get(manifest.locales[0]) or next(iter(spec.meaning.values())),
+        )
+        pdf_signer = signers.PdfSigner(meta, credential.signer, timestamper=self.timestamper(), stamp_style=style)
+        out = io.BytesIO()
+        try:
+            pdf_signer.sign_pdf(writer, output=out, existing_fields_only=True)
+        except Exception as exc:
+            raise _signing_error(role, exc) from exc
+        signed = out.getvalue()
+        return signed, self._result(signed, role, spec.field, credential, target, "B-T")
+
+    def _add_fields(self, writer: Any, manifest: Manifest, state: PacketState) -> None:
+        """At certification, reserve a field for every role of this packet where its box was drawn."""
+        from pyhanko.sign.fields import SigFieldSpec, append_signature_field
+
+        existing = set(state.empty_fields) | set(state.signed_fields)
+        for role in required_order(self.profile, manifest):
+            spec = self.profile.role(role)
+            if spec.field in existing:
+                continue
+            box = manifest.box(role)
+            if box is None:
+                append_signature_field(writer, SigFieldSpec(sig_field_name=spec.field))
+            else:
+                append_signature_field(
+                    writer,
+                    SigFieldSpec(sig_field_name=spec.field, on_page=box.page - 1, box=box.rect),  # type: ignore[arg-type]
+                )
+
+    def _seal(self, data: bytes, state: PacketState, target: Path, now: dt.datetime) -> tuple[bytes, SignatureResult]:
+        """The invisible clinic seal that locks every field, then the document timestamp (B-LTA)."""
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign import fields, signers
+
+        assert self.profile.seal is not None
+        _check_signers_still_valid(data, now)
+        cert = self.pki.certificate("clinic-seal")
+        key = self.pki.private_key("clinic-seal", self.secret)
+        credential = _Credential(KeySigner(key, cert, self.pki.chain()), cert, common_name(cert))
+        lta = self.profile.pades_level == "B-LTA" and self.profile.timestamping.document_timestamp
+        meta = signers.PdfSignatureMetadata(
+            field_name=self.profile.seal.field,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            embed_validation_info=True,
+            validation_context=self.validation_context(now),
+            use_pades_lta=lta,
+            timestamp_field_name=self.profile.timestamping.document_timestamp_field if lta else None,
+            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            dss_settings=_dss_settings(),
+            name=credential.name,
+        )
+        field_spec = fields.SigFieldSpec(
+            sig_field_name=self.profile.seal.field,
+            field_mdp_spec=fields.FieldMDPSpec(fields.FieldMDPAction.ALL) if self.profile.seal.lock else None,
+            doc_mdp_update_value=fields.MDPPerm.NO_CHANGES if self.profile.seal.lock else None,
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        pdf_signer = signers.PdfSigner(
+            meta, credential.signer, timestamper=self.timestamper(), new_field_spec=field_spec
+        )
+        out = io.BytesIO()
+        try:
+            pdf_signer.sign_pdf(writer, output=out)
+        except Exception as exc:
+            raise _signing_error("seal", exc) from exc
+        sealed = out.getvalue()
+        result = self._result(sealed, "seal", self.profile.seal.field, credential, target, "B-LTA" if lta else "B-LT")
+        if lta:
+            reader = PdfFileReader(io.BytesIO(sealed), strict=False)
+            from consentkit.tsa.tokens import describe_token
+
+            token = describe_token(_token_der(reader.embedded_timestamp_signatures[-1]))
+            result = _with_time(result, token.time, token.tsa_name)
+        return sealed, result
+
+    def _result(
+        self, data: bytes, role: str, field_name: str, credential: _Credential, target: Path, level: str
+    ) -> SignatureResult:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        sig = next(s for s in reader.embedded_regular_signatures if s.field_name == field_name)
+        from consentkit.tsa.tokens import describe_token
+
+        token_der = _signature_token_der(sig)
+        token = describe_token(token_der) if token_der else None
+        cert = credential.certificate
+        return SignatureResult(
+            role=role,
+            field=field_name,
+            signer_name=credential.name,
+            signer_subject=cert.subject.rfc4514_string(),
+            certificate_sha256=sha256_fingerprint(cert),
+            certificate_serial=format(cert.serial_number, "x"),
+            tsa_time=token.time if token else dt.datetime.now(dt.UTC),
+            tsa_name=token.tsa_name if token else "",
+            revision=sig.signed_revision,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            path=target,
+            pades_level=level,
+        )
+
+
+# -- helpers -------------------------------------------------------------------------------------------------------
+def _sha256() -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    return hashes.SHA256()
+
+
+def _dss_settings() -> Any:
+    from pyhanko.sign.signers.pdf_signer import (
+        DSSContentSettings,
+        SigDSSPlacementPreference,
+        TimestampDSSContentSettings,
+    )
+
+    # validation data in the signature's own revision, and before the document timestamp: nothing left uncovered
+    return DSSContentSettings(
+        include_vri=False,
+        placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
+        next_ts_settings=TimestampDSSContentSettings(include_vri=False, update_before_ts=True),
+    )
+
+
+def _signature_token_der(sig: Any) -> bytes | None:
+    try:
+        unsigned = sig.signer_info["unsigned_attrs"]
+        for attr in unsigned:
+            if attr["type"].native == "signature_time_stamp_token":
+                return bytes(attr["values"][0].dump())
+    except (KeyError, ValueError, TypeError):
+        return None
+    return None
+
+
+def _token_der(doc_ts: Any) -> bytes:
+    from asn1crypto import cms
+
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": doc_ts.signed_data}).dump())
+
+
+def _with_time(result: SignatureResult, time: dt.datetime, tsa: str) -> SignatureResult:
+    from dataclasses import replace
+
+    return replace(result, tsa_time=time, tsa_name=tsa)
+
+
+def _replace_file_facts(result: SignatureResult, data: bytes, target: Path, sealed: SignatureResult) -> SignatureResult:
+    from dataclasses import replace
+
+    return replace(result, sha256=hashlib.sha256(data).hexdigest(), size=len(data), path=target, seal=sealed)
+
+
+def _read_pdf(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError("no such file", location=SourceLocation(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", location=SourceLocation(path)) from exc
+    if not data.startswith(b"%PDF-"):
+        raise InputError("not a PDF file", location=SourceLocation(path))
+    return data
+
+
+def _check_manifest(manifest: Manifest, data: bytes, pdf: Path, manifest_file: Path) -> None:
+    if manifest.draft:
+        raise RefusedError(f"{pdf} is a draft packet (manifest 'draft': true); drafts are never signed")
+    if manifest.packet is None:
+        raise InputError("the manifest has no packet hash", location=SourceLocation(manifest_file, None, "packet"))
+    if not prefix_matches(data, manifest.packet):
+        raise RefusedError(
+            f"{pdf} does not start with the packet described by {manifest_file} "
+            f"(sha256 {manifest.packet.sha256[:16]}…, {manifest.packet.size} bytes): a different or altered file"
+        )
+
+
+def _check_order(
+    profile: SigningProfile, manifest: Manifest, state: PacketState, role: str, expected: str | None
+) -> None:
+    if expected is None:
+        raise RefusedError("the packet is already sealed; nothing more can be signed")
+    if role == expected:
+        return
+    order = required_order(profile, manifest)
+    if role in state.signed_roles(profile):
+        raise RefusedError(f"the {role} has already signed this packet")
+    if role == "seal":
+        raise RefusedError(f"the packet cannot be sealed yet: the {expected} has not signed")
+    if role not in order:
+        raise RefusedError(f"'{role}' does not sign this packet (signers: {', '.join(order)})")
+    raise RefusedError(f"the {expected} signs before the {role} (order: {' → '.join(order)})")
+
+
+def _check_signers_still_valid(data: bytes, now: dt.datetime) -> None:
+    """The seal's validation data must be gathered while every signer's certificate is valid, or long-term
+    validation of that signature fails later (see docs/signing.md on one-time certificates)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    for sig in reader.embedded_regular_signatures:
+        cert = sig.signer_cert
+        if cert.not_valid_after < now:
+            raise RefusedError(
+                f"the certificate of {sig.field_name} ({cert.subject.human_friendly}) expired on "
+                f"{cert.not_valid_after:%Y-%m-%d}; the packet can no longer be sealed for long-term validation: "
+                "make a new packet and sign it again"
+            )
+
+
+def _signing_error(role: str, exc: BaseException) -> SigningError:
+    from consentkit.errors import ConsentkitError
+
+    if isinstance(exc, ConsentkitError):
+        return exc if isinstance(exc, SigningError) else SigningError(exc.message)
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause):
+        text += f": {str(cause).splitlines()[0]}"
+    return SigningError(f"the {role} signature could not be made: {text}")
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_SESSIONS: dict[tuple[str, bytes], SigningSession] = {}
+
+
+def sign_packet(
+    ws: Workspace,
+    pdf_path: Path,
+    role: str,
+    signer: SignerRef | str | None = None,
+    *,
+    secret: bytes | None = None,
+    case: CaseFile | None = None,
+    manifest_path: Path | None = None,
+    output: Path | None = None,
+    signature_image: bytes | None = None,
+    seal: bool = True,
+    now: dt.datetime | None = None,
+) -> SignatureResult:
+    """Sign ``pdf_path`` as ``role`` (see :class:`SigningSession`); the file is replaced atomically (or written to
+    ``output``). ``signer`` names a physician or witness; ``case`` is needed for the patient and guardian."""
+    from consentkit import keystore
+
+    secret = secret if secret is not None else keystore.passphrase(ws)
+    key = (str(ws.root), hashlib.sha256(secret).digest())
+    session = _SESSIONS.get(key)
+    if session is None:
+        session = _SESSIONS[key] = SigningSession(ws, secret)
+    ref = SignerRef(name=signer) if isinstance(signer, str) else signer
+    return session.sign(
+        pdf_path,
+        role,
+        ref,
+        case=case,
+        manifest_path=manifest_path,
+        output=output,
+        signature_image=signature_image,
+        seal=seal,
+        now=now,
+    )

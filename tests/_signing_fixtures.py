@@ -1,0 +1,344 @@
+"""Small packets, workspaces with a PKI, and an independent TSA for the signing and verification tests.
+
+``small_packet`` renders a 2-page bilingual PDF with WeasyPrint and writes a manifest.json beside it, with the
+signature boxes taken from where the layout put them (``page.anchors``), exactly like the packet renderer.
+``OpensslTsa`` runs ``openssl ts -reply`` behind a loopback HTTP server: a TSA nobody here wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from consentkit.manifest import MANIFEST_NAME, Manifest, PacketDigest
+from consentkit.pki import WorkspacePki, init_pki
+from consentkit.workspace import Workspace, init_workspace
+
+PASSPHRASE = "correct horse battery"
+PHYSICIAN = "王医生"
+WITNESS = "张护士"
+PATIENT = "李小梅"
+CASE_ID = "C-TEST-0001"
+PX_TO_PT = 72 / 96
+
+MEANINGS = {
+    "clinic": {"zh-CN": "本机构确认本文件内容为经审核批准的版本", "en": "The clinic certifies this document"},
+    "physician": {"zh-CN": "我已告知风险", "en": "I explained the risks"},
+    "patient": {"zh-CN": "我同意接受本项目", "en": "I consent to the procedure"},
+    "witness": {"zh-CN": "我见证了签署过程", "en": "I witnessed the signing"},
+}
+
+CASE_YAML = f"""\
+case_id: {CASE_ID}
+procedure: botulinum-toxin
+options: {{area: upper-face}}
+patient:
+  name: {PATIENT}
+  date_of_birth: 1990-04-18
+  record_number: MRN-000123
+  sex: female
+  identity: {{type: resident-id, number: "110101199004180023"}}
+physicians:
+  consulting: {{name: {PHYSICIAN}}}
+  operating: {{name: {PHYSICIAN}}}
+witness: {{name: {WITNESS}}}
+consultation_at: 2026-12-01T10:00:00+08:00
+planned_at: 2026-12-08T14:30:00+08:00
+locales: [zh-CN, en]
+"""
+
+
+def make_workspace(root: Path, *, passphrase: str = PASSPHRASE) -> tuple[Workspace, WorkspacePki]:
+    """A workspace with its PKI and one physician and one witness (PKCS#12)."""
+    ws = init_workspace(root)
+    pki = init_pki(ws, passphrase.encode())
+    pki.issue_signer("physician", PHYSICIAN, passphrase.encode())
+    pki.issue_signer("witness", WITNESS, passphrase.encode())
+    return ws, pki
+
+
+def _html(roles: list[str]) -> str:
+    boxes = "\n".join(
+        f'<div class="sig"><p>{role}</p><div class="box" id="sigbox-{role}"></div></div>' for role in roles
+    )
+    filler = "<p>" + "本文件说明本项目的性质、风险和替代方案。This page explains the procedure. " * 40 + "</p>"
+    return textwrap.dedent(
+        f"""\
+        <html lang="zh-CN"><head><meta charset="utf-8"><title>Test consent</title><style>
+          @page {{ size: A4; margin: 18mm }}
+          body {{ font-family: "Noto Sans CJK SC"; font-size: 10pt }}
+          .sig {{ break-inside: avoid; margin-top: 4mm }}
+          .box {{ border: 0.6pt solid #333; width: 85mm; height: 28mm }}
+        </style></head><body><h1>知情同意书 Consent</h1>{filler}{filler}{boxes}</body></html>"""
+    )
+
+
+def small_packet(
+    folder: Path,
+    *,
+    roles: tuple[str, ...] = ("clinic", "physician", "patient", "witness"),
+    draft: bool = False,
+    locales: tuple[str, ...] = ("zh-CN", "en"),
+) -> Path:
+    """``folder/packet.pdf`` and ``folder/manifest.json``; returns the PDF path."""
+    import weasyprint
+
+    folder.mkdir(parents=True, exist_ok=True)
+    document = weasyprint.HTML(string=_html(list(roles))).render()
+    boxes = []
+    for number, page in enumerate(document.pages, start=1):
+        height = page.height * PX_TO_PT
+        for role in roles:
+            anchor = f"sigbox-{role}"
+            if anchor in page.anchors and not any(b["role"] == role for b in boxes):
+                x1, y1, x2, y2 = page.anchors[anchor]
+                rect = (x1 * PX_TO_PT, height - y2 * PX_TO_PT, x2 * PX_TO_PT, height - y1 * PX_TO_PT)
+                names = {"clinic": "示例医疗美容诊所", "physician": PHYSICIAN, "patient": PATIENT, "witness": WITNESS}
+                boxes.append(
+                    {
+                        "role": role,
+                        "field": f"sig-{role}",
+                        "page": number,
+                        "rect": rect,
+                        "signer_name": names[role],
+                        "meaning": MEANINGS[role],
+                    }
+                )
+    pdf = document.write_pdf()
+    path = folder / "packet.pdf"
+    path.write_bytes(pdf)
+    now = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    manifest = Manifest.model_validate(
+        {
+            "packet_id": f"{CASE_ID}-1",
+            "case_id": CASE_ID,
+            "subject": "hmac-sha256:" + "0" * 64,
+            "procedure": {
+                "id": "botulinum-toxin",
+                "version": "1.0.0",
+                "spec_hash": "sha256:" + "1" * 64,
+                "category": "minimally-invasive",
+            },
+            "jurisdiction": "cn",
+            "policy_hash": "sha256:" + "2" * 64,
+            "options": {"area": "upper-face"},
+            "locales": list(locales),
+            "consentkit_version": "0.1.0",
+            "generated_at": now,
+            "planned_at": now + dt.timedelta(days=7),
+            "templates": {},
+            "required_roles": list(roles),
+            "signature_boxes": boxes,
+            "cooling_off": {"days": 7, "not_same_day": True, "earliest_after_signature": "7 days"},
+            "draft": draft,
+            "packet": {"sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf)},
+        },
+        strict=False,
+    )
+    (folder / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    return path
+
+
+def manifest_digest(pdf: bytes) -> PacketDigest:
+    return PacketDigest(sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf))
+
+
+def case_file(folder: Path) -> Path:
+    path = folder / "case.yaml"
+    path.write_text(CASE_YAML, encoding="utf-8")
+    return path
+
+
+# -- an independent TSA: openssl ts -reply behind a loopback HTTP server -------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+TSA_CNF = """\
+[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = OpenSSL Test TSA
+O = Independent Time Authority
+[ tsa_ext ]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = critical, timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ ca_ext ]
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ tsa ]
+default_tsa = tsa_config
+[ tsa_config ]
+dir = {dir}
+serial = $dir/serial
+crypto_device = builtin
+signer_cert = $dir/tsa.pem
+certs = $dir/ca.pem
+signer_key = $dir/tsa.key
+signer_digest = sha256
+default_policy = 1.3.6.1.4.1.57264.9.1
+other_policies = 1.3.6.1.4.1.57264.9.2
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = no
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+"""
+
+
+@dataclass
+class OpensslTsa:
+    """``openssl ts -reply`` served on 127.0.0.1; ``url``, ``root_pem`` (trust anchor) and ``stop()``."""
+
+    dir: Path
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OpensslTsa:
+        d = self.dir
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "tsa.cnf").write_text(TSA_CNF.format(dir=d), encoding="utf-8")
+        (d / "serial").write_text("01\n")
+        run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)  # noqa: E731
+        run(
+            "req",
+            "-x509",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "7300",
+            "-subj",
+            "/CN=Independent Test Root/O=Independent Time Authority",
+            "-config",
+            "tsa.cnf",
+            "-extensions",
+            "ca_ext",
+        )
+        run(
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.csr",
+            "-config",
+            "tsa.cnf",
+        )
+        run(
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "tsa.pem",
+            "-days",
+            "7000",
+            "-extfile",
+            "tsa.cnf",
+            "-extensions",
+            "tsa_ext",
+        )
+        port = _free_port()
+        script = d / "serve.py"
+        script.write_text(SERVER_SCRIPT, encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), str(d), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.url = f"http://127.0.0.1:{port}/tsa"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the openssl TSA wrapper did not start")
+
+    @property
+    def root_pem(self) -> Path:
+        return self.dir / "ca.pem"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+# The wrapper runs as its own process (a separate program answering HTTP, the TSA work done by openssl).
+SERVER_SCRIPT = r"""
+import http.server, subprocess, sys, tempfile, os
+folder, port = sys.argv[1], int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with tempfile.TemporaryDirectory() as t:
+            q = os.path.join(t, "q.tsq"); r = os.path.join(t, "r.tsr")
+            open(q, "wb").write(body)
+            p = subprocess.run(["openssl", "ts", "-reply", "-config", os.path.join(folder, "tsa.cnf"),
+                                "-queryfile", q, "-out", r], capture_output=True)
+            if p.returncode != 0:
+                self.send_response(500); self.end_headers(); return
+            data = open(r, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers(); self.wfile.write(data)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""
+
+
+def which(tool: str) -> bool:
+    return shutil.which(tool) is not None
+
+
+def env_with_passphrase() -> dict[str, str]:
+    return {**os.environ, "CONSENTKIT_PASSPHRASE": PASSPHRASE}
+
+
+__all__ = [
+    "CASE_ID",
+    "PASSPHRASE",
+    "PATIENT",
+    "PHYSICIAN",
+    "WITNESS",
+    "OpensslTsa",
+    "case_file",
+    "env_with_passphrase",
+    "make_workspace",
+    "manifest_digest",
+    "small_packet",
+    "which",
+]
