@@ -1,0 +1,94 @@
+"""``consentkit lint``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from consentkit.cli._common import workspace_option
+from consentkit.lint.report import FORMATS
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="text",
+    show_default=True,
+    help="text for people; json (one object per finding); junit and sarif for CI dashboards and code scanning; "
+    "github for pull-request annotations.",
+)
+@click.option("--strict", is_flag=True, help="Report warnings as errors (exit 1 on any finding).")
+@click.option(
+    "--policy", metavar="CODE", help="Check against policies/CODE.yaml (default: the workspace's jurisdiction, or cn)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE (atomically)."
+)
+@click.option(
+    "--include-builtin",
+    is_flag=True,
+    help="In a workspace, also report the built-in specs it uses (those it does not override).",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Check review dates as of this day, YYYY-MM-DD (default: today).",
+)
+@click.option("--timings", is_flag=True, hidden=True, help="Print phase timings to standard error.")
+@click.pass_context
+def lint(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    policy: str | None,
+    output: Path | None,
+    include_builtin: bool,
+    today: datetime | None,
+    timings: bool,
+) -> None:
+    """Check procedure specs, the intake catalogue and policies; exit 1 if any error is found.
+
+    PATH may be a workspace folder, a procedures folder, or spec files. Without PATH: the current workspace, else the
+    built-in library. Only the files named are reported on; the built-in library beneath supplies the intake and
+    policies. Rules and fixes: docs/lint.md.
+
+    \b
+    Exit codes: 0 no errors; 1 errors found (or warnings, with --strict);
+    2 usage error (a PATH that does not exist, an unknown --policy); 3 unreadable consentkit.toml.
+    """
+    from consentkit.lint import lint_paths
+    from consentkit.lint.report import render
+    from consentkit.lint.report.text import summary
+
+    verbose = bool((ctx.find_root().obj or {}).get("verbose"))
+    report = lint_paths(
+        paths,
+        workspace_dir=workspace_option(ctx),
+        policy=policy,
+        include_builtin=include_builtin,
+        today=today.date() if today else None,
+        strict=strict,
+        debug=verbose,
+    )
+    color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = render(report, fmt, color=color)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+        click.echo(f"{summary(report)}; report written to {output}", err=True)
+    if timings:
+        shown = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in report.timings.items() if not k.startswith("CK"))
+        click.echo(f"timings: {shown}", err=True)
+    ctx.exit(report.exit_code)

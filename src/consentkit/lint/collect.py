@@ -1,0 +1,231 @@
+"""What a ``consentkit lint [PATH…]`` run checks: resolve the paths into roots and reported files, then load them.
+
+* no PATH: the current workspace (``--workspace``, ``$CONSENTKIT_WORKSPACE``, or walking up), else the built-in
+  library under the default jurisdiction ``cn``;
+* a workspace folder (has ``consentkit.toml``): its ``procedures/`` (specs, intake, policies) layered over the
+  built-in library, under the workspace's jurisdiction;
+* another folder: its specs, ``intake.yaml`` and ``policies/``, layered over the enclosing workspace or the built-ins;
+* files: just those files (specs, an ``intake.yaml``, or ``policies/<code>.yaml``), layered the same way.
+
+Only the files named this way are reported on; the layers beneath supply the intake catalogue and the policy.
+``include_builtin`` adds the built-in files the workspace actually uses (those it does not override).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from consentkit.errors import EXIT_USAGE, ConfigError, ConsentkitError, InputError, MultiInputError
+from consentkit.lint.context import LintContext
+from consentkit.resources import builtin_dir
+from consentkit.spec.library import (
+    INTAKE_FILE,
+    POLICY_DIR,
+    LibraryScan,
+    load_intake,
+    load_policy,
+    procedure_files,
+)
+from consentkit.workspace import CONFIG_FILE, Workspace, find_workspace
+
+DEFAULT_JURISDICTION = "cn"
+
+
+class NothingToLint(ConsentkitError):
+    """The paths given hold no spec, intake or policy file (a usage mistake, exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class UnknownPolicy(ConsentkitError):
+    """``--policy`` (or the workspace's jurisdiction) names no policy file (a usage mistake, exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class LintTarget:
+    """Where to look (``roots``, first wins by id) and which files to report on."""
+
+    roots: tuple[Path, ...]
+    spec_files: tuple[Path, ...]
+    reported: frozenset[Path]
+    workspace: Workspace | None
+    jurisdiction: str
+    what: str
+
+    @property
+    def template_roots(self) -> tuple[Path, ...]:
+        if self.workspace is not None:
+            return self.workspace.template_roots()
+        try:
+            return (builtin_dir("templates"),)
+        except ConfigError:
+            return ()
+
+
+def _unique(paths: Sequence[Path]) -> tuple[Path, ...]:
+    out: list[Path] = []
+    for p in paths:
+        r = p.resolve()
+        if r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Spec files, intake and policies directly in a procedures folder."""
+    files = [p.resolve() for p in procedure_files(folder)]
+    if (folder / INTAKE_FILE).is_file():
+        files.append((folder / INTAKE_FILE).resolve())
+    policies = folder / POLICY_DIR
+    if policies.is_dir():
+        files.extend(p.resolve() for p in sorted(policies.glob("*.yaml")))
+    return files
+
+
+def _kind(path: Path) -> str:
+    if path.name == INTAKE_FILE:
+        return "intake"
+    if path.parent.name == POLICY_DIR:
+        return "policy"
+    return "spec"
+
+
+def _root_of(path: Path) -> Path:
+    return path.parent.parent if _kind(path) == "policy" else path.parent
+
+
+def _builtin_in_use(roots: tuple[Path, ...]) -> list[Path]:
+    """Built-in files not overridden by an earlier root."""
+    builtin = builtin_dir("procedures").resolve()
+    earlier = [r for r in roots if r != builtin]
+    taken_ids = {p.stem for r in earlier for p in procedure_files(r)}
+    out = [p.resolve() for p in procedure_files(builtin) if p.stem not in taken_ids]
+    if not any((r / INTAKE_FILE).is_file() for r in earlier):
+        out.append((builtin / INTAKE_FILE).resolve())
+    taken_policies = {p.stem for r in earlier if (r / POLICY_DIR).is_dir() for p in (r / POLICY_DIR).glob("*.yaml")}
+    out.extend(p.resolve() for p in sorted((builtin / POLICY_DIR).glob("*.yaml")) if p.stem not in taken_policies)
+    return out
+
+
+def resolve_target(
+    paths: Sequence[Path],
+    *,
+    workspace_dir: Path | None = None,
+    policy: str | None = None,
+    include_builtin: bool = False,
+) -> LintTarget:
+    """Work out roots, reported files, workspace and jurisdiction for ``consentkit lint PATHS``."""
+    builtin = builtin_dir("procedures").resolve()
+    ws: Workspace | None
+    reported: list[Path] = []
+    first_roots: list[Path] = []
+    if not paths:
+        ws = find_workspace(explicit=workspace_dir)
+        what = f"workspace {ws.root}" if ws else "the built-in library"
+        if ws is not None and ws.procedures_dir.is_dir():
+            reported.extend(_folder_files(ws.procedures_dir))
+        elif ws is None:
+            reported.extend(_folder_files(builtin))
+    else:
+        first = paths[0] if paths[0].is_dir() else paths[0].parent
+        if workspace_dir is None and (first / CONFIG_FILE).is_file():
+            workspace_dir = first
+        ws = find_workspace(start=first, explicit=workspace_dir)
+        what = ", ".join(str(p) for p in paths)
+        for path in paths:
+            if path.is_dir() and (path / CONFIG_FILE).is_file():
+                procedures = path / "procedures"
+                if procedures.is_dir():
+                    first_roots.append(procedures)
+                    reported.extend(_folder_files(procedures))
+            elif path.is_dir():
+                files = _folder_files(path)
+                if not files:
+                    raise NothingToLint(
+                        f"{path}: no procedure specs (*.yaml), {INTAKE_FILE} or {POLICY_DIR}/ here; "
+                        "pass a workspace, a procedures folder or spec files"
+                    )
+                first_roots.append(path)
+                reported.extend(files)
+            else:
+                first_roots.append(_root_of(path))
+                reported.append(path.resolve())
+    layered = ws.procedure_roots() if ws is not None else (builtin,)
+    roots = _unique([*first_roots, *layered])
+    if include_builtin and builtin in roots:
+        reported.extend(_builtin_in_use(roots))
+    reported_t = _unique(reported)
+    spec_files = tuple(p for p in reported_t if _kind(p) == "spec")
+    jurisdiction = policy or (ws.config.clinic.jurisdiction if ws is not None else DEFAULT_JURISDICTION)
+    return LintTarget(roots, spec_files, frozenset(reported_t), ws, jurisdiction, what)
+
+
+def _problems(scan: LibraryScan, err: InputError) -> None:
+    if isinstance(err, MultiInputError):
+        scan.problems.extend(err.problems)
+    else:
+        scan.problems.append(err)
+
+
+def load_target(target: LintTarget) -> LibraryScan:
+    """Load, from the roots, the intake catalogue and every policy (first root wins) and list every spec file.
+    The specs themselves are loaded by the runner, next to their checks (possibly in worker processes)."""
+    scan = LibraryScan()
+    for root in target.roots:
+        for path in procedure_files(root):
+            scan.shadowed.setdefault(path.stem, []).append(path.resolve())
+        intake = root / INTAKE_FILE
+        if intake.is_file() and (scan.intake is None or intake.resolve() in target.reported):
+            scan.files.append(intake.resolve())
+            try:
+                loaded = load_intake(intake.resolve())
+                if scan.intake is None:
+                    scan.intake = loaded
+            except InputError as err:
+                _problems(scan, err)
+        policy_dir = root / POLICY_DIR
+        if policy_dir.is_dir():
+            for path in sorted(policy_dir.glob("*.yaml")):
+                resolved = path.resolve()
+                if path.stem in scan.policies and resolved not in target.reported:
+                    continue
+                scan.files.append(resolved)
+                try:
+                    loaded_policy = load_policy(resolved)
+                    scan.policies.setdefault(path.stem, loaded_policy)
+                except InputError as err:
+                    _problems(scan, err)
+    # a reported intake or policy outside every root (a file passed on its own)
+    for path in sorted(target.reported - set(scan.files)):
+        kind = _kind(path)
+        if kind == "spec":
+            continue
+        scan.files.append(path)
+        try:
+            if kind == "intake":
+                loaded_intake = load_intake(path)
+                if scan.intake is None:
+                    scan.intake = loaded_intake
+            else:
+                scan.policies.setdefault(path.stem, load_policy(path))
+        except InputError as err:
+            _problems(scan, err)
+    return scan
+
+
+def build_context(target: LintTarget, scan: LibraryScan, *, today: date | None = None) -> LintContext:
+    return LintContext(
+        scan=scan,
+        policy=scan.policies.get(target.jurisdiction),
+        jurisdiction=target.jurisdiction,
+        workspace=target.workspace,
+        today=today or date.today(),
+        procedure_roots=target.roots,
+        template_roots=target.template_roots,
+        reported=target.reported,
+    )

@@ -1,0 +1,435 @@
+"""Words that promise, minimise or waive, per concept and locale (CK150, CK151), and placeholders (CK140).
+
+Each entry is a regular expression. English ones match whole words, case-insensitively; Chinese ones match as
+written. The lists follow regulatory.md §5 (广告法 Art 9 and 16, the SAMR 医疗美容广告执法指南, 醫療法 Art 86, the UK
+CAP code) and are tuned against false positives: 第一天 is not a superlative, 最好不要 is advice, "no treatment is
+risk-free" is a negation, a permanent scar is a risk. Change them here, with a test in tests/test_lint_wording.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A kind of forbidden wording. ``negatable``: "not guaranteed", "不能保证" are fine. ``hedged``: a possibility
+    word before it ("may", "可能") makes it a risk statement. ``allowed_in``: sections where it is fine."""
+
+    key: str
+    reads_as: str
+    advice: str
+    phrases: dict[str, tuple[str, ...]]
+    negatable: bool = True
+    hedged: bool = False
+    allowed_in: tuple[str, ...] = field(default=())
+    not_after: tuple[str, ...] = field(default=())  # e.g. "为" before 确保: purpose ("to make sure"), not a promise
+
+
+PROMISES: tuple[Concept, ...] = (
+    Concept(
+        "guarantee",
+        "a guarantee",
+        "no result can be promised: say what usually happens and how often",
+        {
+            "en": (
+                r"guarantee[sd]?",
+                r"guaranteeing",
+                r"we promise",
+                r"promised? (?:results?|outcomes?)",
+                r"assured (?:results?|outcomes?)",
+                r"results? (?:are|is) assured",
+                r"money[- ]back",
+            ),
+            "zh-CN": (
+                r"(?:保证|确保|担保)(?=[^，。；！？,.;!?\s]{0,6}?"
+                r"(?:效果|结果|成功|安全|满意|无|不会|没有|永久|一定|百分|100|改善|达到|变美))",
+                r"承诺(?:效果|结果|疗效)",
+                r"包(?:效果|满意|成功)",
+                r"(?:无效|不满意)退款",
+                r"一定(?:会|能)(?:成功|满意|有效|变美|达到)",
+            ),
+            "zh-TW": (
+                r"(?:保證|確保|擔保)(?=[^，。；！？,.;!?\s]{0,6}?"
+                r"(?:效果|結果|成功|安全|滿意|無|不會|沒有|永久|一定|百分|100|改善|達到|變美))",
+                r"承諾(?:效果|結果|療效)",
+                r"包(?:效果|滿意|成功)",
+                r"(?:無效|不滿意)退(?:費|款)",
+                r"一定(?:會|能)(?:成功|滿意|有效|變美|達到)",
+            ),
+        },
+        not_after=("为", "為", "为了", "為了"),
+    ),
+    Concept(
+        "absolute-safety",
+        "a claim of absolute safety",
+        "every procedure has risks: name them instead",
+        {
+            "en": (
+                r"(?:completely|totally|perfectly|absolutely|entirely|fully|100 ?%) safe",
+                r"risk[- ]free",
+                r"(?:no|zero) risks?",
+                r"without (?:any )?risks?",
+                r"free (?:of|from) (?:any )?risks?",
+                r"harmless",
+                r"safest",
+                r"no danger",
+            ),
+            "zh-CN": (
+                r"百分之百",
+                r"(?:绝对|完全)安全",
+                r"(?:无|零|毫无)风险",
+                r"没有(?:任何)?风险",
+                r"安全无害",
+                r"无害",
+                r"最安全",
+                r"万无一失",
+            ),
+            "zh-TW": (
+                r"百分之百",
+                r"(?:絕對|完全)安全",
+                r"(?:無|零|毫無)風險",
+                r"沒有(?:任何)?風險",
+                r"安全無(?:虞|害)",
+                r"無害",
+                r"最安全",
+                r"萬無一失",
+            ),
+        },
+    ),
+    Concept(
+        "no-side-effects",
+        "a claim of no side effects",
+        "list the side effects and how often they happen",
+        {
+            "en": (
+                r"no (?:side[- ]effects?|complications?|after[- ]effects?)",
+                r"(?:without|free (?:of|from)) (?:any )?(?:side[- ]effects?|complications?)",
+                r"side[- ]effect[- ]free",
+                r"complication[- ]free",
+            ),
+            "zh-CN": (r"(?:无|零)(?:副作用|并发症|后遗症)", r"(?:没有|不会有)(?:任何)?(?:副作用|并发症|后遗症)"),
+            "zh-TW": (r"(?:無|零)(?:副作用|併發症|後遺症)", r"(?:沒有|不會有)(?:任何)?(?:副作用|併發症|後遺症)"),
+        },
+    ),
+    Concept(
+        "permanence",
+        "a promise of permanence",
+        "say how long the effect usually lasts and that it varies",
+        {
+            "en": (
+                r"permanent(?:ly)? (?:results?|outcomes?|effects?|solution|fix|cure|correction|change|improvement|"
+                r"removal|hair removal|reduction)",
+                r"lasts? (?:forever|a lifetime|for life)",
+                r"(?:lifetime|lifelong|life-long) (?:results?|effects?)",
+                r"never (?:comes?|grows?) back",
+                r"once and for all",
+                r"forever",
+            ),
+            "zh-CN": (
+                r"永久(?!性?的?(?:瘢痕|疤痕|损伤|损害|失明|麻木|伤害|神经|色素|改变|变形|凹陷|畸形|不对称|脱发|秃|"
+                r"填充|植入|假体|注射物))",
+                r"终[身生]有效",
+                r"永不(?:反弹|复发)",
+                r"一劳永逸",
+                r"根治",
+            ),
+            "zh-TW": (
+                r"永久(?!性?的?(?:瘢痕|疤痕|損傷|損害|失明|麻木|傷害|神經|色素|改變|變形|凹陷|畸形|不對稱|禿|"
+                r"填充|植入|假體|注射物))",
+                r"終[身生]有效",
+                r"永不(?:復發|反彈)",
+                r"一勞永逸",
+                r"根治",
+            ),
+        },
+        hedged=True,
+    ),
+    Concept(
+        "trivialising",
+        "trivialising",
+        "describe what the patient will feel and how long recovery takes instead",
+        {
+            "en": (
+                r"painless(?:ly)?",
+                r"pain[- ]free",
+                r"no (?:pain|discomfort)",
+                r"without (?:any )?pain",
+                r"(?:won't|will not|doesn't|does not) hurt",
+                r"(?:no|zero) down ?time",
+                r"no recovery(?: time| period)?",
+                r"lunch ?time (?:procedure|treatment|lift|facelift|peel)",
+                r"scar(?:less|[- ]free)",
+                r"(?:leaves?|leaving) no scars?",
+                r"no scars?",
+                r"instant(?:ly)? results?",
+                r"immediate results?",
+                r"results? (?:are|is) (?:instant|immediate)",
+                r"quick and easy",
+                r"nothing to worry about",
+                r"safe and effective",
+                r"walk[- ]in,? walk[- ]out",
+            ),
+            "zh-CN": (
+                r"无痛",
+                r"(?:完全|一点[也都])不痛",
+                r"毫无痛感",
+                r"没有(?:任何)?痛[感苦]",
+                r"(?:无|零|没有)恢复期",
+                r"(?:无需|不需要)恢复",
+                r"不留(?:疤|痕)",
+                r"零疤痕",
+                r"无(?:疤|痕)",
+                r"立竿见影",
+                r"(?:即刻|立即|马上)见效",
+                r"午[休餐]美容",
+                r"轻松(?:变美|搞定|完成)",
+                r"安全舒适",
+            ),
+            "zh-TW": (
+                r"無痛",
+                r"(?:完全|一點[也都])不痛",
+                r"毫無痛感",
+                r"沒有(?:任何)?痛[感苦]",
+                r"(?:無|零|沒有)恢復期",
+                r"(?:無需|不需要)恢復",
+                r"不留(?:疤|痕)",
+                r"零疤痕",
+                r"無(?:疤|痕)",
+                r"立竿見影",
+                r"(?:即刻|立即|馬上)見效",
+                r"午[休餐]美容",
+                r"輕鬆(?:變美|搞定|完成)",
+                r"安全舒適",
+            ),
+        },
+    ),
+    Concept(
+        "superlative",
+        "a superlative",
+        "describe the procedure plainly, without comparing it with others",
+        {
+            "en": (
+                r"best(?= (?:results?|outcomes?|clinic|doctors?|surgeons?|choice|treatment|technology|technique|care|"
+                r"quality|service|option|method|products?|possible|in class))",
+                r"best[- ]in[- ]class",
+                r"number one",
+                r"no\. ?1",
+                r"#1",
+                r"world[- ](?:leading|class|famous|renowned)",
+                r"(?:industry|market)[- ]leading",
+                r"most (?:advanced|experienced|skilled|trusted|popular|professional|modern|natural)",
+                r"state[- ]of[- ]the[- ]art",
+                r"cutting[- ]edge",
+                r"revolutionary",
+                r"unrivall?ed",
+                r"unmatched",
+                r"top[- ]rated",
+                r"second to none",
+                r"leading (?:clinic|experts?|doctors?|surgeons?)",
+            ),
+            "zh-CN": (
+                r"最好的(?!办法|方法|做法|时间|时机)",
+                r"最佳(?!时间|时机|时期)",
+                r"最优",
+                r"最(?:先进|专业|权威)",
+                r"顶[级尖]",
+                r"(?:国家|世界)级",
+                r"(?:全国|国内|世界|全球|亚洲|行业|业界|排名|销量)第一",
+                r"第一品牌",
+                r"(?:国际|世界|行业|遥遥)领先",
+                r"首屈一指",
+                r"独一无二",
+            ),
+            "zh-TW": (
+                r"最好的(?!辦法|方法|做法|時間|時機)",
+                r"最佳(?!時間|時機|時期)",
+                r"最優",
+                r"最(?:先進|專業|權威)",
+                r"頂[級尖]",
+                r"(?:國家|世界)級",
+                r"(?:全國|國內|世界|全球|亞洲|行業|業界|排名|銷量)第一",
+                r"第一品牌",
+                r"(?:國際|世界|業界|遙遙)領先",
+                r"首屈一指",
+                r"獨一無二",
+            ),
+        },
+        not_after=("for ", "for the ", "for your "),  # "for the best results, avoid the sun" is advice
+    ),
+    Concept(
+        "promotional-rate",
+        "a promotional success rate",
+        "no procedure succeeds for everyone: give the factual rate in `outcome` ('about 8 in 10 people…')",
+        {
+            "en": (
+                r"(?:99|100)(?:\.\d+)? ?% (?:success|successful|satisfaction|satisfied|effective|efficacy|cure|"
+                r"effect)",
+                r"(?:success|satisfaction|cure|efficacy) rates? (?:of )?(?:99|100)(?:\.\d+)? ?%",
+                r"100 ?%",
+            ),
+            "zh-CN": (
+                r"(?:成功率|有效率|治愈率|满意率|满意度)(?:高达|达到?|为|是)?\s*(?:99|100)(?:\.\d+)?\s*[%％]",
+                r"(?:99|100)(?:\.\d+)?\s*[%％]\s*的?(?:成功|有效|满意|治愈)",
+                r"成功率百分之百",
+                r"100\s*[%％]",
+            ),
+            "zh-TW": (
+                r"(?:成功率|有效率|治癒率|滿意率|滿意度)(?:高達|達到?|為|是)?\s*(?:99|100)(?:\.\d+)?\s*[%％]",
+                r"(?:99|100)(?:\.\d+)?\s*[%％]\s*的?(?:成功|有效|滿意|治癒)",
+                r"成功率百分之百",
+                r"100\s*[%％]",
+            ),
+        },
+    ),
+    Concept(
+        "rate-claim",
+        "a success-rate claim outside `outcome`",
+        "state factual rates only in `outcome` (Taiwan's 醫療法 Art 63 asks for them there), as plain figures",
+        {
+            "en": (r"(?:success|cure|efficacy|satisfaction|effective(?:ness)?) rates?",),
+            "zh-CN": (r"成功率", r"有效率", r"治愈率", r"满意率"),
+            "zh-TW": (r"成功率", r"有效率", r"治癒率", r"滿意率"),
+        },
+        allowed_in=("outcome",),
+    ),
+)
+
+WAIVER = Concept(
+    "waiver",
+    "a liability waiver",
+    "remove it: a consent form informs the patient and never releases the clinic from its duty of care",
+    {
+        "en": (
+            r"at (?:your|the patient's|their|his|her) own risk",
+            r"(?:not|never) (?:be )?(?:held )?(?:liable|responsible) for",
+            r"(?:not|no) liab(?:le|ility)",
+            r"waive[sd]? (?:all |any |your |the )?(?:rights?|claims?)",
+            r"hold (?:us|the clinic|the doctor|the hospital|\w+(?: \w+)?) harmless",
+            r"(?:release|absolve)[sd]? (?:us|the clinic|the doctor|the hospital) (?:from|of)",
+            r"disclaim(?:s|er)?",
+        ),
+        "zh-CN": (
+            r"风险自[担负]",
+            r"(?:后果|责任)自负",
+            r"自行承担(?:一切|全部|所有)?(?:风险|后果|责任)",
+            r"(?:风险|后果|责任)由[^，。；]{0,8}承担",
+            r"免责",
+            r"概不负责",
+            r"不承担(?:任何)?(?:法律)?责任",
+            r"放弃(?:追究|索赔|起诉|诉讼)",
+        ),
+        "zh-TW": (
+            r"風險自[擔負]",
+            r"(?:後果|責任)自負",
+            r"自行承擔(?:一切|全部|所有)?(?:風險|後果|責任)",
+            r"(?:風險|後果|責任)由[^，。；]{0,8}承擔",
+            r"免責",
+            r"概不負責",
+            r"不承擔(?:任何)?(?:法律)?責任",
+            r"放棄(?:追究|索賠|起訴|訴訟)",
+        ),
+    },
+    negatable=False,
+)
+
+NEGATIONS_EN = frozenset(
+    [
+        "no",
+        "not",
+        "never",
+        "cannot",
+        "can't",
+        "cant",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "doesn't",
+        "don't",
+        "didn't",
+        "won't",
+        "wouldn't",
+        "nothing",
+        "none",
+        "nor",
+        "neither",
+        "without",
+        "hardly",
+    ]
+)
+CONDITIONALS_EN = frozenset(["if", "unless", "whether"])
+HEDGES_EN = frozenset(["may", "might", "can", "could", "sometimes", "rarely", "occasionally", "risk"])
+
+NEGATIONS_ZH = ("不", "没", "沒", "无法", "無法", "非", "未", "别", "別", "勿", "难以", "難以")
+NOT_NEGATIONS_ZH = (  # words that start with 不 but do not negate what follows
+    "不适",
+    "不適",
+    "不良",
+    "不同",
+    "不少",
+    "不久",
+    "不错",
+    "不錯",
+    "不断",
+    "不斷",
+    "不平",
+    "不对称",
+    "不對稱",
+    "不规则",
+    "不規則",
+    "不舒服",
+)
+CONDITIONALS_ZH = ("如果", "若", "假如", "只要", "如无", "如無", "如没有", "如沒有", "万一", "萬一")
+HEDGES_ZH = ("可能", "或", "有时", "有時", "偶尔", "偶爾", "少数", "少數", "极少", "極少", "风险", "風險")
+
+PLACEHOLDER_TRIGGERS: tuple[str, ...] = (
+    "[",
+    "【",
+    "XX",
+    "xx",
+    "TODO",
+    "TBD",
+    "TBC",
+    "FIXME",
+    "___",
+    "＿＿",
+    "某某",
+    "〇",
+    "○",
+    "◯",
+    "△",
+    "□",
+    "…",
+    "...",
+    "<",
+    "{",
+    "%",
+    "$",
+    "orem ipsum",
+    "???",
+    "？？",
+)
+"""Substrings without which no placeholder pattern can match: texts without any skip the regular expression."""
+
+PLACEHOLDERS: tuple[str, ...] = (
+    r"\[\s*(?:[Xx]+|_+|…+|\.{2,}|\?+|[A-Z][A-Z0-9 _-]*[A-Z0-9])\s*\]",
+    r"[【\[][^】\]\n]{0,12}(?:填写|填寫|名称|名稱|姓名|日期|待定|待补充|待補充|此处|此處|某某)[^】\]\n]{0,12}[】\]]",
+    r"(?<![A-Za-z0-9])(?:X{2,}|x{2,})(?![A-Za-z0-9])",
+    r"(?<![A-Za-z])(?:TODO|TBD|TBC|FIXME)(?![A-Za-z])",
+    r"_{3,}",
+    r"＿{2,}",
+    r"某某",
+    r"[〇○◯]{2,}",
+    r"[△□]{2,}",
+    r"(?<=\s)(?:…+|\.{3,})(?=\s)",
+    r"(?:…+|\.{3,})(?=[\u4e00-\u9fff0-9A-Za-z])",
+    r"<[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff .-]{0,30}>",
+    r"\{\{[^}]*\}\}",
+    r"\{[A-Za-z_][A-Za-z0-9_]*\}",
+    r"%[sd]\b",
+    r"\$\{?[A-Z_]{3,}\}?",
+    r"(?i:lorem ipsum)",
+    r"\?{3,}",
+    r"？{2,}",
+)

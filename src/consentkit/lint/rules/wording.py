@@ -1,0 +1,258 @@
+"""CK140, CK150, CK151: placeholders left in, promise or minimising words, liability waivers.
+
+The word lists live in :mod:`consentkit.lint.phrases`. One combined regular expression per language finds every
+candidate in one pass; each candidate is then checked for a negation ("not guaranteed", "不能保证"), a condition
+("if there are no complications", "如果没有并发症") or, for permanence, a possibility ("may be permanent", "可能永久")
+in the same clause, which turn a promise into an honest statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from consentkit.lint import phrases
+from consentkit.lint.context import LintContext
+from consentkit.lint.findings import Hit, hit
+from consentkit.lint.needles import compile_parsed, needles_in, parse_pattern
+from consentkit.lint.phrases import Concept
+from consentkit.lint.registry import define_rule
+from consentkit.lint.texts import TextField
+from consentkit.spec.library import Loaded
+from consentkit.spec.models import ProcedureSpec
+
+CK140 = define_rule(
+    "CK140",
+    "error",
+    "placeholder",
+    "a placeholder was left in a text: [X], XX, XXX, TODO, TBD, FIXME, ___, 某某, XX医院, 〇〇, a '…' blank, <name>, "
+    "{{ field }}",
+    fix="write the real text; a patient must never read a blank",
+)
+CK150 = define_rule(
+    "CK150",
+    "error",
+    "promise",
+    "promise or minimising language outside a risk statement: guarantees, absolute safety, no side effects, "
+    "permanence, trivialising (painless, no downtime), superlatives, promotional success rates (广告法 Art 9/16, "
+    "SAMR 2021 guide, 醫療法 Art 86, UK CAP code)",
+    fix="say what usually happens, how often, and for how long; harm words belong in `risks`",
+)
+CK151 = define_rule(
+    "CK151",
+    "error",
+    "waiver",
+    "liability-waiver wording anywhere, risks included: 风险自担, 后果自负, 免责, 風險自負, 後果自負, 免責, "
+    "at your own risk, we are not liable, not responsible for",
+    fix="remove it: consent informs the patient; it does not transfer the clinic's duty of care",
+)
+
+_CLAUSE_BREAK = re.compile(r"[.;:!?,()\n，。；：！？、（）]")
+_EN_WORD = re.compile(r"[A-Za-z']+")
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """One concept's phrases in one language, with the needles that gate them (see consentkit.lint.needles)."""
+
+    concept: Concept
+    pattern: re.Pattern[str]
+    needles: tuple[str, ...]
+    gate: re.Pattern[str] | None  # the needles as one literal alternation (fast for Chinese)
+
+    def may_match(self, text: str) -> bool:
+        if self.gate is not None:
+            return self.gate.search(text) is not None
+        return any(needle in text for needle in self.needles)
+
+
+def _language(locale: str) -> str | None:
+    if locale.startswith("zh"):
+        return "zh"
+    if locale.startswith("en"):
+        return "en"
+    return None
+
+
+@cache
+def _matchers(concept_keys: tuple[str, ...], language: str) -> tuple[_Matcher, ...]:
+    """Per concept: a cheap needle test, then the full alternation only for texts that pass it (most do not)."""
+    out = []
+    for concept in (*phrases.PROMISES, phrases.WAIVER):
+        if concept.key not in concept_keys:
+            continue
+        if language == "en":
+            sources = concept.phrases.get("en", ())
+        else:
+            sources = tuple(dict.fromkeys((*concept.phrases.get("zh-CN", ()), *concept.phrases.get("zh-TW", ()))))
+        if not sources:
+            continue
+        parsed = parse_pattern("|".join(f"(?:{s})" for s in sources))
+        needles = needles_in(parsed)
+        gate = None
+        if language == "zh" and "" not in needles:
+            gate = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
+        out.append(_Matcher(concept, compile_parsed(parsed), needles, gate))
+    return tuple(out)
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """An English match must be whole words: no letter, digit or hyphen just before or after it."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in "-_") and not (after.isalnum() or after in "-_")
+
+
+def _clause_before(text: str, start: int) -> str:
+    before = text[:start]
+    cuts = [m.end() for m in _CLAUSE_BREAK.finditer(before)]
+    return before[cuts[-1] :] if cuts else before
+
+
+def _qualified(concept: Concept, text: str, start: int, language: str) -> bool:
+    """True when a negation, condition or (for hedged concepts) possibility in the clause qualifies the match."""
+    clause = _clause_before(text, start)
+    if language == "en":
+        words = [w.lower() for w in _EN_WORD.findall(clause)]
+        near = words[-4:]
+        if concept.negatable and any(w in phrases.NEGATIONS_EN for w in near):
+            return True
+        if concept.negatable and any(w in phrases.CONDITIONALS_EN for w in words[-8:]):
+            return True
+        return concept.hedged and any(w in phrases.HEDGES_EN for w in words[-6:])
+    window = clause[-8:]
+    for word in phrases.NOT_NEGATIONS_ZH:
+        window = window.replace(word, "＊" * len(word))
+    if concept.negatable and any(n in window for n in phrases.NEGATIONS_ZH):
+        return True
+    if concept.negatable and (any(c in clause for c in phrases.CONDITIONALS_ZH) or clause.endswith("如")):
+        return True
+    return concept.hedged and any(h in clause for h in phrases.HEDGES_ZH)
+
+
+@lru_cache(maxsize=65536)
+def find_wording(
+    text: str, locale: str, concept_keys: tuple[str, ...], section: str = ""
+) -> tuple[tuple[Concept, str], ...]:
+    """(concept, matched words) for each unqualified match of ``concept_keys`` in ``text``. Cached: the same text
+    in many specs (a clinic's copies of built-in procedures) is checked once."""
+    language = _language(locale)
+    if language is None:
+        return ()
+    haystack = text
+    if language == "en":
+        haystack = text.lower()
+        if len(haystack) != len(text):  # a rare letter whose lower case is longer: keep positions right
+            haystack = text
+    found: list[tuple[Concept, str]] = []
+    for matcher in _matchers(concept_keys, language):
+        concept = matcher.concept
+        if section in concept.allowed_in or not matcher.may_match(haystack):
+            continue
+        for match in matcher.pattern.finditer(haystack):
+            start, end = match.span()
+            if language == "en" and not _bounded(text, start, end):
+                continue
+            if concept.not_after and haystack[:start].endswith(concept.not_after):
+                continue
+            if _qualified(concept, text, start, language):
+                continue
+            found.append((concept, text[start:end]))
+    found.sort(key=lambda item: text.find(item[1]))
+    return tuple(found)
+
+
+PROMISE_KEYS = tuple(c.key for c in phrases.PROMISES)
+WAIVER_KEYS = (phrases.WAIVER.key,)
+
+
+def _wording_hits(
+    source: Loaded[Any], fields: Sequence[TextField], keys: Sequence[str], *, skip_risks: bool
+) -> Iterator[Hit]:
+    for text in fields:
+        if skip_risks and text.in_risk:
+            continue
+        for locale, value in text.value.items():
+            reported: set[str] = set()
+            for concept, words in find_wording(value, locale, keys, text.section):
+                if concept.key in reported:
+                    continue
+                reported.add(concept.key)
+                yield hit(
+                    source,
+                    (*text.loc, locale),
+                    f"'{words}' reads as {concept.reads_as}; {concept.advice}",
+                    needle=words,
+                )
+
+
+@CK150.per_spec
+def _promises(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
+    yield from _wording_hits(spec, ctx.texts(spec), PROMISE_KEYS, skip_risks=True)
+
+
+def _other_files(ctx: LintContext) -> Iterator[Loaded[Any]]:
+    if ctx.intake is not None and ctx.is_reported(ctx.intake.path):
+        yield ctx.intake
+    for policy in ctx.scan.policies.values():
+        if ctx.is_reported(policy.path):
+            yield policy
+
+
+@CK151.per_spec
+def _waiver(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
+    yield from _wording_hits(spec, ctx.texts(spec), WAIVER_KEYS, skip_risks=False)
+
+
+@CK151.per_library
+def _waiver_files(ctx: LintContext) -> Iterator[Hit]:
+    for loaded in _other_files(ctx):
+        yield from _wording_hits(loaded, ctx.texts(loaded), WAIVER_KEYS, skip_risks=False)
+
+
+_PLACEHOLDER = re.compile("|".join(f"(?:{p})" for p in phrases.PLACEHOLDERS))
+
+
+@lru_cache(maxsize=65536)
+def find_placeholder(text: str) -> str | None:
+    if not any(trigger in text for trigger in phrases.PLACEHOLDER_TRIGGERS):
+        return None
+    match = _PLACEHOLDER.search(text)
+    return match.group(0) if match else None
+
+
+def _placeholder_hits(source: Loaded[Any], fields: Sequence[TextField]) -> Iterator[Hit]:
+    for text in fields:
+        for locale, value in text.value.items():
+            found = find_placeholder(value)
+            if found:
+                yield hit(
+                    source,
+                    (*text.loc, locale),
+                    f"placeholder '{found}' left in the text; write the real words",
+                    needle=found,
+                )
+
+
+@CK140.per_spec
+def _placeholders(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
+    yield from _placeholder_hits(spec, ctx.texts(spec))
+    model = spec.model
+    plain: list[tuple[tuple[str | int, ...], str]] = [
+        (("references", i, "citation"), ref.citation) for i, ref in enumerate(model.references)
+    ]
+    if model.review is not None:
+        plain.append((("review", "owner"), model.review.owner))
+    for loc, value in plain:
+        found = find_placeholder(value)
+        if found:
+            yield hit(spec, loc, f"placeholder '{found}' left in the text; write the real words", needle=found)
+
+
+@CK140.per_library
+def _placeholder_files(ctx: LintContext) -> Iterator[Hit]:
+    for loaded in _other_files(ctx):
+        yield from _placeholder_hits(loaded, ctx.texts(loaded))

@@ -1,0 +1,318 @@
+"""Run rules over a :class:`LintContext` and turn their hits into findings. A rule that crashes becomes a CK001
+finding naming the rule (or, with ``debug``, raises), never a traceback in a clinic's CI log."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consentkit.errors import InputError, MultiInputError, SourceLocation, SpecError
+from consentkit.lint.context import LintContext
+from consentkit.lint.findings import Finding, Hit
+from consentkit.lint.registry import INTERNAL_ERROR, Rule, all_rules
+from consentkit.spec.library import load_spec
+from consentkit.spec.yamlfile import MAX_FILE_BYTES, YamlError, format_path
+
+
+@dataclass
+class LintReport:
+    """The findings of one lint, the files checked and the rules that ran."""
+
+    findings: list[Finding]
+    files: list[str]
+    rules: list[Rule]
+    strict: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    base: str = field(default_factory=lambda: Path.cwd().as_posix())
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """``path`` relative to ``base`` (the working folder) when inside it, else absolute; always with ``/``."""
+    base = (base or Path.cwd()).resolve()
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(base).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def refine_line(rows: Sequence[str], line: int, needle: str) -> int:
+    """The line, at or below ``line``, of the same multi-line value that contains ``needle`` (else ``line``)."""
+    start = line - 1
+    if not 0 <= start < len(rows):
+        return line
+    indent = len(rows[start]) - len(rows[start].lstrip())
+    for i in range(start, min(len(rows), start + 400)):
+        row = rows[i]
+        if i > start and row.strip() and len(row) - len(row.lstrip()) <= indent:
+            break
+        if needle in row:
+            return i + 1
+    return line
+
+
+class _Sources:
+    """Source lines of files, read once per file."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Path, list[str]] = {}
+
+    def rows(self, path: Path, text: str | None = None) -> list[str]:
+        rows = self._rows.get(path)
+        if rows is None:
+            if text is None:
+                text = _read_small(path)
+            rows = self._rows[path] = text.splitlines()
+        return rows
+
+
+def _read_small(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return ""
+        return path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class _Collector:
+    def __init__(self, ctx: LintContext, strict: bool, base: Path | None) -> None:
+        self.ctx = ctx
+        self.strict = strict
+        self.base = base
+        self.sources = _Sources()
+        self.findings: list[Finding] = []
+        self.seen: set[tuple[object, ...]] = set()
+        self.shown: dict[Path, str] = {}
+
+    def show(self, path: Path) -> str:
+        shown = self.shown.get(path)
+        if shown is None:
+            shown = self.shown[path] = display_path(path, self.base)
+        return shown
+
+    def add(self, rule: Rule, item: Hit, *, force: bool = False) -> None:
+        doc = item.doc
+        path = doc.path if doc is not None else item.path
+        if path is None:
+            raise ValueError(f"rule {rule.id} reported a problem without a file")
+        if not force and not self.ctx.is_reported(path):
+            return
+        rows = self.sources.rows(path, doc.text if doc is not None else None)
+        line = item.line
+        if line is None and doc is not None:
+            line = doc.line_of(item.loc)
+        line = line if line and line > 0 else 1
+        if item.needle and item.line is None:
+            line = refine_line(rows, line, item.needle)
+        field_path = item.field if item.field is not None else (format_path(item.loc) or None)
+        source = rows[line - 1] if 0 < line <= len(rows) else None
+        severity = "error" if self.strict else rule.severity
+        key = (rule.id, path, line, field_path, item.message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.findings.append(
+            Finding(rule.id, severity, rule.name, self.show(path), line, item.message, field_path, source)
+        )
+
+    def crashed(self, rule: Rule, path: Path, exc: BaseException) -> None:
+        message = (
+            f"rule {rule.id} ({rule.name}) failed on this file: {type(exc).__name__}: {exc}. "
+            "This is a bug in consentkit; the other rules still ran. Run with --verbose for the traceback."
+        )
+        self.add(INTERNAL_ERROR, Hit(message, path=path, line=1), force=True)
+
+
+@dataclass
+class _SpecPhase:
+    findings: list[Finding]
+    problems: list[tuple[bool, str, str, int | None, str | None]]  # yaml?, message, path, line, field
+    timings: dict[str, float]
+
+
+def _check_specs(
+    ctx: LintContext, rules: Sequence[Rule], paths: Sequence[Path], strict: bool, debug: bool, base: Path | None
+) -> _SpecPhase:
+    """Load each spec and run every per-spec check on it."""
+    out = _Collector(ctx, strict, base)
+    problems: list[tuple[bool, str, str, int | None, str | None]] = []
+    timings: dict[str, float] = {}
+    checks = [(rule, check) for rule in rules for check in rule.spec_checks]
+    for path in paths:
+        t0 = time.perf_counter()
+        try:
+            spec = load_spec(path)
+        except InputError as err:
+            for problem in err.problems if isinstance(err, MultiInputError) else [err]:
+                loc = problem.location
+                problems.append(
+                    (
+                        isinstance(problem, YamlError),
+                        problem.message,
+                        str(loc.path) if loc else str(path),
+                        loc.line if loc else None,
+                        loc.field if loc else None,
+                    )
+                )
+            continue
+        except Exception as exc:  # a bug in loading, not in the file: report it, check the rest
+            if debug:
+                raise
+            out.crashed(INTERNAL_ERROR, path, exc)
+            continue
+        finally:
+            timings["load"] = timings.get("load", 0.0) + time.perf_counter() - t0
+        ctx.scan.procedures.setdefault(spec.model.id, spec)
+        for rule, check in checks:
+            t0 = time.perf_counter()
+            try:
+                _drain(rule, check(ctx, spec), out)
+            except Exception as exc:
+                if debug:
+                    raise
+                out.crashed(rule, spec.path, exc)
+            timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - t0
+    return _SpecPhase(out.findings, problems, timings)
+
+
+_FORKED: tuple[LintContext, Sequence[Rule], bool, bool, Path | None] | None = None
+
+
+def _forked_check(paths: Sequence[Path]) -> _SpecPhase:
+    assert _FORKED is not None
+    ctx, rules, strict, debug, base = _FORKED
+    return _check_specs(ctx, rules, paths, strict, debug, base)
+
+
+PARALLEL_MIN_SPECS = 100
+"""Below this many specs, worker processes cost more than they save (measured in bench/bench_lint.py)."""
+
+
+def default_jobs(n_specs: int) -> int:
+    """Worker processes for ``n_specs``: ``$CONSENTKIT_LINT_JOBS`` if set, else one per core (at most 4) for large
+    workspaces, else 1. Parallel checking needs the ``fork`` start method (Linux, and macOS when allowed)."""
+    env = os.environ.get("CONSENTKIT_LINT_JOBS")
+    if env and env.isdigit():
+        return max(int(env), 1)
+    if n_specs < PARALLEL_MIN_SPECS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _spec_phase(
+    ctx: LintContext,
+    rules: Sequence[Rule],
+    paths: Sequence[Path],
+    strict: bool,
+    debug: bool,
+    base: Path | None,
+    jobs: int,
+) -> list[_SpecPhase]:
+    global _FORKED
+    if jobs <= 1 or len(paths) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_check_specs(ctx, rules, paths, strict, debug, base)]
+    jobs = min(jobs, len(paths))
+    chunks = [list(paths[i::jobs]) for i in range(jobs)]  # interleaved: big and small files spread evenly
+    _FORKED = (ctx, rules, strict, debug, base)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return pool.map(_forked_check, chunks)
+    finally:
+        _FORKED = None
+
+
+def run_rules(
+    ctx: LintContext,
+    rules: Sequence[Rule] | None = None,
+    *,
+    spec_paths: Sequence[Path] | None = None,
+    strict: bool = False,
+    debug: bool = False,
+    base: Path | None = None,
+    jobs: int | None = None,
+) -> LintReport:
+    """Run ``rules`` (default: every registered rule) over ``ctx``.
+
+    ``spec_paths``: spec files to load and check (one per procedure id: the first of two files with one id is
+    used); without it, the specs already in ``ctx.scan.procedures`` are checked. ``jobs`` > 1 checks the specs in
+    that many worker processes; per-library checks then run in this process, where ``ctx.scan.procedures`` stays
+    empty — a per-library check must not rely on it. ``strict`` reports warnings as errors; ``debug`` lets a
+    crashing rule raise instead of becoming a CK001 finding.
+    """
+    started = time.perf_counter()
+    chosen = list(all_rules()) if rules is None else list(rules)
+    timings: dict[str, float] = {}
+    phases: list[_SpecPhase]
+    if spec_paths is None:
+        out = _Collector(ctx, strict, base)
+        checks = [(rule, check) for rule in chosen for check in rule.spec_checks]
+        for spec in ctx.specs():
+            for rule, check in checks:
+                try:
+                    _drain(rule, check(ctx, spec), out)
+                except Exception as exc:
+                    if debug:
+                        raise
+                    out.crashed(rule, spec.path, exc)
+        phases = [_SpecPhase(out.findings, [], {})]
+    else:
+        unique: dict[str, Path] = {}
+        for path in spec_paths:
+            unique.setdefault(path.stem, path)
+        paths = list(unique.values())
+        phases = _spec_phase(ctx, chosen, paths, strict, debug, base, jobs or default_jobs(len(paths)))
+    findings: list[Finding] = []
+    for phase in phases:
+        findings.extend(phase.findings)
+        for key, value in phase.timings.items():
+            timings[key] = timings.get(key, 0.0) + value
+        for is_yaml, message, path_text, line, field_path in phase.problems:
+            error_type = YamlError if is_yaml else SpecError
+            ctx.scan.problems.append(error_type(message, location=SourceLocation(path_text, line, field_path)))
+    timings["specs"] = time.perf_counter() - started
+    out = _Collector(ctx, strict, base)
+    fallback = next(iter(sorted(ctx.reported)), Path())
+    for rule in chosen:
+        t0 = time.perf_counter()
+        for library_check in rule.library_checks:
+            try:
+                _drain(rule, library_check(ctx), out)
+            except Exception as exc:
+                if debug:
+                    raise
+                out.crashed(rule, fallback, exc)
+        timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - t0
+    findings.extend(out.findings)
+    seen: set[tuple[object, ...]] = set()
+    unique_findings = []
+    for f in sorted(findings, key=Finding.sort_key):
+        identity = (f.rule, f.file, f.line, f.field, f.message)
+        if identity not in seen:
+            seen.add(identity)
+            unique_findings.append(f)
+    files = sorted({display_path(p, base) for p in ctx.reported})
+    timings["rules"] = time.perf_counter() - started
+    base_dir = (base or Path.cwd()).resolve().as_posix()
+    return LintReport(unique_findings, files, chosen, strict, timings, base_dir)
+
+
+def _drain(rule: Rule, hits: Iterable[Hit], out: _Collector) -> None:
+    for item in hits:
+        out.add(rule, item)

@@ -1,0 +1,107 @@
+"""Walk every human text (a locale → text map) of a spec, intake catalogue or policy, with its key path."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from consentkit.spec.models import Text
+from consentkit.spec.yamlfile import KeyPath
+
+HEADING_KEYS = frozenset({"title", "label", "name"})
+"""Texts that are headings or labels, not sentences (readability skips them)."""
+
+_Kind = Literal["text", "text-list", "model", "model-list", "model-map"]
+
+
+@dataclass(frozen=True)
+class TextField:
+    """One human text: ``loc`` is its key path as written in YAML (``("risks", 3, "text")``)."""
+
+    loc: KeyPath
+    value: Mapping[str, str]
+
+    @property
+    def key(self) -> str:
+        """The field's own name (``text``, ``title``, ``purpose``...)."""
+        return next((str(p) for p in reversed(self.loc) if isinstance(p, str)), "")
+
+    @property
+    def section(self) -> str:
+        return str(self.loc[0]) if self.loc else ""
+
+    @property
+    def in_risk(self) -> bool:
+        """Inside ``risks[]`` (title, text, management): where harm words belong."""
+        return self.section == "risks"
+
+    @property
+    def is_heading(self) -> bool:
+        return self.key in HEADING_KEYS
+
+
+def _strip_optional(annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+@cache
+def field_plan(model: type[BaseModel]) -> tuple[tuple[str, str, _Kind], ...]:
+    """(attribute, YAML key, kind) for each field of ``model`` that holds or contains texts."""
+    plan: list[tuple[str, str, _Kind]] = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        ann = _strip_optional(info.annotation)
+        if ann == Text:
+            plan.append((name, key, "text"))
+        elif _is_model(ann):
+            plan.append((name, key, "model"))
+        elif get_origin(ann) is list and get_args(ann):
+            item = _strip_optional(get_args(ann)[0])
+            if item == Text:
+                plan.append((name, key, "text-list"))
+            elif _is_model(item):
+                plan.append((name, key, "model-list"))
+        elif get_origin(ann) is dict and len(get_args(ann)) == 2 and _is_model(get_args(ann)[1]):
+            plan.append((name, key, "model-map"))
+    return tuple(plan)
+
+
+def iter_texts(model: BaseModel, loc: KeyPath = ()) -> Iterator[TextField]:
+    """Every text under ``model``, depth first in field order."""
+    for name, key, kind in field_plan(type(model)):
+        value = getattr(model, name)
+        if value is None:
+            continue
+        here = (*loc, key)
+        if kind == "text":
+            yield TextField(here, value)
+        elif kind == "model":
+            yield from iter_texts(value, here)
+        elif kind == "text-list":
+            for i, text in enumerate(value):
+                yield TextField((*here, i), text)
+        elif kind == "model-list":
+            for i, item in enumerate(value):
+                yield from iter_texts(item, (*here, i))
+        else:
+            for sub, item in value.items():
+                yield from iter_texts(item, (*here, sub))
+
+
+def texts_of(model: BaseModel) -> list[TextField]:
+    """:func:`iter_texts` as a list."""
+    return list(iter_texts(model))
