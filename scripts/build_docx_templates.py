@@ -338,7 +338,7 @@ def consent() -> Doc:  # type: ignore[valid-type]
     tag(doc, "endif")
     heading(doc, '{{ _("Other choices") }}', 2)
     tag(doc, "for a in v.alternatives")
-    para(doc, "• {{ a.title }}. {{ a.text }}")
+    para(doc, "• {{ a.title }} — {{ a.text }}")
     tag(doc, "endfor")
     heading(doc, '{{ _("Time to think it over") }}', 2)
     para(doc, '{{ _("Waiting period:") }} {{ v.cooling_off.rule }}. {{ v.cooling_off.reason }}', bold=True)

@@ -74,18 +74,16 @@ def render_template(template_roots: Sequence[Path], name: str, context: dict[str
         return env.get_template(name).render(context)
     except TemplateNotFound as exc:
         raise RenderError(f"template {exc.name} not found in {', '.join(map(str, template_roots))}") from exc
-    except TemplateError as exc:
-        where = getattr(exc, "filename", None) or name
-        line = getattr(exc, "lineno", None)
-        raise RenderError(f"{where}{f':{line}' if line else ''}: template failed: {exc}") from exc
     except RenderError:
         raise
-    except Exception as exc:  # a template calling something the wrong way: name the template line
-        where, line = name, None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename.endswith(".j2"):
-                where, line = frame.filename, frame.lineno
-        raise RenderError(f"{where}{f':{line}' if line else ''}: template failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # undefined names, sandbox refusals, a template calling something the wrong way
+        where, line = getattr(exc, "filename", None) or name, getattr(exc, "lineno", None)
+        if line is None:  # runtime errors: Jinja maps the template's frames back to its lines
+            for frame in traceback.extract_tb(exc.__traceback__):
+                if frame.filename.endswith(".j2"):
+                    where, line = frame.filename, frame.lineno
+        kind = "" if isinstance(exc, TemplateError) else f"{type(exc).__name__}: "
+        raise RenderError(f"{where}{f':{line}' if line else ''}: template failed: {kind}{exc}") from exc
 
 
 def resolve(template_roots: Sequence[Path], relative: str) -> Path:

@@ -68,35 +68,30 @@ def strict_weasyprint(what: str) -> Iterator[None]:
         raise RenderError(f"{what}: WeasyPrint reported problems: {shown}")
 
 
-class LocalFetcher:
-    """Lets documents load only files under the template roots and the declared font files: no network, no other
-    file. Anything else stops the render."""
+def local_fetcher(allowed_dirs: Sequence[Path], allowed_files: Sequence[Path]) -> Any:
+    """A WeasyPrint URL fetcher that loads only files under the template roots and the declared font files: no
+    network, no other file. Anything else, or a missing file, stops the render."""
+    from urllib.parse import unquote, urlparse
 
-    def __init__(self, allowed_dirs: Sequence[Path], allowed_files: Sequence[Path]) -> None:
-        from weasyprint.urls import URLFetcher
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-        self._inner = URLFetcher(allowed_protocols=["file"], timeout=5)
-        self.allowed_dirs = [d.resolve() for d in allowed_dirs]
-        self.allowed_files = {f.resolve() for f in allowed_files}
+    dirs = [d.resolve() for d in allowed_dirs]
+    files = {f.resolve() for f in allowed_files}
 
-    def allowed(self, url: str) -> bool:
-        from urllib.parse import unquote, urlparse
+    class LocalFetcher(URLFetcher):  # type: ignore[misc]
+        def allowed(self, url: str) -> bool:
+            parsed = urlparse(url)
+            if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+                return False
+            path = Path(unquote(parsed.path)).resolve()
+            return path in files or any(path.is_relative_to(d) for d in dirs)
 
-        parsed = urlparse(url)
-        if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
-            return False
-        path = Path(unquote(parsed.path)).resolve()
-        return path in self.allowed_files or any(path.is_relative_to(d) for d in self.allowed_dirs)
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not self.allowed(url):
+                raise FatalURLFetchingError(f"documents may load only local template files, not {url}")
+            return super().fetch(url, headers)
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        from weasyprint.urls import FatalURLFetchingError
-
-        if not self.allowed(url):
-            raise FatalURLFetchingError(f"documents may load only local template files, not {url}")
-        return self._inner.fetch(url, headers)
-
-    def __call__(self, url: str) -> Any:
-        return self.fetch(url)
+    return LocalFetcher(allowed_protocols=["file"], timeout=5, fail_on_errors=True)
 
 
 class PdfEngine:
@@ -114,11 +109,12 @@ class PdfEngine:
         self.font_config = FontConfiguration()
         self.font_config._folder = self._tmp
         atexit.register(self.close)
-        self.fetcher = LocalFetcher(self.roots, self.fonts.files())
+        self.fetcher = local_fetcher(self.roots, self.fonts.files())
         self._css: dict[tuple[str, ...], Any] = {}
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
+        self.font_config._folder = None  # nothing left for its __del__ to remove at interpreter exit
 
     def stylesheet_text(self, locales: Sequence[str]) -> str:
         return standalone_css(self.roots, locales)
@@ -144,9 +140,7 @@ class PdfEngine:
         missing = set.intersection(*(self.fonts.missing_characters(text, loc) for loc in locales))
         if missing:
             shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in sorted(missing))
-            raise RenderError(
-                f"{what}: no declared font can draw {shown}; add a face to fonts.yaml or change the text"
-            )
+            raise RenderError(f"{what}: no declared font can draw {shown}; add a face to fonts.yaml or change the text")
 
     def layout(self, html: str, locales: Sequence[str], what: str) -> Any:
         """A laid-out WeasyPrint ``Document``."""
