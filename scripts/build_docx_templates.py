@@ -341,7 +341,8 @@ def consent() -> Doc:  # type: ignore[valid-type]
     para(doc, "• {{ a.title }} — {{ a.text }}")
     tag(doc, "endfor")
     heading(doc, '{{ _("Time to think it over") }}', 2)
-    para(doc, '{{ _("Waiting period:") }} {{ v.cooling_off.rule }}. {{ v.cooling_off.reason }}', bold=True)
+    para(doc, '{{ _("Waiting period:") }} {{ v.cooling_off.rule }}', bold=True)
+    para(doc, "{{ v.cooling_off.reason }}")
     tag(doc, "if v.cooling_off.earliest")
     para(
         doc,

@@ -151,11 +151,17 @@ def _after(inp: RenderInput, duration: str, clock: Clock) -> str:
     return clock.datetime(at) if is_timed(duration) else clock.date(at)
 
 
+def _phase_span(start: str, end: str, t: Translator) -> str:
+    if duration_hours(start) == 0:
+        return t(N_("within %(end)s after"), end=span_words(end, t))
+    return t(N_("%(start)s to %(end)s after"), start=span_words(start, t), end=span_words(end, t))
+
+
 def _chart(inp: RenderInput, t: Translator, fonts: FontSet) -> Any:
     bars = []
     for phase in inp.spec.recovery:
         start, end = duration_hours(phase.start), duration_hours(phase.end)
-        span = t(N_("%(start)s to %(end)s after"), start=span_words(phase.start, t), end=span_words(phase.end, t))
+        span = _phase_span(phase.start, phase.end, t)
         bars.append(Bar(pick(phase.title, t.locale), start, end, span))
     ticks = [Tick(0, t(N_("Procedure")))]
     for duration in ("1d", "1w", "1mo", "3mo", "6mo", "1y"):
@@ -251,9 +257,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
         recovery.append(
             {
                 "title": pick(phase.title, loc),
-                "span": t(
-                    N_("%(start)s to %(end)s after"), start=span_words(phase.start, t), end=span_words(phase.end, t)
-                ),
+                "span": _phase_span(phase.start, phase.end, t),
                 "expect": pick(phase.expect, loc),
                 "do": pick(phase.do, loc),
                 "avoid": pick(phase.avoid, loc),
