@@ -1,0 +1,580 @@
+"""Verifying a signed packet offline, with only what the file carries (and the trust anchors given).
+
+Two views of the file are combined. The raw view (:mod:`consentkit.sign.byteranges`) checks every ``/ByteRange``
+against its CMS signature without parsing the PDF, so damage is named even when the structure no longer parses,
+and lists the bytes no signature covers. The pyHanko view adds trust, the RFC 3161 timestamps, DocMDP/FieldMDP
+(what later revisions changed), and PAdES long-term validation (AdES LTA algorithm, local data only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from consentkit.errors import ConsentkitError, InputError, SourceLocation
+from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
+from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
+from consentkit.sign import byteranges
+from consentkit.sign.profile import SigningProfile
+from consentkit.sign.signers import asn1_cert
+
+for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+
+LEVELS = ("none", "B-B", "B-T", "B-LT", "B-LTA")
+TS_FRESHNESS = dt.timedelta(days=365 * 100)
+
+
+@dataclass
+class TimestampCheck:
+    time: dt.datetime | None
+    tsa: str
+    intact: bool
+    valid: bool
+    trusted: bool
+
+
+@dataclass
+class SignatureCheck:
+    field: str
+    role: str | None  # profile role, "seal" or "document-timestamp"; None for a field the profile does not know
+    kind: str  # "signature" or "document-timestamp"
+    revision: int  # 0 is the unsigned packet
+    byte_range: tuple[int, int, int, int]
+    signer: str = ""
+    signer_subject: str = ""
+    certificate_sha256: str = ""
+    chain: list[str] = dc_field(default_factory=list)
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    timestamp: TimestampCheck | None = None
+    docmdp: str | None = None  # what a certification signature allows later
+    locks_fields: bool = False
+    modification: str = "unknown"  # what the revisions after this signature changed
+    modifications_allowed: bool = False
+    covers_whole_file: bool = False
+    covers_revision: bool = False
+    pades_level: str = "none"
+    ltv: bool = False
+    ltv_indication: str = ""
+    binding: str | None = None  # one-time certificate: what it is bound to
+    problems: list[str] = dc_field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class VerificationReport:
+    path: str
+    sha256: str
+    size: int
+    checked_at: dt.datetime
+    signatures: list[SignatureCheck]
+    uncovered: list[byteranges.Uncovered]
+    required_roles: list[str]
+    signed_roles: list[str]
+    missing_roles: list[str]
+    sealed: bool
+    pades_level: str
+    manifest: str | None
+    packet_matches: bool | None
+    reasons: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        result: dict[str, Any] = _jsonable(data)
+        return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+# -- entry point ---------------------------------------------------------------------------------------------------
+def verify_packet(
+    pdf_path: Path,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    manifest: Manifest | Path | None = None,
+    at: dt.datetime | None = None,
+    profile: SigningProfile | None = None,
+) -> VerificationReport:
+    """Check every signature of ``pdf_path`` with only embedded validation data. ``manifest`` (default:
+    ``manifest.json`` beside the PDF, else the copy attached inside it) says which roles must sign; ``at`` is the
+    validation time (default now). Unreadable input raises :class:`InputError`; everything else is reported."""
+    from consentkit.sign import _pyhanko_fixes
+
+    _pyhanko_fixes.apply()
+    try:
+        data = pdf_path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", location=SourceLocation(pdf_path)) from exc
+    if not data.startswith(b"%PDF-"):
+        raise InputError("not a PDF file (no %PDF- header)", location=SourceLocation(pdf_path))
+    at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    profile = profile or _default_profile()
+    raw = byteranges.scan(data)
+    reader, parse_error = _open(data)
+    if reader is None:
+        cut = [s for s in raw if s.end > len(data)]
+        if cut:
+            raise InputError(
+                f"not a readable PDF: the file is cut short ({len(cut)} signature(s) reach past its end)",
+                location=SourceLocation(pdf_path),
+            )
+        if not raw:
+            raise InputError(f"not a readable PDF ({parse_error})", location=SourceLocation(pdf_path))
+    man, man_source = _manifest(pdf_path, manifest, reader)
+    checks, reasons = _check_signatures(data, raw, reader, profile, trust_roots, at, man, parse_error)
+    report = _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
+    return report
+
+
+def _default_profile() -> SigningProfile:
+    from consentkit.resources import builtin_dir
+    from consentkit.sign.profile import load_profile
+
+    return load_profile([builtin_dir("signatures")]).model
+
+
+def _open(data: bytes) -> tuple[Any, str]:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        _ = reader.embedded_signatures
+        _ = reader.xrefs.total_revisions
+        return reader, ""
+    except Exception as exc:  # pyHanko's PdfReadError, struct/zlib/ValueError from damaged objects...
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'damaged structure'}"
+
+
+def _manifest(pdf_path: Path, given: Manifest | Path | None, reader: Any) -> tuple[Manifest | None, str | None]:
+    if isinstance(given, Manifest):
+        return given, "given"
+    path = given or pdf_path.with_name(MANIFEST_NAME)
+    if path.is_file():
+        return read_manifest(path), str(path)
+    if given is not None:
+        read_manifest(path)  # raises the right InputError
+    attached = _attached_manifest(reader) if reader is not None else None
+    return (attached, "attached to the PDF") if attached is not None else (None, None)
+
+
+def _attached_manifest(reader: Any) -> Manifest | None:
+    """The manifest.json embedded in the PDF (PDF/A-3 attachment), if any."""
+    try:
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        for i in range(0, len(names), 2):
+            if str(names[i]) == MANIFEST_NAME:
+                stream = names[i + 1].get_object()["/EF"]["/F"].get_object()
+                return Manifest.model_validate_json(stream.data, strict=False)
+    except Exception:  # no attachment, or one that is not a manifest: verify without it
+        return None
+    return None
+
+
+# -- per signature -------------------------------------------------------------------------------------------------
+def _check_signatures(
+    data: bytes,
+    raw: list[byteranges.RawSignature],
+    reader: Any,
+    profile: SigningProfile,
+    trust_roots: Sequence[x509.Certificate],
+    at: dt.datetime,
+    manifest: Manifest | None,
+    parse_error: str,
+) -> tuple[list[SignatureCheck], list[str]]:
+    reasons: list[str] = []
+    raw_by_range = {s.ranges: s for s in raw}
+    checks: list[SignatureCheck] = []
+    if reader is None:
+        reasons.append(f"the PDF structure is damaged ({parse_error})")
+        for n, sig in enumerate(raw, start=1):
+            check = SignatureCheck(f"signature {n} of {len(raw)}", None, "signature", -1, sig.ranges)
+            _apply_raw(check, sig)
+            checks.append(check)
+        return checks, reasons
+    signatures = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
+    spec = _validation_spec(trust_roots)
+    ts_context = _timestamp_context(trust_roots, reader, at)
+    later_doc_ts = {s.signed_revision for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"}
+    for sig in signatures:
+        byte_range = tuple(int(v) for v in sig.sig_object["/ByteRange"])
+        is_doc_ts = sig.sig_object.get("/Type") == "/DocTimeStamp"
+        role = "document-timestamp" if is_doc_ts else profile.role_for_field(sig.field_name)
+        check = SignatureCheck(
+            sig.field_name,
+            role,
+            "document-timestamp" if is_doc_ts else "signature",
+            sig.signed_revision,
+            byte_range,  # type: ignore[arg-type]
+        )
+        raw_sig = raw_by_range.get(byte_range)  # type: ignore[arg-type]
+        if raw_sig is None:
+            check.problems.append("its /ByteRange could not be read from the file bytes")
+        else:
+            _apply_raw(check, raw_sig)
+        try:
+            if is_doc_ts:
+                _check_doc_timestamp(check, sig, ts_context)
+            else:
+                has_lta = any(r > sig.signed_revision for r in later_doc_ts)
+                _check_signature(check, sig, spec, at, has_lta)
+        except ConsentkitError as exc:
+            check.problems.append(exc.message)
+        except Exception as exc:  # anything pyHanko or asn1crypto raise on damaged input
+            check.problems.append(f"could not be checked ({type(exc).__name__}: {_first_line(exc)})")
+        if not is_doc_ts:
+            _check_binding(check, sig, manifest)
+        checks.append(check)
+    return checks, reasons
+
+
+def _apply_raw(check: SignatureCheck, sig: byteranges.RawSignature) -> None:
+    check.intact = sig.digest_ok
+    check.valid = sig.signature_ok
+    if sig.signer_cert is not None:
+        check.signer = common_name(sig.signer_cert)
+        check.signer_subject = sig.signer_cert.subject.rfc4514_string()
+        check.certificate_sha256 = sha256_fingerprint(sig.signer_cert)
+    if sig.problem:
+        check.problems.append(sig.problem)
+
+
+def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
+    from pyhanko.sign.validation.policy_decl import (
+        CertificateFetchingRule,
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
+
+    trust = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in trust_roots])
+    # Signer certificates: revocation data required, judged at signing time through the document timestamps.
+    signer_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
+    # TSA certificates: the newest timestamp is judged "now", when no fresh CRL can exist offline; the embedded
+    # CRL is accepted however old (a revoked TSA certificate in it still fails the check).
+    ts_policy = CertValidationPolicySpec(
+        trust_manager=trust,
+        revinfo_policy=CertRevTrustPolicy(
+            REQUIRE_REVINFO,
+            freshness=TS_FRESHNESS,
+            freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
+        ),
+    )
+    return PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=signer_policy,
+            ts_cert_validation_policy=ts_policy,
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
+                certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+            ),
+        )
+    )
+
+
+def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> Any:
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
+
+    crls: list[Any] = []
+    certs: list[Any] = []
+    try:
+        from asn1crypto import crl as asn1_crl
+
+        dss = DocumentSecurityStore.read_dss(reader)
+        crls = [asn1_crl.CertificateList.load(c.get_object().data) for c in dss.crls]
+        certs = list(dss.load_certs())
+    except Exception:  # no DSS: the timestamp chain will be reported untrusted
+        crls, certs = [], []
+    return ValidationContext(
+        trust_roots=[asn1_cert(c) for c in trust_roots],
+        other_certs=certs,
+        crls=crls,
+        moment=at,
+        allow_fetching=False,
+        revinfo_policy=CertRevTrustPolicy(
+            REQUIRE_REVINFO, freshness=TS_FRESHNESS, freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION
+        ),
+    )
+
+
+def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime, has_lta: bool) -> None:
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+
+    timing = ValidationTimingInfo(validation_time=at, best_signature_time=at, point_in_time_validation=True)
+    result = asyncio.run(ades_lta_validation(sig, spec, timing_info=timing))
+    status = result.api_status
+    if status is None:
+        check.problems.append(f"could not be validated ({result.failure_msg or result.ades_subindic})")
+        return
+    check.intact = check.intact and bool(status.intact)
+    check.valid = check.valid and bool(status.valid)
+    check.trusted = status.trust_problem_indic is None and status.validation_path is not None
+    if status.validation_path is not None:
+        check.chain = [c.subject.human_friendly for c in status.validation_path.iter_certs(include_root=True)]
+    ts = status.timestamp_validity
+    if ts is None:
+        token = _embedded_token(sig)
+        if token is not None:  # present, but pyHanko could not validate it
+            check.timestamp = TimestampCheck(token.time, token.tsa_name, False, False, False)
+    else:
+        check.timestamp = TimestampCheck(
+            time=ts.timestamp,
+            tsa=ts.signing_cert.subject.human_friendly if ts.signing_cert is not None else "",
+            intact=bool(ts.intact),
+            valid=bool(ts.valid),
+            trusted=ts.trust_problem_indic is None and ts.validation_path is not None,
+        )
+    check.covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    check.covers_revision = status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
+    check.modification = _modification(status.modification_level)
+    check.modifications_allowed = status.docmdp_ok is not False
+    docmdp = sig.docmdp_level
+    check.docmdp = _mdp(docmdp) if docmdp is not None else None
+    check.locks_fields = sig.fieldmdp is not None
+    indication = result.ades_subindic
+    check.ltv_indication = getattr(indication, "name", str(indication))
+    check.ltv = has_lta and indication.status.name == "PASSED" and bool(status.bottom_line)
+    check.pades_level = _level(check, sig, has_lta)
+    _signature_problems(check, status, has_lta)
+
+
+def _signature_problems(check: SignatureCheck, status: Any, has_lta: bool) -> None:
+    problems = check.problems
+    if not status.intact and not any("bytes it signed" in p for p in problems):
+        problems.append("the bytes it signed have changed")
+    if status.intact and not status.valid and not any("does not verify" in p for p in problems):
+        problems.append("its signature does not verify with the embedded certificate")
+    if not check.trusted:
+        problem = status.trust_problem_indic
+        why = problem.name.lower().replace("_", " ") if problem is not None else "no chain to a trust anchor"
+        problems.append(f"its certificate is not trusted ({why})")
+    if check.timestamp is None:
+        problems.append("it has no RFC 3161 signature timestamp")
+    elif not check.timestamp.intact and not check.timestamp.valid and not check.timestamp.trusted:
+        problems.append(f"its timestamp token ({check.timestamp.tsa}) could not be validated")
+    elif not (check.timestamp.intact and check.timestamp.valid):
+        problems.append("its timestamp token does not match the signature (token replaced or altered)")
+    elif not check.timestamp.trusted:
+        problems.append("its timestamp is not from a trusted TSA")
+    if not check.modifications_allowed:
+        problems.append(f"the document was changed after it in a way it does not allow ({check.modification})")
+    if not check.covers_revision:
+        problems.append("it does not cover its whole revision")
+    if has_lta and not check.ltv:
+        problems.append(f"long-term validation with the embedded data fails ({check.ltv_indication})")
+
+
+def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    status = asyncio.run(async_validate_pdf_timestamp(sig, validation_context=context))
+    check.intact = check.intact and bool(status.intact)
+    check.valid = check.valid and bool(status.valid)
+    check.trusted = status.trust_problem_indic is None and status.validation_path is not None
+    cert = status.signing_cert
+    check.timestamp = TimestampCheck(
+        time=status.timestamp,
+        tsa=cert.subject.human_friendly if cert is not None else "",
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=check.trusted,
+    )
+    check.covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    check.covers_revision = status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
+    check.modification = _modification(status.modification_level)
+    check.modifications_allowed = status.docmdp_ok is not False
+    check.pades_level = "B-LTA"
+    if status.validation_path is not None:
+        check.chain = [c.subject.human_friendly for c in status.validation_path.iter_certs(include_root=True)]
+    if not status.intact and not any("bytes it signed" in p for p in check.problems):
+        check.problems.append("the bytes it time-stamped have changed")
+    if not check.trusted:
+        check.problems.append("the document timestamp is not from a trusted TSA")
+    if not check.modifications_allowed:
+        check.problems.append(f"the document was changed after the document timestamp ({check.modification})")
+
+
+def _check_binding(check: SignatureCheck, sig: Any, manifest: Manifest | None) -> None:
+    try:
+        cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
+    except Exception:  # the raw check already reported a missing or damaged certificate
+        return
+    binding = EventBinding.from_certificate(cert)
+    if binding is None:
+        return
+    check.binding = f"one-time certificate for case {binding.case_id}, packet sha256 {binding.packet_sha256[:16]}…"
+    if check.role is not None and binding.role != check.role:
+        check.problems.append(f"its one-time certificate was issued for the {binding.role}, not the {check.role}")
+    if manifest is not None:
+        if binding.case_id != manifest.case_id:
+            check.problems.append(f"its one-time certificate is for case {binding.case_id}, not {manifest.case_id}")
+        if manifest.packet is not None and binding.packet_sha256 != manifest.packet.sha256:
+            check.problems.append("its one-time certificate was issued for a different packet")
+
+
+def _embedded_token(sig: Any) -> Any:
+    from consentkit.tsa.tokens import describe_token
+
+    try:
+        for attr in sig.signer_info["unsigned_attrs"]:
+            if attr["type"].native == "signature_time_stamp_token":
+                return describe_token(bytes(attr["values"][0].dump()))
+    except Exception:  # no unsigned attributes, or a damaged token
+        return None
+    return None
+
+
+def _level(check: SignatureCheck, sig: Any, has_lta: bool) -> str:
+    if not (check.intact and check.valid):
+        return "none"
+    if check.timestamp is None or not (check.timestamp.intact and check.timestamp.valid):
+        return "B-B"
+    if has_lta:
+        return "B-LTA"
+    try:
+        from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+        DocumentSecurityStore.read_dss(sig.reader)
+        return "B-LT"
+    except Exception:
+        return "B-T"
+
+
+def _mdp(level: Any) -> str:
+    names = {1: "no changes", 2: "form filling and signing", 3: "form filling, signing and annotations"}
+    return names.get(int(level.value), str(level))
+
+
+def _modification(level: Any) -> str:
+    if level is None:
+        return "unknown"
+    names = {
+        "NONE": "none",
+        "LTA_UPDATES": "validation data and timestamps only",
+        "FORM_FILLING": "signatures and form filling",
+        "ANNOTATIONS": "annotations",
+        "OTHER": "other changes to the document",
+    }
+    name = str(level.name)
+    return names.get(name, name.lower())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else "no detail"
+
+
+# -- the packet as a whole -----------------------------------------------------------------------------------------
+def _assemble(
+    pdf_path: Path,
+    data: bytes,
+    at: dt.datetime,
+    checks: list[SignatureCheck],
+    raw: list[byteranges.RawSignature],
+    profile: SigningProfile,
+    manifest: Manifest | None,
+    manifest_source: str | None,
+    reasons: list[str],
+) -> VerificationReport:
+    signatures = [c for c in checks if c.kind == "signature"]
+    signed_roles = [c.role for c in signatures if c.role is not None and c.role != "seal"]
+    sealed = any(c.role == "seal" for c in signatures)
+    required: list[str] = []
+    packet_matches: bool | None = None
+    urgent: list[str] = []  # integrity first
+    later: list[str] = []
+    for c in checks:
+        for p in c.problems:
+            (urgent if ("changed" in p or "does not verify" in p or "cut" in p) else later).append(f"{c.field}: {p}")
+    if manifest is not None:
+        required = profile.order(manifest.required_roles)
+        if manifest.packet is not None:
+            packet_matches = prefix_matches(data, manifest.packet)
+            if not packet_matches:
+                urgent.insert(
+                    0, "the file does not start with the packet its manifest describes (different or altered)"
+                )
+        for c in signatures:
+            box = manifest.box(c.role) if c.role and c.role != "seal" else None
+            if box is not None and box.signer_name and c.signer and box.signer_name != c.signer and c.role != "clinic":
+                later.append(f"{c.field}: signed by {c.signer}, but the packet names {box.signer_name}")
+    else:
+        later.append("no manifest (manifest.json beside the PDF or attached to it): the required signers are unknown")
+    missing = [r for r in required if r not in signed_roles]
+    if signed_roles != [r for r in required if r in signed_roles]:
+        later.append(f"the signatures are not in the required order ({' → '.join(required)})")
+    unknown = [c.field for c in signatures if c.role is None]
+    if unknown:
+        later.append(f"signature field(s) not in the signing profile: {', '.join(unknown)}")
+    if missing:
+        later.append(f"not signed yet by: {', '.join(missing)}")
+    elif profile.seal is not None and not sealed:
+        later.append("all roles have signed, but the clinic seal is missing")
+    doc_ts = [c for c in checks if c.kind == "document-timestamp"]
+    if sealed:
+        seal_rev = max(c.revision for c in signatures if c.role == "seal")
+        after = [c for c in signatures if c.revision > seal_rev]
+        for c in after:
+            urgent.append(f"{c.field}: signed after the clinic seal locked the packet")
+        if profile.pades_level == "B-LTA" and profile.timestamping.document_timestamp and not doc_ts:
+            later.append("the packet has no document timestamp (not PAdES B-LTA)")
+    if not checks:
+        urgent.append("the PDF has no signatures")
+    uncovered = byteranges.uncovered(data, raw)
+    for gap in uncovered:
+        if gap.what.startswith("an unsigned revision"):
+            later.append(f"bytes {gap.start}–{gap.end}: {gap.what} (covered by no signature)")
+    levels = [c.pades_level for c in signatures] or ["none"]
+    level = min(levels, key=LEVELS.index)
+    return VerificationReport(
+        path=str(pdf_path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        checked_at=at,
+        signatures=checks,
+        uncovered=uncovered,
+        required_roles=required,
+        signed_roles=signed_roles,
+        missing_roles=missing,
+        sealed=sealed,
+        pades_level=level,
+        manifest=manifest_source,
+        packet_matches=packet_matches,
+        reasons=reasons[:1] + urgent + reasons[1:] + later,
+    )
