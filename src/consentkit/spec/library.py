@@ -100,6 +100,9 @@ def spec_conditions(spec: ProcedureSpec) -> Iterable[tuple[KeyPath, str]]:
     for i, test in enumerate(spec.preparation.tests):
         if test.applies_if:
             yield ("preparation", "tests", i, "applies_if"), test.applies_if
+    for i, visit in enumerate(spec.follow_up):
+        if visit.applies_if:
+            yield ("follow_up", i, "applies_if"), visit.applies_if
     for topic, aftercare_items in spec.aftercare.topics():
         for i, ac in enumerate(aftercare_items):
             if ac.applies_if:

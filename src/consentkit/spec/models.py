@@ -245,6 +245,7 @@ class FollowUp(Model):
     purpose: Text
     kind: Literal["visit", "call"] = "visit"
     sutures: bool = False
+    applies_if: ConditionText | None = None
 
 
 class CoolingOff(Model):
