@@ -474,7 +474,12 @@ def care_guide() -> Doc:  # type: ignore[valid-type]
     loop_table(
         doc,
         ['{{ _("When") }}', '{{ _("Date") }}', '{{ _("How") }}', '{{ _("Why") }}'],
-        ["{{ f.when }}", "{{ f.date }}", "{{ f.kind }}", "{{ f.purpose }}"],
+        [
+            "{{ f.when }}",
+            "{{ f.date }}",
+            "{{ f.kind }}",
+            '{{ f.purpose }}{% if f.condition %} ({{ _("Applies if: %(condition)s", condition=f.condition) }}){% endif %}',
+        ],
         "for f in v.follow_up",
         [34, 40, 24, 80],
     )

@@ -289,8 +289,10 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
             "date": _after(inp, f.at, clock),
             "kind": t(FOLLOW_UP_KIND[f.kind]),
             "purpose": pick(f.purpose, loc),
+            "condition": _cond(inp, words, f.applies_if),
         }
         for f in sorted(spec.follow_up, key=lambda f: duration_hours(f.at))
+        if _applies(inp, f.applies_if)
     ]
 
     period = cooling_off_period(spec, inp.policy)

@@ -134,6 +134,8 @@ def events_for(
             else:
                 events.append(Event(f"{packet_id}-care-{item.id}", summary, text, local.date(), end.date()))
     for f in sorted(spec.follow_up, key=lambda f: duration_hours(f.at)):
+        if not applies(f.applies_if):
+            continue
         purpose = pick(f.purpose, loc)
         template = (
             N_("Follow-up visit: %(purpose)s") if f.kind == "visit" else N_("Phone call from the clinic: %(purpose)s")
