@@ -478,7 +478,8 @@ def care_guide() -> Doc:  # type: ignore[valid-type]
             "{{ f.when }}",
             "{{ f.date }}",
             "{{ f.kind }}",
-            '{{ f.purpose }}{% if f.condition %} ({{ _("Applies if: %(condition)s", condition=f.condition) }}){% endif %}',
+            "{{ f.purpose }}{% if f.condition %} "
+            '({{ _("Applies if: %(condition)s", condition=f.condition) }}){% endif %}',
         ],
         "for f in v.follow_up",
         [34, 40, 24, 80],
