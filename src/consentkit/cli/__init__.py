@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("consentkit.cli.lint_cmd:lint", "Check procedure specs, intake and policies (for CI)."),
     "packet": ("consentkit.cli.packet_cmd:packet", "Make a patient's packet (PDF/A, DOCX, calendar, manifest)."),
     "render": ("consentkit.cli.render_cmd:render", "Render a procedure's document as a SPECIMEN for legal review."),
+    "pki": ("consentkit.cli.pki_cmd:pki", "Issue, list and revoke signer certificates (workspace CA)."),
+    "sign": ("consentkit.cli.sign_cmd:sign", "Sign a packet as one role (PAdES, RFC 3161), sealing after the last."),
+    "verify": ("consentkit.cli.sign_cmd:verify", "Check a signed packet offline: signers, timestamps, changes, LTV."),
+    "tsa": ("consentkit.cli.tsa_cmd:tsa", "Serve the embedded RFC 3161 time-stamping authority over HTTP."),
 }
 
 

@@ -105,13 +105,28 @@ def _program(face: _Face, char: str) -> tuple[list[object], int, int]:
     return result
 
 
+ALWAYS = frozenset(chr(c) for c in range(0x20, 0x7F))  # ASCII: times and labels vary only within it
+_FONTS: dict[tuple[str, frozenset[str]], bytes] = {}
+
+
 def mini_font(which: str, text: str) -> bytes:
-    """An OpenType-CFF font with the glyphs of ``text`` (and a space), scaled like the source face."""
+    """An OpenType-CFF font with the glyphs of ``text`` and printable ASCII, scaled like the source face; cached
+    by character set (a physician's boxes differ only in the time, so their fonts are the same)."""
+    chars = frozenset(c for c in text if c not in "\n\r") | ALWAYS
+    key = (which, chars)
+    font = _FONTS.get(key)
+    if font is None:
+        if len(_FONTS) > 256:
+            _FONTS.clear()
+        font = _FONTS[key] = _build_font(which, sorted(chars))
+    return font
+
+
+def _build_font(which: str, chars: list[str]) -> bytes:
     from fontTools.fontBuilder import FontBuilder
     from fontTools.misc.psCharStrings import T2CharString
 
     face = _face(which)
-    chars = sorted({c for c in text if c not in "\n\r"} | {" "})
     names = [".notdef"] + [f"u{ord(c):04X}" for c in chars]
     with face.lock:
         notdef = _program(face, "\x00")

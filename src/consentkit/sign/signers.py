@@ -46,6 +46,7 @@ class KeySigner(Signer):
             raise SigningError(f"unsupported signing key type {type(key).__name__} (use RSA or ECDSA)")
         self._key = key
         super().__init__(
+            embed_roots=False,  # verifiers bring the root as their trust anchor; it is in the DSS too
             signing_cert=asn1_cert(cert),
             cert_registry=SimpleCertificateStore.from_certs([asn1_cert(c) for c in chain]),  # type: ignore[no-untyped-call]
         )
@@ -158,6 +159,7 @@ class Pkcs11Session:
                 ca_chain=[asn1_cert(c) for c in chain],
                 key_label=ref.key_label,
                 key_id=ref.key_id,
+                embed_roots=False,
                 # SoftHSM offers only raw ECDSA: pyHanko hashes, the token signs the digest
                 use_raw_mechanism=isinstance(cert.public_key(), ec.EllipticCurvePublicKey),
             )
@@ -176,3 +178,99 @@ class Pkcs11Session:
 def _p11_message(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.replace("\n", " ")
+
+
+def _open_token(ref: Pkcs11Ref) -> Any:
+    import pkcs11
+
+    pin = os.environ.get(ref.pin_env)
+    if not pin:
+        raise SigningError(
+            f"the PIN of token '{ref.token_label}' is needed: set the environment variable {ref.pin_env}"
+        )
+    if not Path(ref.module).exists():
+        raise SigningError(f"PKCS#11 module not found: {ref.module}")
+    try:
+        token = pkcs11.lib(ref.module).get_token(token_label=ref.token_label)
+        return token.open(user_pin=pin, rw=True)
+    except Exception as exc:  # python-pkcs11's NoSuchToken, PinIncorrect, ...
+        raise SigningError(f"cannot open PKCS#11 token '{ref.token_label}': {_p11_message(exc)}") from exc
+
+
+def _key_filter(ref: Pkcs11Ref) -> dict[Any, Any]:
+    from pkcs11 import Attribute
+
+    attrs: dict[Any, Any] = {}
+    if ref.key_label:
+        attrs[Attribute.LABEL] = ref.key_label
+    if ref.key_id:
+        attrs[Attribute.ID] = ref.key_id
+    return attrs
+
+
+def token_public_key(ref: Pkcs11Ref) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
+    """The public half of the key pair named by ``ref`` (for issuing its certificate)."""
+    from asn1crypto import core as asn1_core
+    from asn1crypto import keys as asn1_keys
+    from pkcs11 import Attribute, ObjectClass
+
+    session = _open_token(ref)
+    try:
+        found = list(session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY, **_key_filter(ref)}))
+        if len(found) != 1:
+            raise SigningError(
+                f"token '{ref.token_label}': expected one public key for {ref.uri()}, found {len(found)}"
+            )
+        key = found[0]
+        if key.key_type.name == "EC":
+            params = asn1_keys.ECDomainParameters.load(key[Attribute.EC_PARAMS])
+            point = asn1_core.OctetString.load(key[Attribute.EC_POINT]).native
+            info = asn1_keys.PublicKeyInfo(
+                {"algorithm": {"algorithm": "ec", "parameters": params}, "public_key": point}
+            )
+        elif key.key_type.name == "RSA":
+            info = asn1_keys.PublicKeyInfo(
+                {
+                    "algorithm": {"algorithm": "rsa"},
+                    "public_key": {
+                        "modulus": int.from_bytes(key[Attribute.MODULUS], "big"),
+                        "public_exponent": int.from_bytes(key[Attribute.PUBLIC_EXPONENT], "big"),
+                    },
+                }
+            )
+        else:
+            raise SigningError(f"token key type {key.key_type.name} is not supported (use EC P-256 or RSA)")
+        public = serialization.load_der_public_key(info.dump())
+        if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            raise SigningError("unsupported public key on the token")
+        return public
+    except SigningError:
+        raise
+    except Exception as exc:
+        raise SigningError(f"token '{ref.token_label}': cannot read the public key ({_p11_message(exc)})") from exc
+    finally:
+        session.close()
+
+
+def store_token_certificate(ref: Pkcs11Ref, cert: x509.Certificate) -> None:
+    """Write ``cert`` to the token beside its key (same label and id), replacing an older one."""
+    from pkcs11 import Attribute, CertificateType, ObjectClass
+
+    session = _open_token(ref)
+    try:
+        for old in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, **_key_filter(ref)}):
+            old.destroy()
+        attrs: dict[Any, Any] = {
+            Attribute.CLASS: ObjectClass.CERTIFICATE,
+            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True,
+            Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
+            Attribute.SUBJECT: cert.subject.public_bytes(),
+            Attribute.ISSUER: cert.issuer.public_bytes(),
+            **_key_filter(ref),
+        }
+        session.create_object(attrs)
+    except Exception as exc:
+        raise SigningError(f"token '{ref.token_label}': cannot store the certificate ({_p11_message(exc)})") from exc
+    finally:
+        session.close()

@@ -24,7 +24,7 @@ from consentkit.case import CaseFile, identity_hash
 from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
-from consentkit.sign import appearance
+from consentkit.sign import _pyhanko_fixes, appearance
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
 from consentkit.sign.state import PacketState, next_role, read_state, required_order
@@ -33,6 +33,7 @@ from consentkit.workspace import Workspace
 
 for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):  # their warnings are ours to report, not print
     logging.getLogger(_name).addHandler(logging.NullHandler())
+_pyhanko_fixes.apply()
 
 VISIBLE_ROLES = ("clinic", "physician", "patient", "guardian", "witness")
 ONE_TIME = ("patient", "guardian")

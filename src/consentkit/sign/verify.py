@@ -274,9 +274,9 @@ def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
         RevocationInfoGatheringSpec,
         SignatureValidationSpec,
     )
-    from pyhanko_certvalidator.registry import SimpleTrustManager
     from pyhanko_certvalidator.context import CertValidationPolicySpec
     from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
+    from pyhanko_certvalidator.registry import SimpleTrustManager
 
     trust = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in trust_roots])
     # Signer certificates: revocation data required, judged at signing time through the document timestamps.

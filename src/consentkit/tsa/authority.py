@@ -75,7 +75,12 @@ class EmbeddedTsa:
         self._policy = policy
         der = certificate.public_bytes(serialization.Encoding.DER)
         self._cert = asn1_x509.Certificate.load(der)
-        self._chain = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain]
+        # the chain without its root: a verifier holds the root as its trust anchor
+        self._chain = [
+            asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+            for c in chain
+            if c.issuer != c.subject
+        ]
         self.name = certificate.subject.rfc4514_string()
         ess = tsp.SigningCertificateV2(
             {
@@ -101,7 +106,7 @@ class EmbeddedTsa:
                 )
             }
         ).dump()
-        # [0] IMPLICIT CertificateSet: the TSA certificate and its chain, encoded once
+        # [0] IMPLICIT CertificateSet: the TSA certificate and its intermediates, encoded once
         self._certificate_set = _tlv(0xA0, b"".join(c.dump() for c in [self._cert, *self._chain]))
         if isinstance(key, rsa.RSAPrivateKey):
             self._sig_algo = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})

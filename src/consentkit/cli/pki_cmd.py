@@ -1,0 +1,100 @@
+"""``consentkit pki issue|list|revoke``: the workspace's signers and their certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from consentkit.cli._common import needed_workspace
+
+
+@click.group()
+def pki() -> None:
+    """Issue, list and revoke the certificates of the workspace CA."""
+
+
+@pki.command()
+@click.argument("role", type=click.Choice(["physician", "witness"]))
+@click.argument("name")
+@click.option("--slug", help="File name under .consentkit/pki/signers/ (default: from the name).")
+@click.option(
+    "--pkcs11",
+    "pkcs11_uri",
+    metavar="URI",
+    help="The key is on a token (pkcs11:token=…;object=…?module-path=…&pin-source=env:VAR): certify its public "
+    "key and store the certificate on the token too.",
+)
+@click.pass_context
+def issue(ctx: click.Context, role: str, name: str, slug: str | None, pkcs11_uri: str | None) -> None:
+    """Issue a certificate for a physician or witness NAME (the name printed on the packet).
+
+    Without --pkcs11 a new key is made and kept as PKCS#12 in the workspace, encrypted with the workspace
+    passphrase."""
+    from consentkit import keystore
+    from consentkit.pki import WorkspacePki
+
+    ws = needed_workspace(ctx)
+    authority = WorkspacePki(ws).require()
+    secret = keystore.passphrase(ws)
+    if pkcs11_uri:
+        from consentkit.sign.signers import Pkcs11Ref, store_token_certificate, token_public_key
+
+        ref = Pkcs11Ref.parse(pkcs11_uri)
+        public = token_public_key(ref)
+        cert, record = authority.issue_for_public_key(role, name, public, secret, slug=slug, pkcs11_uri=ref.uri())
+        store_token_certificate(ref, cert)
+        where = f"key on token '{ref.token_label}', certificate stored there and in signers/{record.slug}.pem"
+    else:
+        record = authority.issue_signer(role, name, secret, slug=slug)
+        where = f"signers/{record.slug}.p12"
+    click.echo(
+        f"issued {role} certificate for {record.name}: serial {record.serial}, valid until "
+        f"{record.not_after:%Y-%m-%d} ({where})"
+    )
+
+
+@pki.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="Include patients' one-time certificates.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def list_(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+    """Every certificate the workspace CA issued: subject, role, serial, validity, revocation."""
+    from consentkit.pki import WorkspacePki
+
+    records = WorkspacePki(needed_workspace(ctx)).require().records()
+    if not show_all:
+        records = [r for r in records if r.key_storage != "discarded"]
+    now = dt.datetime.now(dt.UTC)
+    if as_json:
+        click.echo(
+            json.dumps([{**r.to_json(), "status": r.status(now)} for r in records], ensure_ascii=False, indent=2)
+        )
+        return
+    for r in records:
+        click.echo(
+            f"{r.role:<15} {r.name:<28} serial {r.serial:<42} {r.not_before:%Y-%m-%d} → {r.not_after:%Y-%m-%d}  "
+            f"{r.status(now)}"
+        )
+        click.echo(f"{'':15} {r.subject}")
+
+
+@pki.command()
+@click.argument("who")
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice(["unspecified", "key-compromise", "affiliation-changed", "superseded", "cessation-of-operation"]),
+    help="Why (goes into the CRL).",
+)
+@click.pass_context
+def revoke(ctx: click.Context, who: str, reason: str) -> None:
+    """Revoke the certificate of WHO (a name, file slug or serial). The new CRL is embedded in every later
+    signature's validation data."""
+    from consentkit import keystore
+    from consentkit.pki import WorkspacePki
+
+    ws = needed_workspace(ctx)
+    record = WorkspacePki(ws).require().revoke(who, reason, keystore.passphrase(ws))
+    click.echo(f"revoked {record.role} certificate of {record.name} (serial {record.serial}): {reason}; CRL updated")
