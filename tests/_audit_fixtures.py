@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -180,4 +181,85 @@ class EventFactory:
             content=sha("c"),
             review="legal",
             time=t,
+        )
+
+
+class RawDb:
+    """Someone with a database shell: drops the append-only triggers and edits rows directly."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pg = not url.startswith("sqlite:")
+        if self.pg:
+            import psycopg
+
+            self.conn: Any = psycopg.connect(url, autocommit=True)
+            for table in ("events", "nodes", "heads"):
+                self.conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        else:
+            import sqlite3
+
+            self.conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            names = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+            for name in names:
+                self.conn.execute(f"DROP TRIGGER {name}")
+
+    def run(self, sql: str, *params: Any) -> list[Any]:
+        if self.pg:
+            sql = sql.replace("?", "%s")
+        cur = self.conn.execute(sql, params)
+        try:
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cur.fetchall()]
+        except Exception:  # statements without rows
+            return []
+
+    def bodies(self) -> list[tuple[int, bytes]]:
+        return [(int(i), bytes(b)) for i, b in self.run("SELECT idx, body FROM events ORDER BY idx")]
+
+    def rebuild_tree(self) -> None:
+        """Recompute every stored subtree from the (tampered) events, as a careful attacker would."""
+        from consentkit.audit.merkle import Frontier, leaf_hash
+
+        self.run("DELETE FROM nodes")
+        frontier = Frontier.empty()
+        rows = []
+        for index, body in self.bodies():
+            assert index == frontier.size
+            rows += frontier.append(leaf_hash(body))
+        for (level, index), value in rows:
+            self.run("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", level, index, value)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+PASSPHRASE = "correct horse battery"
+
+
+class WorkspaceTsa:
+    """The workspace's embedded TSA and the real token verifier (``consentkit.tsa.verify_token`` against the
+    workspace's trust anchors), plus its audit-log key: the parts ``AuditLog.for_workspace`` uses."""
+
+    def __init__(self, root: Path) -> None:
+        from consentkit import keystore
+        from consentkit.audit.log import workspace_token_verifier
+        from consentkit.pki import init_pki
+        from consentkit.tsa import embedded_tsa
+        from consentkit.workspace import init_workspace
+
+        self.ws = init_workspace(root)
+        init_pki(self.ws, PASSPHRASE.encode())
+        self._tsa = embedded_tsa(self.ws, PASSPHRASE.encode())
+        self.verify = workspace_token_verifier(self.ws)
+        key = keystore.load_private_key(keystore.pki_dir(self.ws) / "audit-log.key", PASSPHRASE.encode())
+        self.signer = HeadSigner(key)
+        self.root_pem = self.ws.signatures_dir / "trust" / "clinic-root.pem"
+        self.public_pem = keystore.pki_dir(self.ws) / "audit-log.pub.pem"
+
+    def timestamp(self, digest: bytes, *, algorithm: str = "sha256") -> TimestampToken:
+        return self._tsa.timestamp(digest, algorithm=algorithm)
+
+    def open(self, url: str) -> AuditLog:
+        return AuditLog.open(
+            url, signer=self.signer, timestamper=self, public_key=self.signer.public_key, verify_token=self.verify
         )

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -147,3 +147,17 @@ def audit_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'audit.sqlite3'}"
     server: PgServer = request.getfixturevalue("pg_server")
     return server.new_schema()
+
+
+@pytest.fixture
+def fresh_audit_url(audit_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Makes more empty logs on the same database kind as ``audit_url`` (for property tests: one per example)."""
+    counter = iter(range(1_000_000))
+
+    def make() -> str:
+        if audit_url.startswith("sqlite:"):
+            return f"sqlite:///{tmp_path / f'audit-{next(counter)}.sqlite3'}"
+        server: PgServer = request.getfixturevalue("pg_server")
+        return server.new_schema()
+
+    return make

@@ -42,7 +42,7 @@ from consentkit.audit.heads import (
 )
 from consentkit.audit.store import AuditStore, EventRow, HeadRow, Snapshot, open_store
 from consentkit.errors import SigningError, VerificationError
-from consentkit.tsa import Timestamper
+from consentkit.tsa import Timestamper, TimestampToken
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -141,20 +141,31 @@ class AuditLog:
         timestamper: Timestamper | Callable[[], Timestamper] | None = None,
         verify_token: TokenVerifier | None = None,
     ) -> AuditLog:
-        """The workspace's log: its ``database_url``, its audit-log key (unlocked only when a head is made) and,
-        unless given, its TSA."""
+        """The workspace's log: its ``database_url``, its audit-log key and TSA (unlocked with the workspace
+        passphrase only when a head is made), and its trust anchors for checking heads' timestamps."""
         from consentkit import keystore
 
         pki = keystore.pki_dir(ws)
+        secret: list[bytes] = []
+
+        def unlock() -> bytes:
+            if not secret:
+                secret.append(keystore.passphrase(ws))
+            return secret[0]
 
         def signer() -> HeadSigner:
-            return HeadSigner(keystore.load_private_key(pki / KEY_FILE, keystore.passphrase(ws)))
+            return HeadSigner(keystore.load_private_key(pki / KEY_FILE, unlock()))
+
+        def workspace_tsa() -> Timestamper:
+            from consentkit.tsa import external_tsa, workspace_timestamper
+
+            return external_tsa(ws) or workspace_timestamper(ws, unlock())
 
         public = pki / PUBLIC_KEY_FILE
         return cls.open(
             ws.database_url(),
             signer=signer,
-            timestamper=timestamper or (lambda: workspace_timestamper(ws)),
+            timestamper=timestamper or workspace_tsa,
             public_key=load_public_key(public) if public.exists() else None,
             verify_token=verify_token or workspace_token_verifier(ws),
         )
@@ -323,25 +334,18 @@ def head_from_row(row: HeadRow) -> SignedTreeHead:
     return SignedTreeHead(TreeHead.parse(row.checkpoint), row.checkpoint, row.signature, row.timestamp, row.id)
 
 
-def workspace_timestamper(ws: Workspace) -> Timestamper:
-    """The workspace's TSA (the embedded one unless ``tsa_urls`` is set), from :mod:`consentkit.tsa`."""
-    import consentkit.tsa as tsa
+def workspace_token_verifier(ws: Workspace) -> TokenVerifier:
+    """Checks a head's token against the workspace's trust anchors (``signatures/trust/``: the clinic root that
+    issued the embedded TSA, and the roots of any external TSA)."""
+    from consentkit.sign.trust import workspace_trust_roots
+    from consentkit.tsa import verify_token
 
-    factory = getattr(tsa, "timestamper_for", None) or getattr(tsa, "workspace_timestamper", None)
-    if factory is None:
-        raise SigningError("this consentkit has no time-stamping authority yet: tree heads cannot be timestamped")
-    return factory(ws)  # type: ignore[no-any-return]
+    roots = workspace_trust_roots(ws)
 
+    def verify(der: bytes, digest: bytes) -> TimestampToken:
+        return verify_token(der, digest, roots, is_digest=True)
 
-def workspace_token_verifier(ws: Workspace) -> TokenVerifier | None:
-    """Checks a head's token against the workspace's trusted TSA certificates, from :mod:`consentkit.tsa`."""
-    import consentkit.tsa as tsa
-
-    factory = getattr(tsa, "token_verifier_for", None)
-    if factory is None:
-        return None
-    verifier: TokenVerifier = factory(ws)
-    return verifier
+    return verify
 
 
 def exported_heads(paths: Iterable[Path]) -> list[SignedTreeHead]:

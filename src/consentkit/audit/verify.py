@@ -230,7 +230,8 @@ def verify_snapshot(
     except merkle.ProofError as exc:
         report.add("tree", f"the current root cannot be computed: {exc}", SUBTREES, 1 << 62)
     expected_id = 1
-    for row in snap.heads():
+    rows = snap.heads()
+    for row in rows:
         where = f"head #{row.id}"
         if row.id != expected_id:
             report.add(f"head #{expected_id}", "is missing (row deleted?)", HEADS, expected_id)
@@ -245,8 +246,12 @@ def verify_snapshot(
             report.add(where, "columns do not match its signed checkpoint (edited?)", HEADS, row.id)
         sth = SignedTreeHead(head, row.checkpoint, row.signature, row.timestamp, row.id)
         _check_head(snap, report, sth, where, HEADS, row.id, public_key, verify_token)
+    stored = {row.checkpoint for row in rows}
     for n, sth in enumerate(against):
         report.exported_checked += 1
-        _check_head(snap, report, sth, f"exported head of size {sth.size}", EXPORTED, n, public_key, verify_token)
+        where = f"exported head of size {sth.size}"
+        _check_head(snap, report, sth, where, EXPORTED, n, public_key, verify_token)
+        if sth.checkpoint not in stored:  # every exported head was stored first: its row was deleted
+            report.add(where, "is not among the log's stored heads (head row deleted?)", EXPORTED, n)
     report.problems = report.sorted_problems()
     return report
