@@ -28,7 +28,7 @@ TSA_NOTE = {"zh-CN": "时间戳服务", "zh-TW": "時間戳服務", "en": "TSA t
 NO_BREAK_START = set("，。、；：！？）」』】〉》,.;:!?)%")
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4000 * 4000
-PADDING = 3
+PADDING = 4
 NATURAL_SIZE = 10  # pt; the text is laid out at this size, then scaled into the box
 LEADING = 12
 

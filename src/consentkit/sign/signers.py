@@ -46,7 +46,8 @@ class KeySigner(Signer):
             raise SigningError(f"unsupported signing key type {type(key).__name__} (use RSA or ECDSA)")
         self._key = key
         super().__init__(
-            embed_roots=False,  # verifiers bring the root as their trust anchor; it is in the DSS too
+            # embed_roots stays on: pyHanko then also puts the root in the DSS, and long-term validation needs
+            # proof of existence for the root certificate that signs the issuing CA's CRL
             signing_cert=asn1_cert(cert),
             cert_registry=SimpleCertificateStore.from_certs([asn1_cert(c) for c in chain]),  # type: ignore[no-untyped-call]
         )
@@ -159,7 +160,6 @@ class Pkcs11Session:
                 ca_chain=[asn1_cert(c) for c in chain],
                 key_label=ref.key_label,
                 key_id=ref.key_id,
-                embed_roots=False,
                 # SoftHSM offers only raw ECDSA: pyHanko hashes, the token signs the digest
                 use_raw_mechanism=isinstance(cert.public_key(), ec.EllipticCurvePublicKey),
             )

@@ -126,8 +126,10 @@ class SigningSession:
                 trust_roots=[asn1_cert(c) for c in self._trust],
                 other_certs=[asn1_cert(c) for c in self.pki.chain()],
                 crls=[asn1_crl.CertificateList.load(c.public_bytes(Encoding.DER)) for c in crls],
-                allow_fetching=False,
-                revocation_mode="require",
+                # External TSAs name their CRL/OCSP locations: fetch them so they go into the DSS. Our own
+                # certificates name none; their CRLs are given here, embedded, and checked by consentkit itself.
+                allow_fetching=bool(self.ws.config.timestamping.tsa_urls),
+                revocation_mode="hard-fail",
             )
             self._context_key = key
         return self._context
@@ -179,6 +181,7 @@ class SigningSession:
         own_box = manifest.box(role)
         box_name = own_box.signer_name if own_box is not None else ""
         if role == "clinic":
+            self._require_unrevoked("clinic-certify", now)
             cert = self.pki.certificate("clinic-certify")
             key = self.pki.private_key("clinic-certify", self.secret)
             return _Credential(KeySigner(key, cert, self.pki.chain()), cert, box_name or common_name(cert))
@@ -211,6 +214,13 @@ class SigningSession:
                 credential.close()
             raise RefusedError(f"the packet names {box_name} as {role}, but the certificate is for {credential.name}")
         return credential
+
+    def _require_unrevoked(self, stem: str, now: dt.datetime) -> None:
+        cert = self.pki.certificate(stem)
+        serial = format(cert.serial_number, "x")
+        for record in self.pki.records():
+            if record.serial == serial and record.status(now) != "valid":
+                raise RefusedError(f"the {record.name} certificate is {record.status(now)}; issue a new workspace PKI")
 
     def _one_time(
         self, role: str, case: CaseFile | None, manifest: Manifest, box_name: str, now: dt.datetime
@@ -322,6 +332,7 @@ class SigningSession:
 
         assert self.profile.seal is not None
         _check_signers_still_valid(data, now)
+        self._require_unrevoked("clinic-seal", now)
         cert = self.pki.certificate("clinic-seal")
         key = self.pki.private_key("clinic-seal", self.secret)
         credential = _Credential(KeySigner(key, cert, self.pki.chain()), cert, common_name(cert))

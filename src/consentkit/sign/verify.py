@@ -275,22 +275,13 @@ def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
         SignatureValidationSpec,
     )
     from pyhanko_certvalidator.context import CertValidationPolicySpec
-    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
+    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
     from pyhanko_certvalidator.registry import SimpleTrustManager
 
     trust = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in trust_roots])
     # Signer certificates: revocation data required, judged at signing time through the document timestamps.
     signer_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
-    # TSA certificates: the newest timestamp is judged "now", when no fresh CRL can exist offline; the embedded
-    # CRL is accepted however old (a revoked TSA certificate in it still fails the check).
-    ts_policy = CertValidationPolicySpec(
-        trust_manager=trust,
-        revinfo_policy=CertRevTrustPolicy(
-            REQUIRE_REVINFO,
-            freshness=TS_FRESHNESS,
-            freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
-        ),
-    )
+    ts_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=_ts_revocation())
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=signer_policy,
@@ -303,10 +294,28 @@ def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
     )
 
 
+def _ts_revocation() -> Any:
+    """TSA certificates: revocation data is required when the certificate names where to find it (external TSAs);
+    the embedded TSA's certificate names none. The newest timestamp is judged "now", when no fresh CRL can exist
+    offline, so embedded revocation data is accepted however old (a revocation listed in it still fails)."""
+    from pyhanko_certvalidator.policy_decl import (
+        CertRevTrustPolicy,
+        FreshnessReqType,
+        RevocationCheckingPolicy,
+        RevocationCheckingRule,
+    )
+
+    declared = RevocationCheckingRule.CHECK_IF_DECLARED
+    return CertRevTrustPolicy(
+        RevocationCheckingPolicy(ee_certificate_rule=declared, intermediate_ca_cert_rule=declared),
+        freshness=TS_FRESHNESS,
+        freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
+    )
+
+
 def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> Any:
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
-    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, FreshnessReqType
 
     crls: list[Any] = []
     certs: list[Any] = []
@@ -324,9 +333,7 @@ def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at:
         crls=crls,
         moment=at,
         allow_fetching=False,
-        revinfo_policy=CertRevTrustPolicy(
-            REQUIRE_REVINFO, freshness=TS_FRESHNESS, freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION
-        ),
+        revinfo_policy=_ts_revocation(),
     )
 
 
