@@ -57,6 +57,36 @@ def page_words(pattern: str) -> list[str]:
     return [*parts, "", "", ""][:3]
 
 
+@cache
+def _template_parts(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    """The Jinja sources docxtpl makes of a template file: the body, then each header and footer."""
+    from docxtpl import DocxTemplate
+
+    template = DocxTemplate(io.BytesIO(_template_bytes(path, mtime_ns)))
+    template.init_docx()
+    parts = [template.patch_xml(template.get_xml())]
+    for uri in (template.HEADER_URI, template.FOOTER_URI):
+        for _key, part in template.get_headers_footers(uri):
+            parts.append(template.patch_xml(template.get_part_xml(part)))
+    return tuple(parts)
+
+
+def dry_run_docx(inp: RenderInput, doc: DocKind, template_roots: Sequence[Path]) -> None:
+    """Render a DOCX template's Jinja parts without building the file (lint CK210): fails like
+    :func:`render_docx` would on an undefined name or a template error, in a fraction of the time."""
+    path = resolve(template_roots, f"{DOCX_DIR}/{doc}.docx")
+    context = document_context(inp, doc, template_roots)
+    context["page_words"] = page_words(context["main"]["_"]("Page %(page)s of %(pages)s"))
+    env = _env()
+    try:
+        for source in _template_parts(path, path.stat().st_mtime_ns):
+            env.from_string(source).render(context)
+    except TemplateError as exc:
+        raise RenderError(f"{path}: template failed: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise RenderError(f"{path}: template failed: {type(exc).__name__}: {exc}") from exc
+
+
 def render_docx(inp: RenderInput, doc: DocKind, template_roots: Sequence[Path]) -> bytes:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn

@@ -7,7 +7,7 @@ import hashlib
 import re
 import traceback
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,8 @@ def css_page_counter(pattern: str) -> Markup:
     return Markup(" ".join(tokens))  # noqa: S704 - made of css_string() literals and counters
 
 
-@cache
-def _environment(roots: tuple[Path, ...]) -> SandboxedEnvironment:
+@lru_cache(maxsize=8)
+def _environment(roots: tuple[Path, ...], listing: tuple[tuple[str, int, int], ...]) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=FileSystemLoader([str(r / HTML_DIR) for r in roots], followlinks=False),
         undefined=StrictUndefined,
@@ -64,8 +64,22 @@ def _environment(roots: tuple[Path, ...]) -> SandboxedEnvironment:
     return env
 
 
+def _listing(roots: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """Every HTML template file with its size and mtime: a new, removed or edited template gives a new environment
+    (Jinja's own cache would keep serving a built-in template that a workspace file now overrides)."""
+    found = []
+    for root in roots:
+        folder = root / HTML_DIR
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                st = path.stat()
+                found.append((str(path), st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
 def environment(template_roots: Sequence[Path]) -> SandboxedEnvironment:
-    return _environment(tuple(Path(r).resolve() for r in template_roots))
+    roots = tuple(Path(r).resolve() for r in template_roots)
+    return _environment(roots, _listing(roots))
 
 
 def render_template(template_roots: Sequence[Path], name: str, context: dict[str, Any]) -> str:
@@ -123,3 +137,18 @@ def template_hashes(template_roots: Sequence[Path], locales: Iterable[str]) -> d
         name: hashlib.sha256(path.read_bytes()).hexdigest()
         for name, path in used_files(template_roots, locales).items()
     }
+
+
+def render_fingerprint(template_roots: Sequence[Path]) -> str:
+    """One hash of everything a rendering depends on besides the spec: every file under the template roots
+    (templates, stylesheets, catalogues of every locale, fonts.yaml) and the rendering code itself. Lint's cache
+    keys its CK200/CK210 findings on it, so a changed template is checked again."""
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for root in template_roots:
+        if root.is_dir():
+            files += [p for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    files += sorted(Path(__file__).resolve().parent.glob("*.py"))
+    for path in files:
+        digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

@@ -14,10 +14,12 @@ from consentkit.render.context import DOCS, DocKind, RenderInput
 from consentkit.render.docx import render_docx
 from consentkit.render.html import render_html, standalone_css, translators_for
 from consentkit.render.labels import DOCUMENT, pick
+from consentkit.render.sample import sample_resolved_case
 from consentkit.resources import builtin_dir
-from consentkit.sign.profile import SIGNING_ORDER, load_profile
+from consentkit.sign.profile import SIGNING_ORDER, SigningProfile, load_profile
 from consentkit.spec.canonical import content_hash
-from consentkit.spec.library import load_library
+from consentkit.spec.library import Library, load_library
+from consentkit.spec.models import Policy
 from consentkit.workspace import ClinicConfig, Workspace
 
 Format = Literal["pdf", "docx", "html"]
@@ -50,11 +52,52 @@ def parse_locales(value: str, known: Sequence[str]) -> tuple[str, ...]:
     return parts
 
 
+def preview_input(
+    library: Library,
+    procedure_id: str,
+    locales: Sequence[str],
+    *,
+    clinic: ClinicConfig,
+    policy: Policy,
+    profile: SigningProfile,
+    now: dt.datetime | None = None,
+    sample_patient: bool = False,
+) -> RenderInput:
+    """A SPECIMEN (no patient; every signature role) or, with ``sample_patient``, a made-up adult's documents."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    spec = library.procedure(procedure_id).model
+    zone = ZoneInfo(clinic.timezone)
+    names = {"clinic": pick(clinic.name, locales[0])}
+    case = None
+    if sample_patient:
+        case = sample_resolved_case(library, procedure_id, policy, zone, list(locales))
+        roles = tuple(case.required_roles())
+        names.update(patient=case.case.patient.name, physician=case.case.physicians.consulting.name, witness="Witness")
+    else:
+        known = [r.role for r in profile.roles]
+        roles = tuple(r for r in SIGNING_ORDER if r in known)
+    return RenderInput(
+        spec=spec,
+        spec_hash=content_hash(spec),
+        intake=library.intake.model,
+        policy=policy,
+        clinic=clinic,
+        zone=zone,
+        locales=tuple(locales),
+        profile=profile,
+        packet_id=f"{'SAMPLE' if sample_patient else 'SPECIMEN'}-{spec.id}-{spec.version}",
+        generated_at=now,
+        case=case,
+        roles=roles,
+        signer_names=names,
+    )
+
+
 def specimen_input(
     procedure_id: str, locales: Sequence[str], *, workspace: Workspace | None = None, now: dt.datetime | None = None
 ) -> tuple[RenderInput, tuple[Path, ...]]:
-    """The input of a SPECIMEN rendering and the template roots to use."""
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    """The input of a SPECIMEN rendering (inside a workspace: its library, clinic, policy and signing profile;
+    outside: the built-in ones and a fictional clinic) and the template roots to use."""
     if workspace is not None:
         roots = workspace.procedure_roots()
         templates = workspace.template_roots()
@@ -66,27 +109,9 @@ def specimen_input(
         clinic = SAMPLE_CLINIC
         profile_roots, profile_id = (builtin_dir("signatures"),), "default"
     library = load_library(roots)
-    loaded = library.procedure(procedure_id)
-    spec = loaded.model
     policy = library.policy(clinic.jurisdiction).model
     profile = load_profile(profile_roots, profile_id).model
-    known = [r.role for r in profile.roles]
-    roles = tuple(r for r in SIGNING_ORDER if r in known)
-    inp = RenderInput(
-        spec=spec,
-        spec_hash=content_hash(spec),
-        intake=library.intake.model,
-        policy=policy,
-        clinic=clinic,
-        zone=ZoneInfo(clinic.timezone),
-        locales=tuple(locales),
-        profile=profile,
-        packet_id=f"SPECIMEN-{spec.id}-{spec.version}",
-        generated_at=now,
-        case=None,
-        roles=roles,
-        signer_names={"clinic": pick(clinic.name, locales[0])},
-    )
+    inp = preview_input(library, procedure_id, locales, clinic=clinic, policy=policy, profile=profile, now=now)
     return inp, tuple(templates)
 
 

@@ -1,0 +1,82 @@
+"""A made-up adult patient for any procedure: used by lint CK210 (do the templates render for every procedure?)
+and by the benchmark. The first choice of every option, "no" to every yes/no question, a mid-range number for
+numeric ones, an override with a reason for every relative contraindication."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from consentkit.case import CaseFile, ResolvedCase, resolve_case
+from consentkit.errors import CaseError
+from consentkit.spec.conditions import parse_condition
+from consentkit.spec.library import Library, spec_conditions
+from consentkit.spec.models import Policy, ProcedureSpec
+from consentkit.spec.validate import validate_document
+from consentkit.spec.yamlfile import parse_yaml
+
+SAMPLE_PATH = Path("sample-case.yaml")
+
+
+def sample_case_data(library: Library, spec: ProcedureSpec, locales: list[str], zone: ZoneInfo) -> dict[str, Any]:
+    intake = library.intake.model
+    answers: dict[str, Any] = {}
+    for _, cond in spec_conditions(spec):
+        for name in sorted(parse_condition(cond).names):
+            q = intake.question(name)
+            if q is None or q.derived_from or name in answers:
+                continue
+            if q.type == "boolean":
+                answers[name] = False
+            elif q.type == "choice":
+                answers[name] = (q.choices or [])[0].id
+            elif q.type == "multichoice":
+                answers[name] = []
+            elif q.type in ("integer", "number"):
+                low, high = q.min or 0, q.max if q.max is not None else (q.min or 0) + 100
+                value = low + (high - low) * 0.15
+                answers[name] = int(value) if q.type == "integer" else round(value, 1)
+            else:
+                answers[name] = "none"
+    return {
+        "case_id": "SAMPLE-1",
+        "procedure": spec.id,
+        "options": {o.id: (o.default or o.choices[0].id) for o in spec.options},
+        "patient": {
+            "name": "Sample Patient",
+            "date_of_birth": dt.date(1990, 4, 18),
+            "record_number": "SAMPLE-0001",
+            "sex": "female",
+            "identity": {"type": "passport", "number": "X0000000"},
+        },
+        "physicians": {"consulting": {"name": "Dr Sample"}, "operating": {"name": "Dr Sample"}},
+        "witness": {"name": "Sample Witness"},
+        "consultation_at": dt.datetime(2026, 12, 1, 10, 0, tzinfo=zone),
+        "planned_at": dt.datetime(2026, 12, 22, 9, 0, tzinfo=zone),
+        "locales": locales,
+        "intake": answers,
+        "overrides": [
+            {
+                "contraindication": c.id,
+                "reason": "Sample override written for a rendering check.",
+                "physician": "Dr Sample",
+            }
+            for c in spec.contraindications
+            if c.kind == "relative"
+        ],
+    }
+
+
+def sample_resolved_case(
+    library: Library, spec_id: str, policy: Policy, zone: ZoneInfo, locales: list[str]
+) -> ResolvedCase:
+    spec = library.procedure(spec_id).model
+    data = sample_case_data(library, spec, locales, zone)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    doc = parse_yaml(text, SAMPLE_PATH)
+    case = validate_document(CaseFile, doc, error=CaseError)
+    return resolve_case(case, doc, library, policy, zone)
