@@ -1,0 +1,145 @@
+"""Several writers at once, and a writer killed mid-append — real processes, real files, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import _pg_fixtures
+from _audit_fixtures import SUBJECT
+from consentkit.audit import events as ev
+from consentkit.audit.log import AuditLog
+
+audit_url, pg_server = _pg_fixtures.audit_url, _pg_fixtures.pg_server  # both databases
+
+WRITERS = 8
+EACH = 500
+
+
+def _event(worker: int, n: int) -> ev.CaseRead:
+    return ev.case_read(
+        case=f"W{worker}-{n:04d}", subject=SUBJECT, actor=f"writer-{worker}", actor_role="staff", via="test"
+    )
+
+
+def _writer(url: str, worker: int, count: int, start: multiprocessing.synchronize.Event) -> None:
+    with AuditLog.open(url) as log:
+        events = [_event(worker, n) for n in range(count)]
+        start.wait()
+        for event in events:
+            log.append(event)  # one transaction each: the hard case
+
+
+@pytest.mark.slow
+def test_eight_writers_lose_nothing(audit_url: str) -> None:
+    AuditLog.open(audit_url).close()  # migrate once, before the race
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(audit_url, w, EACH, start)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)
+    start.set()
+    for p in procs:
+        p.join(timeout=600)
+        assert p.exitcode == 0
+    with AuditLog.open(audit_url) as log:
+        assert log.size() == WRITERS * EACH
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+        assert report.events_checked == WRITERS * EACH
+        seen: dict[int, list[int]] = {w: [] for w in range(WRITERS)}
+        with log.store.snapshot() as snap:
+            for row in snap.events():
+                worker, n = row.case_id[1:].split("-")  # type: ignore[union-attr]
+                seen[int(worker)].append(int(n))
+    for worker, numbers in seen.items():
+        assert numbers == list(range(EACH)), f"writer {worker} lost or reordered events"
+
+
+CRASHING_WRITER = textwrap.dedent(
+    """
+    import os, sys, time
+    sys.path.insert(0, {tests!r})
+    from _audit_fixtures import SUBJECT
+    from consentkit.audit import events as ev
+    from consentkit.audit.log import AuditLog
+
+    log = AuditLog.open({url!r})
+    ready = {ready!r}
+    def stall():
+        open(ready, "w").close()   # inside the transaction, rows inserted, not committed
+        time.sleep(600)
+    n = 0
+    while True:
+        batch = [ev.case_read(case=f"K-{{n + i}}", subject=SUBJECT, actor="k", actor_role="staff", via="test")
+                 for i in range(5)]
+        if n >= {stall_after}:
+            log._before_commit = stall
+        log.append_many(batch)
+        n += 5
+    """
+)
+
+
+def _crashing_writer(tmp_path: Path, url: str, stall_after: int) -> subprocess.Popen[bytes]:
+    ready = tmp_path / "ready"
+    code = CRASHING_WRITER.format(tests=str(Path(__file__).parent), url=url, ready=str(ready), stall_after=stall_after)
+    return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, "the writer died early"
+        assert time.monotonic() < deadline, "the writer never reached its transaction"
+        time.sleep(0.02)
+
+
+def test_writer_killed_inside_the_transaction_leaves_no_partial_event(audit_url: str, tmp_path: Path) -> None:
+    AuditLog.open(audit_url).close()
+    proc = _crashing_writer(tmp_path, audit_url, stall_after=20)
+    try:
+        _wait_for(tmp_path / "ready", proc)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    with AuditLog.open(audit_url) as log:
+        # the batch being written (events 20-24) is gone as a whole: rows and subtree hashes alike
+        assert log.size() == 20
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+        log.append(_event(0, 0))  # and the log takes the next append at the next index
+        assert log.size() == 21
+        assert log.verify().ok
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+def test_writer_killed_at_a_random_moment_leaves_a_valid_log(audit_url: str, tmp_path: Path, delay: float) -> None:
+    AuditLog.open(audit_url).close()
+    proc = _crashing_writer(tmp_path, audit_url, stall_after=10**9)
+    try:
+        deadline = time.monotonic() + 60
+        with AuditLog.open(audit_url) as watcher:
+            while watcher.size() < 10:  # it has started writing
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    with AuditLog.open(audit_url) as log:
+        size = log.size()
+        assert size % 5 == 0  # whole batches only
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+        with log.store.snapshot() as snap:
+            assert [r.case_id for r in snap.events(size - 1)] == [f"K-{size - 1}"]
