@@ -328,17 +328,93 @@ def env_with_passphrase() -> dict[str, str]:
     return {**os.environ, "CONSENTKIT_PASSPHRASE": PASSPHRASE}
 
 
-__all__ = [
-    "CASE_ID",
-    "PASSPHRASE",
-    "PATIENT",
-    "PHYSICIAN",
-    "WITNESS",
-    "OpensslTsa",
-    "case_file",
-    "env_with_passphrase",
-    "make_workspace",
-    "manifest_digest",
-    "small_packet",
-    "which",
-]
+# -- signed packets, built once per test process -------------------------------------------------------------------
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_CASE = REPO / "examples" / "case-botulinum-toxin.yaml"
+
+
+@dataclass
+class SignedPacket:
+    """A packet taken through every role (sealed, B-LTA) in its own workspace; tests work on copies."""
+
+    ws: Workspace
+    pki: WorkspacePki
+    folder: Path
+    pdf: Path
+    case: Path
+    roles: tuple[str, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.pki.cert_path("root-ca")
+
+    def copy(self, dest: Path) -> Path:
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.pdf, dest / "packet.pdf")
+        shutil.copy(self.folder / MANIFEST_NAME, dest / MANIFEST_NAME)
+        return dest / "packet.pdf"
+
+
+SIGNERS = {"physician": PHYSICIAN, "witness": WITNESS}
+
+
+def sign_all(ws: Workspace, pdf: Path, case: Path, roles: tuple[str, ...], *, image: bytes | None = None) -> None:
+    from consentkit.case import load_case
+    from consentkit.sign.signing import sign_packet
+
+    case_file_ = load_case(case)[0]
+    for role in roles:
+        sign_packet(
+            ws,
+            pdf,
+            role,
+            SIGNERS.get(role),
+            secret=PASSPHRASE.encode(),
+            case=case_file_ if role in ("patient", "guardian") else None,
+            signature_image=image if role == "patient" else None,
+        )
+
+
+_BUILT: dict[str, SignedPacket] = {}
+
+
+def real_signed_packet(base: Path) -> SignedPacket:
+    """The example case (botulinum toxin, zh-CN) built by ``consentkit.packet.build_packet`` and signed by the
+    clinic, the physician and the patient (with a drawn signature), then sealed."""
+    if "real" not in _BUILT:
+        from consentkit.packet import build_packet
+
+        ws, pki = make_workspace(base / "ws")
+        result = build_packet(ws, EXAMPLE_CASE, base / "packet")
+        pdf = result.directory / "packet.pdf"
+        roles = tuple(result.manifest.required_roles)
+        sign_all(ws, pdf, EXAMPLE_CASE, roles, image=signature_png())
+        _BUILT["real"] = SignedPacket(ws, pki, pdf.parent, pdf, EXAMPLE_CASE, roles)
+    return _BUILT["real"]
+
+
+def small_signed_packet(base: Path) -> SignedPacket:
+    """The small fixture packet through clinic, physician, patient and witness (five signatures and a document
+    timestamp)."""
+    if "small" not in _BUILT:
+        ws, pki = make_workspace(base / "ws")
+        pdf = small_packet(base / "packet")
+        case = case_file(base)
+        roles = ("clinic", "physician", "patient", "witness")
+        sign_all(ws, pdf, case, roles)
+        _BUILT["small"] = SignedPacket(ws, pki, pdf.parent, pdf, case, roles)
+    return _BUILT["small"]
+
+
+def signature_png() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (360, 120), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    points = [(10, 80), (60, 25), (100, 90), (150, 30), (200, 85), (260, 25), (350, 70)]
+    draw.line(points, fill=(20, 20, 110, 255), width=6)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from consentkit.errors import TimestampError
 from consentkit.pki.certs import TSA_POLICY_OID
 from consentkit.tsa import TimestampToken
-from consentkit.tsa.tokens import DIGESTS, describe_token
+from consentkit.tsa.tokens import DIGESTS, TimeStampResp, describe_token
 
 Clock = Callable[[], dt.datetime]
 
@@ -127,7 +128,7 @@ class EmbeddedTsa:
             reply = self._grant(request)
         except _Rejected as rejected:
             raise TimestampError(f"the embedded TSA refused the request: {rejected.text}") from None
-        der = tsp.TimeStampResp.load(reply)["time_stamp_token"].dump()
+        der = TimeStampResp.load(reply)["time_stamp_token"].dump()
         return describe_token(der)  # our own signature over our own token: nothing more to check
 
     # -- RFC 3161 ------------------------------------------------------------------------------------------------
@@ -137,30 +138,24 @@ class EmbeddedTsa:
             request = tsp.TimeStampReq.load(request_der, strict=True)
             request.native  # noqa: B018 - parse fully now
         except (ValueError, TypeError, KeyError, OverflowError):
-            return bytes(self._rejection("bad_data_format", "the request is not a DER TimeStampReq").dump())
+            return self._rejection("bad_data_format", "the request is not a DER TimeStampReq")
         try:
             return self._grant(request)
         except _Rejected as rejected:
-            return bytes(self._rejection(rejected.fail_info, rejected.text).dump())
-
-    def answer(self, request: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        try:
-            return tsp.TimeStampResp.load(self._grant(request))
-        except _Rejected as rejected:
             return self._rejection(rejected.fail_info, rejected.text)
 
-    def _rejection(self, fail_info: str, text: str) -> tsp.TimeStampResp:
-        return tsp.TimeStampResp(
-            {
-                "status": tsp.PKIStatusInfo(
-                    {
-                        "status": "rejection",
-                        "status_string": [text],
-                        "fail_info": tsp.PKIFailureInfo({fail_info}),
-                    }
-                )
-            }
+    def answer(self, request: tsp.TimeStampReq) -> Any:
+        try:
+            return TimeStampResp.load(self._grant(request))
+        except _Rejected as rejected:
+            return TimeStampResp.load(self._rejection(rejected.fail_info, rejected.text))
+
+    def _rejection(self, fail_info: str, text: str) -> bytes:
+        """A TimeStampResp with only a status (asn1crypto's model insists on a token, so it is assembled here)."""
+        status = tsp.PKIStatusInfo(
+            {"status": "rejection", "status_string": [text], "fail_info": tsp.PKIFailureInfo({fail_info})}
         )
+        return _tlv(0x30, status.dump())
 
     def _grant(self, request: tsp.TimeStampReq) -> bytes:
         """The DER TimeStampResp. The outer layers are assembled from DER pieces: asn1crypto re-encoding the

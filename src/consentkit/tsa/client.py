@@ -8,13 +8,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from asn1crypto import tsp
 from cryptography import x509
 
 from consentkit.errors import TimestampError, VerificationError
 from consentkit.tsa import TimestampToken
-from consentkit.tsa.tokens import DIGESTS, describe_token, parse_token, verify_token
+from consentkit.tsa.tokens import DIGESTS, TimeStampResp, describe_token, parse_token, verify_token
 
 MAX_REPLY = 1 << 20
 QUERY_TYPE = "application/timestamp-query"
@@ -62,7 +63,7 @@ def build_request(digest: bytes, algorithm: str, *, nonce: int | None = None) ->
 def token_from_reply(url: str, reply_der: bytes, nonce: int | None, digest: bytes) -> bytes:
     """The token DER from a TimeStampResp after checking status, nonce and imprint."""
     try:
-        response = tsp.TimeStampResp.load(reply_der, strict=True)
+        response = TimeStampResp.load(reply_der, strict=True)
         status = response["status"]["status"].native
         if status not in ("granted", "granted_with_mods"):
             texts = "; ".join(response["status"]["status_string"].native or [])
@@ -102,7 +103,7 @@ class HttpTimestamper:
             raise TimestampError("no TSA URL configured")
         self.name = ", ".join(self.urls)
 
-    def answer(self, request: tsp.TimeStampReq) -> tsp.TimeStampResp:
+    def answer(self, request: tsp.TimeStampReq) -> Any:
         """Ask each TSA in turn; return the first reply whose token checks out (status, nonce, imprint,
         signature, trusted TSA certificate). Used by pyHanko while signing."""
         digest = bytes(request["message_imprint"]["hashed_message"].native)
@@ -113,7 +114,7 @@ class HttpTimestamper:
                 reply = post_request(url, request.dump(), self.timeout)
                 der = token_from_reply(url, reply, nonce, digest)
                 self.check(url, der, digest)
-                return tsp.TimeStampResp.load(reply)
+                return TimeStampResp.load(reply)
             except TimestampError as exc:
                 errors.append(exc.message)
         raise self._none_answered(errors)

@@ -5,7 +5,7 @@ instance is kept per process and reused for every signature (one of the speed fi
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from asn1crypto import tsp
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -14,7 +14,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 class Responder(Protocol):
     name: str
 
-    def answer(self, request: tsp.TimeStampReq) -> tsp.TimeStampResp: ...
+    def answer(self, request: tsp.TimeStampReq) -> Any: ...
 
 
 class ResponderTimeStamper(TimeStamper):
@@ -23,4 +23,5 @@ class ResponderTimeStamper(TimeStamper):
         self.responder = responder
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return self.responder.answer(req)
+        response: tsp.TimeStampResp = self.responder.answer(req)  # same fields; the token may be absent
+        return response

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TypeAlias
 
-from asn1crypto import cms, tsp
+from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -19,6 +19,17 @@ from consentkit.errors import VerificationError
 from consentkit.tsa import TimestampToken
 
 DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64}
+
+
+class TimeStampResp(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """RFC 3161 TimeStampResp with the token OPTIONAL, as the RFC says (asn1crypto's requires it, so it cannot
+    read a rejection)."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto's declaration style
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
 
 TrustRoot: TypeAlias = x509.Certificate | asn1_x509.Certificate | bytes
 
@@ -95,7 +106,7 @@ def wrap_response(token_der: bytes) -> bytes:
     """A bare token (as stored in a PDF) wrapped in a granted TimeStampResp, the form ``openssl ts -reply`` and
     most tools read."""
     signed_info = cms.ContentInfo.load(token_der)
-    resp = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": signed_info})
+    resp = TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": signed_info})
     return bytes(resp.dump())
 
 

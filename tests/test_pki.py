@@ -1,0 +1,181 @@
+"""The workspace PKI: what `consentkit init` creates, certificate profiles, issuing, listing, revoking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from _signing_fixtures import PASSPHRASE, PHYSICIAN, make_workspace
+from consentkit.cli import main
+from consentkit.errors import InputError, SigningError
+from consentkit.pki import EventBinding, WorkspacePki
+from consentkit.workspace import Workspace
+
+SECRET = PASSPHRASE.encode()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> WorkspacePki:
+    return make_workspace(tmp_path_factory.mktemp("pki") / "ws")[1]
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_keys_are_encrypted_and_private(pki: WorkspacePki) -> None:
+    keys = sorted(pki.dir.glob("*.key")) + sorted((pki.dir / "signers").glob("*.p12"))
+    assert {k.stem for k in pki.dir.glob("*.key")} == {
+        "root-ca",
+        "issuing-ca",
+        "clinic-certify",
+        "clinic-seal",
+        "tsa",
+        "audit-log",
+    }
+    for path in keys:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        if path.suffix == ".key":
+            assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert stat.S_IMODE((pki.dir / "index.json").stat().st_mode) == 0o600
+    with pytest.raises(SigningError, match="wrong passphrase"):
+        pki.private_key("root-ca", b"not the passphrase")
+
+
+def test_certificate_profiles(pki: WorkspacePki) -> None:
+    root, issuing = pki.root, pki.issuing
+    assert root.issuer == root.subject
+    assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert issuing.issuer == root.subject
+    assert issuing.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+    tsa = pki.certificate("tsa")
+    eku = tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+    assert isinstance(tsa.public_key(), rsa.RSAPublicKey)
+    # the clinic signs twice (certification, seal) with two certificates; both usable by NSS (emailProtection)
+    certify, seal = pki.certificate("clinic-certify"), pki.certificate("clinic-seal")
+    assert certify.serial_number != seal.serial_number
+    for cert in (certify, seal):
+        assert (
+            ExtendedKeyUsageOID.EMAIL_PROTECTION in cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        )
+        assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.content_commitment
+    audit = (pki.dir / "audit-log.pub.pem").read_bytes()
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(audit)
+    assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"
+    # openssl agrees with the chain
+    tsa_pem = pki.cert_path("tsa")
+    subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(pki.cert_path("root-ca")),
+            "-untrusted",
+            str(pki.cert_path("issuing-ca")),
+            "-purpose",
+            "timestampsign",
+            str(tsa_pem),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_clinic_root_is_copied_to_trust(pki: WorkspacePki) -> None:
+    copied = pki.ws.signatures_dir / "trust" / "clinic-root.pem"
+    assert x509.load_pem_x509_certificate(copied.read_bytes()) == pki.root
+
+
+def test_one_time_certificate_binds_name_identity_and_packet(pki: WorkspacePki) -> None:
+    now = dt.datetime.now(dt.UTC)
+    cred = pki.issue_one_time(
+        "patient", "李小梅", SECRET, case_id="C-1", identity_sha256="ab" * 32, packet_sha256="cd" * 32
+    )
+    cert = cred.certificate
+    assert cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value == "李小梅"
+    assert EventBinding.from_certificate(cert) == EventBinding("patient", "C-1", "ab" * 32, "cd" * 32)
+    # valid long enough for the packet to be sealed later, not for years
+    assert dt.timedelta(days=7) < cert.not_valid_after_utc - now <= dt.timedelta(days=31)
+    record = pki.find(cred.record.serial)
+    assert record.key_storage == "discarded" and record.packet_sha256 == "cd" * 32
+    assert not list(pki.dir.rglob(f"*{record.serial}*"))  # the key was never written
+
+
+def test_find_and_slugs(pki: WorkspacePki) -> None:
+    record = pki.find(PHYSICIAN, roles=("physician",))
+    assert record.slug and record.slug.isascii()
+    assert pki.find(record.slug) == record
+    assert pki.find("0x" + record.serial.upper()) == record
+    with pytest.raises(InputError, match="no physician named"):
+        pki.find("Dr Nobody", roles=("physician",))
+
+
+def test_cli_issue_list_revoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    ws_dir = tmp_path / "clinic"
+    code, out, err = run(["init", str(ws_dir)], capsys)
+    assert code == 0, err
+    assert PASSPHRASE not in out + err and "PRIVATE KEY" not in out + err
+    code, out, err = run(["-w", str(ws_dir), "pki", "issue", "physician", "Dr Alice Chen"], capsys)
+    assert code == 0, err
+    assert "signers/dr-alice-chen.p12" in out
+    code, out, _ = run(["-w", str(ws_dir), "pki", "list", "--json"], capsys)
+    listed = json.loads(out)
+    alice = next(r for r in listed if r["name"] == "Dr Alice Chen")
+    assert alice["role"] == "physician" and alice["status"] == "valid" and alice["revoked_at"] is None
+    assert {r["role"] for r in listed} >= {"root-ca", "issuing-ca", "tsa", "clinic-seal", "clinic-certify"}
+    code, out, err = run(["-w", str(ws_dir), "pki", "revoke", alice["serial"], "--reason", "key-compromise"], capsys)
+    assert code == 0, err
+    crl = x509.load_pem_x509_crl((ws_dir / ".consentkit" / "pki" / "crl.pem").read_bytes())
+    entry = crl.get_revoked_certificate_by_serial_number(int(alice["serial"], 16))
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
+    code, out, _ = run(["-w", str(ws_dir), "pki", "list"], capsys)
+    assert "revoked (key-compromise)" in out
+    code, _, err = run(["-w", str(ws_dir), "pki", "revoke", "Dr Alice Chen", "--reason", "superseded"], capsys)
+    assert code == 3 and "already revoked" in err
+
+
+def test_init_without_passphrase_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONSENTKIT_PASSPHRASE", raising=False)
+    code, _, err = run(["init", str(tmp_path / "clinic")], capsys)
+    assert code == 3 and "CONSENTKIT_PASSPHRASE" in err
+    assert not (tmp_path / "clinic").exists()
+
+
+def test_stale_crls_are_renewed_when_the_passphrase_is_known(pki: WorkspacePki) -> None:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    with pytest.raises(SigningError, match="out of date"):
+        pki.crls(None, now=later)
+    crls = pki.crls(SECRET, now=later)
+    assert all(c.last_update_utc > later - dt.timedelta(minutes=1) for c in crls)
+
+
+def test_pki_is_required(tmp_path: Path) -> None:
+    from consentkit.errors import WorkspaceError
+    from consentkit.workspace import init_workspace
+
+    ws: Workspace = init_workspace(tmp_path / "bare")
+    with pytest.raises(WorkspaceError, match="no PKI"):
+        WorkspacePki(ws).require()
