@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign": ("consentkit.cli.sign_cmd:sign", "Sign a packet as one role (PAdES, RFC 3161), sealing after the last."),
     "verify": ("consentkit.cli.sign_cmd:verify", "Check a signed packet offline: signers, timestamps, changes, LTV."),
     "tsa": ("consentkit.cli.tsa_cmd:tsa", "Serve the embedded RFC 3161 time-stamping authority over HTTP."),
+    "audit": ("consentkit.cli.audit_cmd:audit", "The tamper-evident audit log: verify, show a case, signed heads."),
 }
 
 
