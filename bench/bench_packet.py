@@ -1,0 +1,180 @@
+"""Packet rendering benchmark: a ~10-page zh-CN packet, warm render time, packets per minute with 1 and 2 worker
+processes, peak memory per worker, PDF size (and LibreOffice DOCX→PDF conversion time, if soffice is installed).
+
+    .venv/bin/python bench/bench_packet.py [--procedure rhinoplasty] [--packets 24] [--profile]
+
+Goals (issue 3, 2-core machine): warm render ≤ 0.6 s, ≥ 150 packets/min on 2 workers, ≤ 300 MB per worker,
+PDF ≤ 500 KB. Figures are printed, not asserted: the machine is shared and noisy (±15 % or worse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from consentkit.case import load_case, resolve_case
+from consentkit.packet import build_packet, cached_library, layout_documents, packet_input
+from consentkit.render.context import DOCS
+from consentkit.render.pdf import engine_for
+from consentkit.render.sample import sample_case_data
+from consentkit.sign.profile import load_profile
+from consentkit.workspace import Workspace, init_workspace
+
+GOALS = {"render": 0.6, "ppm2": 150.0, "rss": 300.0, "size": 500.0}
+
+
+def sample_case(ws: Workspace, procedure: str, folder: Path) -> Path:
+    """A valid adult zh-CN case for ``procedure`` (consentkit.render.sample), with a witness."""
+    library = cached_library(ws.procedure_roots())
+    data = sample_case_data(library, library.procedure(procedure).model, ["zh-CN"], ws.zone)
+    data["patient"]["name"] = "李小梅"
+    data["physicians"] = {"consulting": {"name": "王医生"}, "operating": {"name": "王医生"}}
+    path = folder / f"case-{procedure}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def render_once(ws: Workspace, case_path: Path) -> float:
+    """HTML → layout → packet.pdf and care-guide.pdf in memory: the rendering part of a packet."""
+    case, doc = load_case(case_path)
+    library = cached_library(ws.procedure_roots())
+    resolved = resolve_case(case, doc, library, library.policy(ws.config.clinic.jurisdiction).model, ws.zone)
+    profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
+    roots = ws.template_roots()
+    engine = engine_for(tuple(r.resolve() for r in roots))
+    start = time.perf_counter()
+    inp = packet_input(ws, resolved, library, profile, draft=False, now=dt.datetime.now(dt.UTC))
+    docs = layout_documents(engine, inp, roots)
+    common = {"title": "bench", "lang": "zh-Hans", "author": "bench", "created": inp.generated_at}
+    engine.write([docs["care-guide"]], **common)
+    engine.write([docs[d] for d in DOCS], attachments=[("manifest.json", "{}", "m")], **common)
+    return time.perf_counter() - start
+
+
+_WS: Workspace | None = None
+
+
+def _worker_init(ws_root: str) -> None:
+    global _WS
+    from consentkit.workspace import find_workspace
+
+    _WS = find_workspace(explicit=Path(ws_root))
+
+
+def _worker_packet(args: tuple[str, str]) -> tuple[int, float]:
+    case_path, out = args
+    assert _WS is not None
+    build_packet(_WS, Path(case_path), Path(out))
+    shutil.rmtree(out)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return os.getpid(), rss_mb
+
+
+def throughput(ws: Workspace, case_path: Path, workers: int, packets: int, tmp: Path) -> tuple[float, float]:
+    """Packets per minute over ``packets`` packets after one warm-up packet per worker; peak RSS of a worker (MB)."""
+    with cf.ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(str(ws.root),)) as pool:
+        warm = [(str(case_path), str(tmp / f"warm-{workers}-{i}")) for i in range(workers * 2)]
+        list(pool.map(_worker_packet, warm))
+        jobs = [(str(case_path), str(tmp / f"p-{workers}-{i}")) for i in range(packets)]
+        start = time.perf_counter()
+        results = list(pool.map(_worker_packet, jobs))
+        elapsed = time.perf_counter() - start
+    return packets / elapsed * 60, max(rss for _, rss in results)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--procedure", default="rhinoplasty")
+    parser.add_argument("--packets", type=int, default=24, help="packets per throughput run")
+    parser.add_argument("--repeat", type=int, default=10, help="warm renders for the median")
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of one warm packet")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="consentkit-bench-"))
+    try:
+        ws = init_workspace(tmp / "ws")
+        case_path = sample_case(ws, args.procedure, tmp)
+        first = build_packet(ws, case_path, tmp / "first")  # also warms this process
+        pages = int(
+            next(
+                line.split()[-1]
+                for line in subprocess.run(
+                    ["pdfinfo", str(first.paths["packet.pdf"])], capture_output=True, text=True, check=True
+                ).stdout.splitlines()
+                if line.startswith("Pages:")
+            )
+        )
+        size_kb = first.paths["packet.pdf"].stat().st_size / 1000
+        care_kb = first.paths["care-guide.pdf"].stat().st_size / 1000
+
+        renders = [render_once(ws, case_path) for _ in range(args.repeat)]
+        builds = []
+        for i in range(args.repeat):
+            start = time.perf_counter()
+            build_packet(ws, case_path, tmp / f"b{i}")
+            builds.append(time.perf_counter() - start)
+            shutil.rmtree(tmp / f"b{i}")
+
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.001)
+            profiler.start()
+            build_packet(ws, case_path, tmp / "profiled")
+            profiler.stop()
+            print(profiler.output_text(unicode=False, color=False))
+
+        ppm1, rss1 = throughput(ws, case_path, 1, args.packets // 2, tmp)
+        ppm2, rss2 = throughput(ws, case_path, 2, args.packets, tmp)
+
+        rows = [
+            ("packet", f"{args.procedure}, zh-CN, {pages} pages", ""),
+            (
+                "median warm render (layout + packet.pdf + care-guide.pdf)",
+                f"{statistics.median(renders):.3f} s",
+                f"≤ {GOALS['render']} s",
+            ),
+            ("median warm packet (render + 3 DOCX + ICS + manifest + files)", f"{statistics.median(builds):.3f} s", ""),
+            ("packets/min, 1 worker process", f"{ppm1:.0f}", ""),
+            ("packets/min, 2 worker processes", f"{ppm2:.0f}", f"≥ {GOALS['ppm2']:.0f}"),
+            ("peak memory per worker (max RSS)", f"{max(rss1, rss2):.0f} MB", f"≤ {GOALS['rss']:.0f} MB"),
+            ("packet.pdf size", f"{size_kb:.0f} KB", f"≤ {GOALS['size']:.0f} KB"),
+            ("care-guide.pdf size", f"{care_kb:.0f} KB", ""),
+        ]
+        soffice = shutil.which("soffice") or shutil.which("libreoffice")
+        if soffice:
+            docx = [str(first.paths[f"{d}.docx"]) for d in DOCS]
+            start = time.perf_counter()
+            subprocess.run(
+                [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp / "lo"), *docx],
+                capture_output=True,
+                check=False,
+            )
+            rows.append(("LibreOffice: 3 DOCX → PDF in one call", f"{time.perf_counter() - start:.2f} s", ""))
+        else:
+            rows.append(("LibreOffice DOCX → PDF", "not installed", ""))
+
+        width = max(len(r[0]) for r in rows)
+        print(f"{'measure':<{width}}  {'result':>28}  goal")
+        print("-" * (width + 40))
+        for name, value, goal in rows:
+            print(f"{name:<{width}}  {value:>28}  {goal}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
