@@ -99,7 +99,7 @@ def _print_case(ws: Any, case_id: str, subject: str, rows: list[tuple[int, bytes
     table = Table(title=f"case {case_id} — subject {subject[:24]}…", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column(f"time ({zone.key})")
-    table.add_column("event")
+    table.add_column("event", no_wrap=True)
     table.add_column("by")
     table.add_column("details")
     table.add_column("documents")
@@ -117,7 +117,9 @@ def _print_case(ws: Any, case_id: str, subject: str, rows: list[tuple[int, bytes
             docs,
             leaf.hex()[:12],
         )
-    console = Console(soft_wrap=False)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: keep each row on its line rather than folding to 80 columns
+        console = Console(width=220)
     console.print(table)
     console.print(f"this read was logged as event {read_index}")
 

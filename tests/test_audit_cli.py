@@ -1,0 +1,174 @@
+"""``consentkit audit verify | show | head`` on a real workspace (its PKI, embedded TSA and audit-log key), on
+SQLite and PostgreSQL, with the exported head checked by plain openssl — the commands docs/audit.md gives."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import _pg_fixtures
+from _audit_fixtures import PASSPHRASE, EventFactory, RawDb
+from consentkit.audit.log import AuditLog
+from consentkit.cli import main
+from consentkit.workspace import Workspace, init_workspace, load_config
+
+audit_url, pg_server = _pg_fixtures.audit_url, _pg_fixtures.pg_server  # both databases
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "audit.md"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with its PKI, made once (RSA key generation is slow) and copied per test."""
+    from consentkit.pki import init_pki
+
+    root = tmp_path_factory.mktemp("template") / "clinic"
+    init_pki(init_workspace(root), PASSPHRASE.encode())
+    return root
+
+
+@pytest.fixture
+def ws(template: Path, tmp_path: Path, audit_url: str, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    root = tmp_path / "clinic"
+    shutil.copytree(template, root)
+    config = root / "consentkit.toml"
+    if audit_url.startswith("postgresql"):
+        text = config.read_text(encoding="utf-8")
+        config.write_text(re.sub(r'database_url = "[^"]*"', f'database_url = "{audit_url}"', text), encoding="utf-8")
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CONSENTKIT_WORKSPACE", str(root))
+    monkeypatch.chdir(tmp_path)
+    return Workspace(root, load_config(config))
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def fill(ws: Workspace, n: int = 12) -> None:
+    make = EventFactory()
+    with AuditLog.for_workspace(ws) as log:
+        log.append_many([make(case="C-2025-0001" if i % 2 else None) for i in range(n)])
+
+
+def test_head_show_verify(ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    fill(ws)
+    code, out, err = run(["audit", "head", "--export", str(tmp_path / "head.json")], capsys)
+    assert code == 0, err
+    assert "12 events" in out and "openssl dgst" in out
+    code, out, err = run(["audit", "show", "C-2025-0001", "--actor", "li.na", "--role", "nurse"], capsys)
+    assert code == 0, err
+    assert "disclosure.presented" in out and "procedure.checkin" in out and "reasons=cooling-off" in out
+    assert "logged as event 12" in out
+    with AuditLog.for_workspace(ws) as log:
+        read = log.event(12).event
+    assert read.type == "case.read" and read.actor.id == "li.na" and read.case == "C-2025-0001"
+    code, out, err = run(["audit", "verify", "--against", str(tmp_path / "head.json")], capsys)
+    assert code == 0, err
+    assert "audit log OK: 13 events" in out and "1 exported heads" in out
+
+
+def test_show_unknown_case_and_bad_actor(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    fill(ws, 2)
+    code, _, err = run(["audit", "show", "C-none"], capsys)
+    assert code == 3 and "no events for case 'C-none'" in err
+    code, _, err = run(["audit", "show", "C-2025-0001", "--actor", "Wang Xiaoming"], capsys)
+    assert code == 3 and "actor" in err
+    with AuditLog.for_workspace(ws) as log:
+        assert log.size() == 2  # a refused read logs nothing
+
+
+def test_verify_reports_the_first_tampered_row(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    fill(ws)
+    run(["audit", "head"], capsys)
+    db = RawDb(AuditLog.for_workspace(ws).store.url)
+    try:
+        body = db.run("SELECT body FROM events WHERE idx = 7")[0][0]
+        db.run("UPDATE events SET body = ? WHERE idx = 7", body.replace(b"C-2025-0001", b"C-2025-0002"))
+        db.run("DELETE FROM events WHERE idx = 9")
+    finally:
+        db.close()
+    code, _, err = run(["audit", "verify"], capsys)
+    assert code == 1
+    assert "audit log NOT OK" in err
+    first = next(line for line in err.splitlines() if line.startswith("  "))
+    assert first.strip().startswith("event 7: content does not match its stored leaf hash")
+    assert "event 9" in err
+    assert err.strip().splitlines()[-1].startswith("error: event 7:")
+
+
+def test_rollback_fails_only_against_the_exported_head(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fill(ws, 10)
+    assert run(["audit", "head", "--export", str(tmp_path / "h10.json")], capsys)[0] == 0
+    db = RawDb(AuditLog.for_workspace(ws).store.url)
+    try:  # "restore last week's backup": the last 4 events, their subtrees and the head are gone
+        db.run("DELETE FROM events WHERE idx >= 6")
+        db.rebuild_tree()
+        db.run("DELETE FROM heads")
+    finally:
+        db.close()
+    assert run(["audit", "verify"], capsys)[0] == 0
+    code, _, err = run(["audit", "verify", "--against", str(tmp_path / "h10.json")], capsys)
+    assert code == 1
+    assert "covers 10 events but the log has only 6 (truncated or rolled back)" in err
+
+
+def test_a_damaged_exported_head_is_a_finding_not_a_crash(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fill(ws, 3)
+    run(["audit", "head", "--export", str(tmp_path / "h.json")], capsys)
+    (tmp_path / "h.tsr").write_bytes(b"\x30\x03garbage")
+    code, _, err = run(["audit", "verify", "--against", str(tmp_path / "h.json")], capsys)
+    assert code == 1 and "TimeStampResp" in err
+    (tmp_path / "h.json").write_text('{"size": 3}')
+    code, _, err = run(["audit", "verify", "--against", str(tmp_path / "h.json")], capsys)
+    assert code == 1 and "not a consentkit tree head" in err
+    code, _, err = run(["audit", "verify", "--against", str(tmp_path / "missing.json")], capsys)
+    assert code == 1 and "cannot read" in err
+
+
+def _doc_commands() -> list[str]:
+    text = DOCS.read_text(encoding="utf-8")
+    commands = re.findall(r"^\s*(openssl (?:dgst|ts) .+)$", text, flags=re.MULTILINE)
+    assert len(commands) >= 2
+    return commands
+
+
+def test_the_documented_openssl_commands_check_an_exported_head(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Run docs/audit.md's commands as written, in a folder holding head.json/.sig/.tsr, the audit-log public key
+    and the clinic root; then damage each file and see openssl refuse it."""
+    fill(ws, 5)
+    folder = tmp_path / "auditor"
+    folder.mkdir()
+    assert run(["audit", "head", "--export", str(folder / "head.json")], capsys)[0] == 0
+    shutil.copy(ws.state_dir / "pki" / "audit-log.pub.pem", folder / "audit-log.pub.pem")
+    shutil.copy(ws.signatures_dir / "trust" / "clinic-root.pem", folder / "clinic-root.pem")
+
+    def check() -> list[int]:
+        return [subprocess.run(c, shell=True, cwd=folder, capture_output=True).returncode for c in _doc_commands()]
+
+    assert check() == [0] * len(_doc_commands())
+    original = (folder / "head.json").read_bytes()
+    (folder / "head.json").write_bytes(original.replace(b'"size":5', b'"size":9'))
+    assert all(code != 0 for code in check())
+    (folder / "head.json").write_bytes(original)
+    tsr = bytearray((folder / "head.tsr").read_bytes())
+    tsr[-40] ^= 1  # inside the TSA's signature
+    (folder / "head.tsr").write_bytes(bytes(tsr))
+    assert check()[0] == 0 and all(code != 0 for code in check()[1:])
