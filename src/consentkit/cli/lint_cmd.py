@@ -41,6 +41,13 @@ from consentkit.lint.report import FORMATS
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Check review dates as of this day, YYYY-MM-DD (default: today).",
 )
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Reuse the findings of unchanged spec files (kept in .consentkit/cache/ or ~/.cache/consentkit).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core for 100+ specs).")
 @click.option("--timings", is_flag=True, hidden=True, help="Print phase timings to standard error.")
 @click.pass_context
 def lint(
@@ -52,6 +59,8 @@ def lint(
     output: Path | None,
     include_builtin: bool,
     today: datetime | None,
+    cache: bool,
+    jobs: int | None,
     timings: bool,
 ) -> None:
     """Check procedure specs, the intake catalogue and policies; exit 1 if any error is found.
@@ -77,6 +86,8 @@ def lint(
         today=today.date() if today else None,
         strict=strict,
         debug=verbose,
+        jobs=jobs,
+        use_cache=cache and os.environ.get("CONSENTKIT_LINT_CACHE", "1") != "0",
     )
     color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     text = render(report, fmt, color=color)
@@ -89,6 +100,10 @@ def lint(
         tmp.replace(output)
         click.echo(f"{summary(report)}; report written to {output}", err=True)
     if timings:
-        shown = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in report.timings.items() if not k.startswith("CK"))
+        shown = ", ".join(
+            f"{k} {v * 1000:.0f} ms" if k != "cached files" else f"cached {v:.0f} files"
+            for k, v in report.timings.items()
+            if not k.startswith("CK")
+        )
         click.echo(f"timings: {shown}", err=True)
     ctx.exit(report.exit_code)

@@ -9,12 +9,14 @@ Rules live in ``consentkit.lint.rules.*`` and register themselves (see :mod:`con
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from consentkit.errors import ConfigError
+from consentkit.lint.cache import FindingCache, code_fingerprint, context_fingerprint, default_cache_dir, file_digest
 from consentkit.lint.collect import LintTarget, UnknownPolicy, build_context, load_target, resolve_target
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Finding, Hit, Severity, hit
@@ -43,6 +45,34 @@ def _policy_failed(scan: LibraryScan, jurisdiction: str) -> bool:
     return any(p.location is not None and Path(p.location.path).stem == jurisdiction for p in scan.problems)
 
 
+def _cache_for(target: LintTarget, ctx: LintContext) -> FindingCache:
+    from consentkit.lint.registry import RULE_MODULES
+
+    all_rules()  # imports the rule modules, whose cache_fingerprint hooks are read below
+    def digest_of(path: Path | None) -> str:
+        return (file_digest(path) or "") if path is not None else ""
+
+    from consentkit.lint.rules.rendering import cache_fingerprint
+
+    parts = [
+        code_fingerprint(RULE_MODULES),
+        cache_fingerprint(ctx),  # CK200/CK210 findings depend on the templates and fonts too
+        target.jurisdiction,
+        digest_of(ctx.policy.path if ctx.policy else None),
+        digest_of(ctx.intake.path if ctx.intake else None),
+        ctx.today.isoformat(),
+        ",".join(ctx.workspace_locales),
+    ]
+    for name in RULE_MODULES:  # what a module's rules depend on besides the spec file (templates, fonts...)
+        module = sys.modules.get(name)
+        hook = getattr(module, "cache_fingerprint", None)
+        if callable(hook):
+            parts.append(f"{name}:{hook(ctx)}")
+    where = context_fingerprint([str(r) for r in target.roots] + [target.jurisdiction])[:16]
+    folder = default_cache_dir(target.workspace.state_dir if target.workspace else None)
+    return FindingCache(folder / f"lint-{where}.json", context_fingerprint(parts))
+
+
 def lint_paths(
     paths: Sequence[Path] = (),
     *,
@@ -54,8 +84,10 @@ def lint_paths(
     debug: bool = False,
     base: Path | None = None,
     jobs: int | None = None,
+    use_cache: bool = False,
 ) -> LintReport:
-    """Lint what ``consentkit lint PATHS`` would (see :mod:`consentkit.lint.collect`) and return the report."""
+    """Lint what ``consentkit lint PATHS`` would (see :mod:`consentkit.lint.collect`) and return the report.
+    ``use_cache`` reuses the findings of unchanged spec files (see :mod:`consentkit.lint.cache`)."""
     started = time.perf_counter()
     target = resolve_target(paths, workspace_dir=workspace_dir, policy=policy, include_builtin=include_builtin)
     loaded = time.perf_counter()
@@ -70,7 +102,8 @@ def lint_paths(
             f"the workspace's jurisdiction '{target.jurisdiction}' has no policy (known: {known}); add "
             f"procedures/policies/{target.jurisdiction}.yaml or correct clinic.jurisdiction in consentkit.toml"
         )
-    report = run_rules(ctx, spec_paths=target.spec_files, strict=strict, debug=debug, base=base, jobs=jobs)
+    cache = _cache_for(target, ctx) if use_cache else None
+    report = run_rules(ctx, spec_paths=target.spec_files, strict=strict, debug=debug, base=base, jobs=jobs, cache=cache)
     report.timings["resolve"] = loaded - started
     report.timings["load"] = parsed - loaded
     report.timings["total"] = time.perf_counter() - started

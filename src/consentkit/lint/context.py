@@ -39,7 +39,13 @@ class LintContext:
         return self.scan.intake
 
     def is_reported(self, path: Path) -> bool:
-        return path.resolve() in self.reported
+        if path in self.reported:
+            return True
+        key = f"resolved:{path}"
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = path.resolve() in self.reported
+        return bool(found)
 
     def specs(self) -> list[Loaded[ProcedureSpec]]:
         """The specs to lint, in file order."""

@@ -19,6 +19,10 @@ time rules are needed. To add rules (a later issue's rendering or governance che
 2. append ``"consentkit.lint.rules.rendering"`` to :data:`RULE_MODULES` below. The runner, the reporters and the
    SARIF rule table pick the new rules up without any other change.
 
+A module whose rules depend on files other than the spec (templates, fonts) defines
+``cache_fingerprint(ctx) -> str`` summarising them; the findings cache (:mod:`consentkit.lint.cache`) is then
+invalidated when they change.
+
 A check is either ``per_spec`` (called once per linted spec: ``(ctx, spec) -> Iterable[Hit]``; an exception is
 reported against that spec only) or ``per_library`` (called once: ``(ctx) -> Iterable[Hit]``, for intake, policies
 and cross-file problems). Ids are never reused or renumbered: CI configurations and suppressions refer to them.

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consentkit.errors import InputError, MultiInputError, SourceLocation, SpecError
+from consentkit.lint.cache import Entry, FindingCache, file_digest
 from consentkit.lint.context import LintContext
-from consentkit.lint.findings import Finding, Hit
+from consentkit.lint.findings import Finding, Hit, Severity
 from consentkit.lint.registry import INTERNAL_ERROR, Rule, all_rules
 from consentkit.spec.library import load_spec
 from consentkit.spec.yamlfile import MAX_FILE_BYTES, YamlError, format_path
@@ -140,23 +141,36 @@ class _Collector:
         self.add(INTERNAL_ERROR, Hit(message, path=path, line=1), force=True)
 
 
+Problem = tuple[bool, str, str, int | None, str | None]  # yaml?, message, path, line, field
+
+
 @dataclass
 class _SpecPhase:
     findings: list[Finding]
-    problems: list[tuple[bool, str, str, int | None, str | None]]  # yaml?, message, path, line, field
+    problems: list[Problem]
     timings: dict[str, float]
+    entries: dict[str, Entry] = field(default_factory=dict)  # path → what to cache for it
 
 
 def _check_specs(
-    ctx: LintContext, rules: Sequence[Rule], paths: Sequence[Path], strict: bool, debug: bool, base: Path | None
+    ctx: LintContext,
+    rules: Sequence[Rule],
+    paths: Sequence[Path],
+    strict: bool,
+    debug: bool,
+    base: Path | None,
+    digests: dict[Path, str] | None = None,
 ) -> _SpecPhase:
-    """Load each spec and run every per-spec check on it."""
+    """Load each spec and run every per-spec check on it. With ``digests``, also say what to cache per file."""
     out = _Collector(ctx, strict, base)
-    problems: list[tuple[bool, str, str, int | None, str | None]] = []
+    problems: list[Problem] = []
     timings: dict[str, float] = {}
+    entries: dict[str, Entry] = {}
     checks = [(rule, check) for rule in rules for check in rule.spec_checks]
     for path in paths:
+        first_finding, first_problem = len(out.findings), len(problems)
         t0 = time.perf_counter()
+        spec = None
         try:
             spec = load_spec(path)
         except InputError as err:
@@ -171,34 +185,66 @@ def _check_specs(
                         loc.field if loc else None,
                     )
                 )
-            continue
         except Exception as exc:  # a bug in loading, not in the file: report it, check the rest
             if debug:
                 raise
             out.crashed(INTERNAL_ERROR, path, exc)
-            continue
-        finally:
-            timings["load"] = timings.get("load", 0.0) + time.perf_counter() - t0
-        ctx.scan.procedures.setdefault(spec.model.id, spec)
-        for rule, check in checks:
-            t0 = time.perf_counter()
-            try:
-                _drain(rule, check(ctx, spec), out)
-            except Exception as exc:
-                if debug:
-                    raise
-                out.crashed(rule, spec.path, exc)
-            timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - t0
-    return _SpecPhase(out.findings, problems, timings)
+        timings["load"] = timings.get("load", 0.0) + time.perf_counter() - t0
+        if spec is not None:
+            ctx.scan.procedures.setdefault(spec.model.id, spec)
+            for rule, check in checks:
+                t0 = time.perf_counter()
+                try:
+                    _drain(rule, check(ctx, spec), out)
+                except Exception as exc:
+                    if debug:
+                        raise
+                    out.crashed(rule, spec.path, exc)
+                timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - t0
+        digest = digests.get(path) if digests else None
+        if digest is not None:
+            entry = _entry(digest, path, out.findings[first_finding:], problems[first_problem:], out.show(path))
+            if entry is not None:
+                entries[str(path)] = entry
+    return _SpecPhase(out.findings, problems, timings, entries)
 
 
-_FORKED: tuple[LintContext, Sequence[Rule], bool, bool, Path | None] | None = None
+def _entry(
+    digest: str, path: Path, findings: Sequence[Finding], problems: Sequence[Problem], shown: str
+) -> Entry | None:
+    """What to cache for one file, or None when it must be checked afresh next time (a crash, another file)."""
+    if any(f.rule == INTERNAL_ERROR.id or f.file != shown for f in findings):
+        return None
+    if any(Path(p[2]) != path for p in problems):
+        return None
+    return Entry(
+        digest,
+        [(f.rule, f.line, f.field, f.message, f.source) for f in findings],
+        [(y, m, n, fld) for y, m, _, n, fld in problems],
+    )
+
+
+def _from_cache(
+    entry: Entry, path: Path, rules: dict[str, Rule], strict: bool, shown: str
+) -> tuple[list[Finding], list[Problem]] | None:
+    findings = []
+    for rule_id, line, field_path, message, source in entry.hits:
+        rule = rules.get(rule_id)
+        if rule is None:
+            return None  # a rule that no longer runs: check afresh
+        level: Severity = "error" if strict else rule.severity
+        findings.append(Finding(rule_id, level, rule.name, shown, line, message, field_path, source))
+    problems = [(y, m, str(path), n, fld) for y, m, n, fld in entry.problems]
+    return findings, problems
+
+
+_FORKED: tuple[LintContext, Sequence[Rule], bool, bool, Path | None, dict[Path, str] | None] | None = None
 
 
 def _forked_check(paths: Sequence[Path]) -> _SpecPhase:
     assert _FORKED is not None
-    ctx, rules, strict, debug, base = _FORKED
-    return _check_specs(ctx, rules, paths, strict, debug, base)
+    ctx, rules, strict, debug, base, digests = _FORKED
+    return _check_specs(ctx, rules, paths, strict, debug, base, digests)
 
 
 PARALLEL_MIN_SPECS = 100
@@ -224,18 +270,53 @@ def _spec_phase(
     debug: bool,
     base: Path | None,
     jobs: int,
+    digests: dict[Path, str] | None,
 ) -> list[_SpecPhase]:
     global _FORKED
     if jobs <= 1 or len(paths) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_check_specs(ctx, rules, paths, strict, debug, base)]
+        return [_check_specs(ctx, rules, paths, strict, debug, base, digests)]
     jobs = min(jobs, len(paths))
     chunks = [list(paths[i::jobs]) for i in range(jobs)]  # interleaved: big and small files spread evenly
-    _FORKED = (ctx, rules, strict, debug, base)
+    _FORKED = (ctx, rules, strict, debug, base, digests)
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             return pool.map(_forked_check, chunks)
     finally:
         _FORKED = None
+
+
+def _use_cache(
+    cache: FindingCache,
+    ctx: LintContext,
+    rules: Sequence[Rule],
+    paths: Sequence[Path],
+    strict: bool,
+    base: Path | None,
+) -> tuple[list[_SpecPhase], list[Path], dict[Path, str]]:
+    """Findings of unchanged files from the cache; the files still to check, with their digests."""
+    by_id = {rule.id: rule for rule in rules if rule.spec_checks}
+    found = _SpecPhase([], [], {"cache": 0.0})
+    todo: list[Path] = []
+    digests: dict[Path, str] = {}
+    t0 = time.perf_counter()
+    for path in paths:
+        try:
+            too_big = path.stat().st_size > MAX_FILE_BYTES
+        except OSError:
+            too_big = True
+        digest = None if too_big else file_digest(path)
+        entry = cache.get(path, digest) if digest else None
+        reused = _from_cache(entry, path, by_id, strict, display_path(path, base)) if entry else None
+        if reused is None:
+            todo.append(path)
+            if digest:
+                digests[path] = digest
+            continue
+        found.findings.extend(reused[0])
+        found.problems.extend(reused[1])
+    found.timings["cache"] = time.perf_counter() - t0
+    found.timings["cached files"] = float(len(paths) - len(todo))
+    return [found], todo, digests
 
 
 def run_rules(
@@ -247,6 +328,7 @@ def run_rules(
     debug: bool = False,
     base: Path | None = None,
     jobs: int | None = None,
+    cache: FindingCache | None = None,
 ) -> LintReport:
     """Run ``rules`` (default: every registered rule) over ``ctx``.
 
@@ -254,7 +336,8 @@ def run_rules(
     used); without it, the specs already in ``ctx.scan.procedures`` are checked. ``jobs`` > 1 checks the specs in
     that many worker processes; per-library checks then run in this process, where ``ctx.scan.procedures`` stays
     empty — a per-library check must not rely on it. ``strict`` reports warnings as errors; ``debug`` lets a
-    crashing rule raise instead of becoming a CK001 finding.
+    crashing rule raise instead of becoming a CK001 finding. ``cache`` reuses the per-spec findings of files whose
+    content has not changed (see :mod:`consentkit.lint.cache`).
     """
     started = time.perf_counter()
     chosen = list(all_rules()) if rules is None else list(rules)
@@ -277,7 +360,16 @@ def run_rules(
         for path in spec_paths:
             unique.setdefault(path.stem, path)
         paths = list(unique.values())
-        phases = _spec_phase(ctx, chosen, paths, strict, debug, base, jobs or default_jobs(len(paths)))
+        phases, todo, digests = [], paths, None
+        if cache is not None:
+            phases, todo, digests = _use_cache(cache, ctx, chosen, paths, strict, base)
+        n_jobs = jobs or default_jobs(len(todo))
+        phases += _spec_phase(ctx, chosen, todo, strict, debug, base, n_jobs, digests)
+        if cache is not None:
+            for phase in phases:
+                for key, entry in phase.entries.items():
+                    cache.put(Path(key), entry)
+            cache.save()
     findings: list[Finding] = []
     for phase in phases:
         findings.extend(phase.findings)

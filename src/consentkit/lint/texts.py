@@ -21,28 +21,24 @@ _Kind = Literal["text", "text-list", "model", "model-list", "model-map"]
 
 @dataclass(frozen=True)
 class TextField:
-    """One human text: ``loc`` is its key path as written in YAML (``("risks", 3, "text")``)."""
+    """One human text: ``loc`` is its key path as written in YAML (``("risks", 3, "text")``).
+
+    ``key`` is the field's own name (``text``, ``title``, ``purpose``...), ``section`` the top-level key,
+    ``in_risk`` whether it is inside ``risks[]`` (where harm words belong), ``is_heading`` whether it is a title or
+    label rather than sentences."""
 
     loc: KeyPath
     value: Mapping[str, str]
+    key: str = ""
+    section: str = ""
+    in_risk: bool = False
+    is_heading: bool = False
 
-    @property
-    def key(self) -> str:
-        """The field's own name (``text``, ``title``, ``purpose``...)."""
-        return next((str(p) for p in reversed(self.loc) if isinstance(p, str)), "")
-
-    @property
-    def section(self) -> str:
-        return str(self.loc[0]) if self.loc else ""
-
-    @property
-    def in_risk(self) -> bool:
-        """Inside ``risks[]`` (title, text, management): where harm words belong."""
-        return self.section == "risks"
-
-    @property
-    def is_heading(self) -> bool:
-        return self.key in HEADING_KEYS
+    @classmethod
+    def at(cls, loc: KeyPath, value: Mapping[str, str]) -> TextField:
+        key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+        section = str(loc[0]) if loc else ""
+        return cls(loc, value, key, section, section == "risks", key in HEADING_KEYS)
 
 
 def _strip_optional(annotation: Any) -> Any:
@@ -88,12 +84,12 @@ def iter_texts(model: BaseModel, loc: KeyPath = ()) -> Iterator[TextField]:
             continue
         here = (*loc, key)
         if kind == "text":
-            yield TextField(here, value)
+            yield TextField.at(here, value)
         elif kind == "model":
             yield from iter_texts(value, here)
         elif kind == "text-list":
             for i, text in enumerate(value):
-                yield TextField((*here, i), text)
+                yield TextField.at((*here, i), text)
         elif kind == "model-list":
             for i, item in enumerate(value):
                 yield from iter_texts(item, (*here, i))

@@ -186,8 +186,20 @@ class _EventBuilder:
                 if key in value:
                     raise self.fail(key_event, f"duplicate key '{key}' (the first is kept by most tools; say it once)")
                 key_mark = key_event.start_mark
-                self.lines[(*loc, key)] = key_mark.line + 1 if key_mark is not None else 1
-                value[key] = self.build(self.next_event(), (*loc, key), depth + 1)
+                here = (*loc, key)
+                self.lines[here] = key_mark.line + 1 if key_mark is not None else 1
+                item = self.next_event()
+                if type(item) is ScalarEvent and item.anchor is None and depth < MAX_DEPTH:
+                    # the common case, inline: a plain value (its line is the key's, recorded above)
+                    self.count += 1
+                    if self.count > MAX_NODES:
+                        raise self.fail(item, f"more than {MAX_NODES:,} values; refusing to load")
+                    if item.tag is None and not item.implicit[0]:
+                        value[key] = item.value
+                    else:
+                        value[key] = self.scalar(item)
+                else:
+                    value[key] = self.build(item, here, depth + 1)
         elif kind is SequenceStartEvent:
             if event.tag is not None:  # type: ignore[attr-defined]
                 raise _Unusual

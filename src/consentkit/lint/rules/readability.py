@@ -102,6 +102,7 @@ def _grade(words: int, sentences: int, syllable_count: int) -> Grade:
     return Grade(round(grade, 1), words, sentences, syllable_count)
 
 
+@lru_cache(maxsize=65536)
 def flesch_kincaid(text: str, names: frozenset[str] = PLAIN_NAMES) -> Grade:
     """Flesch-Kincaid grade of ``text``. A number counts one syllable per digit (at most three); ``names`` count
     two at most."""
@@ -128,6 +129,11 @@ def _excerpt(sentence: str, size: int = 12) -> str:
     return sentence if len(sentence) <= size else sentence[:size] + "…"
 
 
+@lru_cache(maxsize=1024)
+def _names(titles: tuple[str, ...]) -> frozenset[str]:
+    return PLAIN_NAMES | {w.lower() for text in titles for w in _WORD.findall(text)}
+
+
 def _group(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """The section a text belongs to: ``risks``, ``description``, ``aftercare.wound_care``, ``cooling_off.reason``."""
     if len(loc) > 1 and isinstance(loc[1], str):
@@ -137,8 +143,7 @@ def _group(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
 
 @CK190.per_spec
 def _readability(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
-    title_words = {w.lower() for text in spec.model.title.values() for w in _WORD.findall(text)}
-    names = PLAIN_NAMES | title_words
+    names = _names(tuple(spec.model.title.values()))
     sections: dict[tuple[str | int, ...], list[tuple[tuple[str | int, ...], Grade]]] = {}
     for text in ctx.texts(spec):
         if text.is_heading:

@@ -4,6 +4,7 @@ references to references that do not exist."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
 from consentkit.lint.registry import define_rule
 from consentkit.lint.texts import field_plan
-from consentkit.spec.conditions import ConditionError, parse_condition
+from consentkit.spec.conditions import Condition, ConditionError, parse_condition
 from consentkit.spec.library import Loaded, spec_conditions
 from consentkit.spec.models import BAND_RANGES, BANDS, ProcedureSpec
 from consentkit.spec.yamlfile import KeyPath
@@ -58,9 +59,14 @@ def _conditions(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
         return  # no intake catalogue could be loaded: CK100/CK101 says why
     for loc, source in spec_conditions(spec.model):
         try:
-            parse_condition(source).check(symbols)
+            _parsed(source).check(symbols)
         except ConditionError as exc:
             yield hit(spec, loc, f"condition {source!r}: {exc}")
+
+
+@lru_cache(maxsize=16384)
+def _parsed(source: str) -> Condition:
+    return parse_condition(source)
 
 
 def _duplicates(items: Sequence[Any], loc: KeyPath, doc_lines: Any, what: str) -> Iterator[tuple[KeyPath, str]]:
