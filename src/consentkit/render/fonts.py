@@ -108,9 +108,14 @@ def _find_file(spec: FaceSpec, source: Path) -> Path:
     return path
 
 
-@cache
 def load_fonts(source: Path) -> FontSet:
-    """Read and check ``fonts.yaml``: every declared file must exist."""
+    """Read and check ``fonts.yaml``: every declared file must exist (read again when the file changes)."""
+    st = source.stat()
+    return _load_fonts(source, st.st_size, st.st_mtime_ns)
+
+
+@cache
+def _load_fonts(source: Path, size: int, mtime_ns: int) -> FontSet:
     config = validate_document(FontsConfig, load_mapping(source, what="font declaration"), error=ConfigError)
     faces = tuple(
         Face(spec.family, spec.weight, _find_file(spec, source), embedded=spec.system is None) for spec in config.faces

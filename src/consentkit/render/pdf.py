@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -110,7 +109,7 @@ class PdfEngine:
         self.font_config._folder = self._tmp
         atexit.register(self.close)
         self.fetcher = local_fetcher(self.roots, self.fonts.files())
-        self._css: dict[tuple[str, ...], Any] = {}
+        self._css: dict[tuple[object, ...], Any] = {}
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -120,7 +119,10 @@ class PdfEngine:
         return standalone_css(self.roots, locales)
 
     def stylesheet(self, locales: Sequence[str]) -> Any:
-        key = tuple(sorted(locales))
+        css_file = resolve(self.roots, STYLESHEET)
+        st = css_file.stat()
+        # a parsed stylesheet is reused until the CSS file changes (a long-running web app sees edits)
+        key = (*sorted(locales), str(css_file), st.st_size, st.st_mtime_ns)
         if key not in self._css:
             from weasyprint import CSS
 
@@ -206,7 +208,15 @@ def anchor_boxes(documents: Sequence[Any], anchors: Sequence[str]) -> dict[str, 
     return found
 
 
-@cache
+_ENGINES: dict[tuple[Path, ...], PdfEngine] = {}
+
+
 def engine_for(roots: tuple[Path, ...]) -> PdfEngine:
-    """The process's engine for these template roots (fonts loaded and stylesheets parsed once)."""
-    return PdfEngine(roots)
+    """The process's engine for these template roots (fonts loaded and stylesheets parsed once); a new one when
+    the font declaration changed."""
+    engine = _ENGINES.get(roots)
+    if engine is None or engine.fonts is not fonts_for(roots):
+        if engine is not None:
+            engine.close()
+        engine = _ENGINES[roots] = PdfEngine(roots)
+    return engine
