@@ -32,6 +32,14 @@ def script_of(locale: str) -> Script:
     return "hans"
 
 
+STANDARD_ALSO: dict[Script, frozenset[str]] = {
+    # OpenCC's orthodox forms are not always the regional standard: Taiwan's medical term for herpes is 疱疹
+    # (National Academy for Educational Research terminology), not 皰疹. Add a character here only with a source.
+    "hant-tw": frozenset("疱"),
+    "hant-hk": frozenset("疱"),
+}
+
+
 def _dictionary_dir() -> Path:
     spec = importlib.util.find_spec("opencc")
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
@@ -88,6 +96,8 @@ class HanziTables:
         for char, forms in variants.items():  # e.g. Taiwan writes 著 for 着, 裡 for 裏
             if char not in forms:
                 table.setdefault(char, forms)
+        for char in STANDARD_ALSO.get(script, ()):
+            table.pop(char, None)
         return table
 
     def foreign(self, text: str, script: Script) -> list[tuple[str, list[str]]]:
