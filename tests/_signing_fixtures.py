@@ -418,3 +418,121 @@ def signature_png() -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+# -- independent checks: pdfsig (NSS) and openssl on the bytes, extracted without consentkit's code -----------------
+@dataclass
+class ExtractedSignature:
+    byte_range: tuple[int, int, int, int]
+    cms: bytes  # DER, padding removed
+    signed_bytes: bytes
+    is_document_timestamp: bool
+    signature_value: bytes  # the SignerInfo signature (what the signature timestamp covers)
+    token: bytes | None  # the signature's RFC 3161 token, if any
+
+
+def extract_signatures(pdf: bytes) -> list[ExtractedSignature]:
+    import re
+
+    from asn1crypto import cms
+
+    found = []
+    for m in re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf):
+        a, b, c, d = (int(x) for x in m.groups())
+        hex_text = pdf[b + 1 : c - 1]
+        info = cms.ContentInfo.load(bytes.fromhex(hex_text.decode()), strict=False)
+        der = info.dump()
+        signed = info["content"]
+        is_ts = signed["encap_content_info"]["content_type"].native == "tst_info"
+        signer = signed["signer_infos"][0]
+        token = None
+        if not is_ts and signer["unsigned_attrs"].native is not None:
+            for attr in signer["unsigned_attrs"]:
+                if attr["type"].native == "signature_time_stamp_token":
+                    token = attr["values"][0].dump()
+        found.append(
+            ExtractedSignature(
+                (a, b, c, d), der, pdf[a : a + b] + pdf[c : c + d], is_ts, signer["signature"].native, token
+            )
+        )
+    return found
+
+
+def nss_db(folder: Path, *roots: Path) -> Path:
+    """An NSS database trusting ``roots`` (what pdfsig reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
+    for n, root in enumerate(roots):
+        subprocess.run(
+            ["certutil", "-A", "-d", f"sql:{folder}", "-n", f"root-{n}", "-t", "CT,C,C", "-i", str(root)],
+            check=True,
+            capture_output=True,
+        )
+    return folder
+
+
+def pdfsig(pdf: Path, db: Path) -> list[dict[str, str]]:
+    """pdfsig's report, one dict per signature. pdfsig exits 0 even when a digest does not match: read its text."""
+    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{db}", str(pdf)], capture_output=True, text=True).stdout
+    blocks: list[dict[str, str]] = []
+    for line in out.splitlines():
+        if line.startswith("Signature #"):
+            blocks.append({})
+        elif line.strip().startswith("- ") and blocks and ":" in line:
+            key, _, value = line.strip()[2:].partition(":")
+            blocks[-1][key.strip()] = value.strip()
+        elif line.strip() in ("- Total document signed", "- Not total document signed") and blocks:
+            blocks[-1]["Coverage"] = line.strip()[2:]
+    return blocks
+
+
+def openssl_cms_verify(sig: ExtractedSignature, root: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    (folder / "sig.der").write_bytes(sig.cms)
+    (folder / "content.bin").write_bytes(sig.signed_bytes)
+    return subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(folder / "sig.der"),
+            "-content",
+            str(folder / "content.bin"),
+            "-CAfile",
+            str(root),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def openssl_ts_verify(
+    token: bytes, data: bytes, root: Path, untrusted: Path, folder: Path
+) -> subprocess.CompletedProcess[str]:
+    (folder / "token.der").write_bytes(token)
+    (folder / "data.bin").write_bytes(data)
+    return subprocess.run(
+        [
+            "openssl",
+            "ts",
+            "-verify",
+            "-data",
+            str(folder / "data.bin"),
+            "-in",
+            str(folder / "token.der"),
+            "-token_in",
+            "-CAfile",
+            str(root),
+            "-untrusted",
+            str(untrusted),
+        ],
+        capture_output=True,
+        text=True,
+    )

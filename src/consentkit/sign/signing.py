@@ -278,8 +278,10 @@ class SigningSession:
             # The TSA's time is printed in the box; the box is part of what the signature covers, so ask the TSA
             # first (over the current file and the role), then sign and time-stamp the signature itself.
             shown = self.responder().timestamp(hashlib.sha256(data + role.encode()).digest())
+            # the meaning printed beside the box when the packet was made (the profile's, at that time)
+            meaning = box.meaning or spec.meaning
             text = appearance.appearance_text(
-                role, credential.name, spec.meaning, manifest.locales, shown.time, self.ws.zone
+                role, credential.name, meaning, manifest.locales, shown.time, self.ws.zone
             )
             picture = appearance.load_signature_image(image, "signature image") if image else None
             style = appearance.stamp_style(text, box.rect, picture)

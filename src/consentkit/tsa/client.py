@@ -39,7 +39,8 @@ def post_request(url: str, request_der: bytes, timeout: float) -> bytes:
         raise TimestampError(f"{url}: no answer within {timeout:g} s") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise TimestampError(f"{url}: {reason}") from exc
+        text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+        raise TimestampError(f"{url}: {text.lower() if text else type(exc).__name__}") from exc
     if len(body) > MAX_REPLY:
         raise TimestampError(f"{url}: the reply is too large")
     if ctype and not ctype.startswith(REPLY_TYPE):

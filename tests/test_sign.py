@@ -1,0 +1,224 @@
+"""Signing a packet: the profile's order, refusals, atomic replacement, appearances."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from _signing_fixtures import (
+    CASE_ID,
+    PASSPHRASE,
+    PATIENT,
+    PHYSICIAN,
+    WITNESS,
+    case_file,
+    make_workspace,
+    signature_png,
+    small_packet,
+)
+from consentkit.case import load_case
+from consentkit.cli import main
+from consentkit.errors import InputError, RefusedError, TimestampError
+from consentkit.pki import WorkspacePki
+from consentkit.sign.signing import sign_packet
+from consentkit.sign.state import read_state
+from consentkit.workspace import Workspace
+
+SECRET = PASSPHRASE.encode()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, WorkspacePki]:
+    return make_workspace(tmp_path_factory.mktemp("sign") / "ws")
+
+
+@pytest.fixture(scope="module")
+def unsigned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_packet(tmp_path_factory.mktemp("unsigned"))
+
+
+@pytest.fixture
+def packet(unsigned: Path, tmp_path: Path) -> Path:
+    (tmp_path / "packet.pdf").write_bytes(unsigned.read_bytes())
+    (tmp_path / "manifest.json").write_bytes((unsigned.parent / "manifest.json").read_bytes())
+    return tmp_path / "packet.pdf"
+
+
+def sign(ws: Workspace, pdf: Path, role: str, signer: str | None = None, **kw: object) -> object:
+    return sign_packet(ws, pdf, role, signer, secret=SECRET, **kw)  # type: ignore[arg-type]
+
+
+def fields(pdf: Path) -> tuple[str, ...]:
+    return read_state(pdf.read_bytes(), str(pdf)).signed_fields
+
+
+def test_roles_sign_in_profile_order_and_the_seal_follows(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path
+) -> None:
+    ws, _ = workspace
+    case = load_case(case_file(packet.parent))[0]
+    with pytest.raises(RefusedError, match="the clinic signs before the physician"):
+        sign(ws, packet, "physician", PHYSICIAN)
+    clinic = sign(ws, packet, "clinic")
+    assert clinic.revision == 1 and clinic.seal is None and clinic.pades_level == "B-T"  # type: ignore[attr-defined]
+    with pytest.raises(RefusedError, match="already signed"):
+        sign(ws, packet, "clinic")
+    with pytest.raises(RefusedError, match="cannot be sealed yet: the physician has not signed"):
+        sign(ws, packet, "seal")
+    with pytest.raises(RefusedError, match="'guardian' does not sign this packet"):
+        sign(ws, packet, "guardian", case=case)
+    sign(ws, packet, "physician", PHYSICIAN)
+    patient = sign(ws, packet, "patient", case=case, signature_image=signature_png())
+    assert patient.signer_name == PATIENT  # type: ignore[attr-defined]
+    last = sign(ws, packet, "witness", WITNESS)
+    assert last.seal is not None and last.seal.role == "seal" and last.seal.pades_level == "B-LTA"  # type: ignore[attr-defined]
+    assert last.sha256 == hashlib.sha256(packet.read_bytes()).hexdigest()  # type: ignore[attr-defined]
+    assert fields(packet) == (
+        "sig-clinic",
+        "sig-physician",
+        "sig-patient",
+        "sig-witness",
+        "sig-clinic-seal",
+        "sig-document-timestamp",
+    )
+    with pytest.raises(RefusedError, match="already sealed"):
+        sign(ws, packet, "witness", WITNESS)
+    assert not list(packet.parent.glob(".*.tmp"))
+
+
+def test_appearance_shows_name_meaning_and_tsa_time_in_chinese_and_english(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path
+) -> None:
+    ws, _ = workspace
+    sign(ws, packet, "clinic")
+    result = sign(ws, packet, "physician", PHYSICIAN)
+    text = subprocess.run(["pdftotext", str(packet), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())
+    assert f"医师Physician:{PHYSICIAN}" in flat
+    assert "我已告知风险" in flat and "Iexplainedtherisks" in flat
+    local = result.tsa_time.astimezone(ws.zone)  # type: ignore[attr-defined]
+    assert f"签署时间Signed:{local:%Y-%m-%d%H:%M:%S}CST(Asia/Shanghai)" in flat
+    assert "时间戳服务TSAtime" in flat
+    fonts = subprocess.run(["pdffonts", str(packet)], capture_output=True, text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "ConsentkitCJKSC" in line]
+    assert cjk and all(" yes yes yes " in line for line in cjk)  # embedded, subset, ToUnicode
+
+
+def test_refuses_drafts_and_foreign_files(workspace: tuple[Workspace, WorkspacePki], tmp_path: Path) -> None:
+    ws, _ = workspace
+    draft = small_packet(tmp_path / "draft", draft=True)
+    with pytest.raises(RefusedError, match="draft"):
+        sign(ws, draft, "clinic")
+    other = small_packet(tmp_path / "other")
+    data = bytearray(other.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    other.write_bytes(bytes(data))
+    with pytest.raises(RefusedError, match="does not start with the packet described by"):
+        sign(ws, other, "clinic")
+    assert other.read_bytes() == bytes(data)  # untouched
+
+
+def test_signer_must_be_the_person_the_packet_names(workspace: tuple[Workspace, WorkspacePki], packet: Path) -> None:
+    ws, pki = workspace
+    pki.issue_signer("physician", "李医生", SECRET)
+    sign(ws, packet, "clinic")
+    before = packet.read_bytes()
+    with pytest.raises(RefusedError, match=f"names {PHYSICIAN} as physician, but the certificate is for 李医生"):
+        sign(ws, packet, "physician", "李医生")
+    with pytest.raises(InputError, match="name the physician"):
+        sign(ws, packet, "physician")
+    assert packet.read_bytes() == before
+
+
+def test_patient_needs_the_matching_case(workspace: tuple[Workspace, WorkspacePki], packet: Path) -> None:
+    ws, _ = workspace
+    sign(ws, packet, "clinic")
+    sign(ws, packet, "physician", PHYSICIAN)
+    with pytest.raises(InputError, match="--case"):
+        sign(ws, packet, "patient")
+    wrong = case_file(packet.parent)
+    wrong.write_text(wrong.read_text().replace(CASE_ID, "C-OTHER-9"))
+    with pytest.raises(RefusedError, match=f"this packet is for case {CASE_ID}"):
+        sign(ws, packet, "patient", case=load_case(wrong)[0])
+    with pytest.raises(InputError, match="not a readable PNG"):
+        sign(ws, packet, "patient", case=load_case(case_file(packet.parent))[0], signature_image=b"GIF89a...")
+
+
+def test_revoked_signer_cannot_sign(tmp_path: Path) -> None:
+    ws, pki = make_workspace(tmp_path / "ws")
+    pdf = small_packet(tmp_path / "p")
+    sign(ws, pdf, "clinic")
+    pki.revoke(PHYSICIAN, "key-compromise", SECRET)
+    with pytest.raises(RefusedError, match="is revoked"):
+        sign(ws, pdf, "physician", PHYSICIAN)
+
+
+def test_output_elsewhere_and_deferred_seal(workspace: tuple[Workspace, WorkspacePki], packet: Path) -> None:
+    ws, _ = workspace
+    case = load_case(case_file(packet.parent))[0]
+    original = packet.read_bytes()
+    out = packet.with_name("signed.pdf")
+    sign(ws, packet, "clinic", output=out)
+    assert packet.read_bytes() == original and out.read_bytes().startswith(original)
+    manifest = packet.with_name("manifest.json")
+    sign(ws, out, "physician", PHYSICIAN, manifest_path=manifest)
+    sign(ws, out, "patient", case=case, manifest_path=manifest)
+    result = sign(ws, out, "witness", WITNESS, manifest_path=manifest, seal=False)
+    assert result.seal is None and "sig-clinic-seal" not in fields(out)  # type: ignore[attr-defined]
+    sealed = sign(ws, out, "seal", manifest_path=manifest)
+    assert sealed.role == "seal" and sealed.pades_level == "B-LTA"  # type: ignore[attr-defined]
+    assert fields(out)[-2:] == ("sig-clinic-seal", "sig-document-timestamp")
+
+
+def test_no_tsa_means_no_signature(tmp_path: Path) -> None:
+    ws, _ = make_workspace(tmp_path / "ws")
+    config = ws.root / "consentkit.toml"
+    config.write_text(
+        config.read_text().replace("tsa_urls = []", 'tsa_urls = ["http://127.0.0.1:9/tsa"]\ntimeout_seconds = 1')
+    )
+    from consentkit.workspace import load_config
+
+    ws = Workspace(ws.root, load_config(config))
+    pdf = small_packet(tmp_path / "p")
+    before = pdf.read_bytes()
+    with pytest.raises(
+        TimestampError, match=r"never falls back to the local clock\): http://127\.0\.0\.1:9/tsa: connection refused"
+    ):
+        sign(ws, pdf, "clinic")
+    assert pdf.read_bytes() == before and not list(pdf.parent.glob(".*.tmp"))
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_sign(
+    workspace: tuple[Workspace, WorkspacePki],
+    packet: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ws, _ = workspace
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    w = ["-w", str(ws.root)]
+    code, out, err = run([*w, "sign", str(packet), "--role", "physician", "--signer", PHYSICIAN], capsys)
+    assert code == 1 and "the clinic signs before the physician" in err and "Traceback" not in err
+    code, out, err = run([*w, "sign", str(packet), "--role", "clinic", "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["role"] == "clinic" and data["revision"] == 1 and len(data["sha256"]) == 64
+    assert PASSPHRASE not in out + err and "PRIVATE KEY" not in out + err
+    code, _, err = run([*w, "sign", str(packet.with_name("missing.pdf")), "--role", "clinic"], capsys)
+    assert code == 3 and "no such file" in err
+    code, _, err = run([*w, "sign", str(packet), "--role", "patient"], capsys)
+    assert code == 1 and "physician signs before the patient" in err
