@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,14 @@ import click
 
 from consentkit.cli._common import workspace_option
 from consentkit.lint.report import FORMATS
+
+
+def _ids(value: str | None) -> list[str]:
+    ids = [part.strip().upper() for part in (value or "").split(",") if part.strip()]
+    for rule_id in ids:
+        if not re.fullmatch(r"CK\d{0,3}", rule_id):
+            raise click.BadParameter(f"'{rule_id}' is not a rule id or prefix like CK150 or CK1")
+    return ids
 
 
 @click.command()
@@ -42,6 +51,12 @@ from consentkit.lint.report import FORMATS
     help="Check review dates as of this day, YYYY-MM-DD (default: today).",
 )
 @click.option(
+    "--select",
+    metavar="IDS",
+    help="Only these rules: comma-separated ids or prefixes (CK150,CK19 or CK1).",
+)
+@click.option("--ignore", metavar="IDS", help="Skip these rules: comma-separated ids or prefixes (CK190,CK2).")
+@click.option(
     "--cache/--no-cache",
     default=True,
     show_default=True,
@@ -59,6 +74,8 @@ def lint(
     output: Path | None,
     include_builtin: bool,
     today: datetime | None,
+    select: str | None,
+    ignore: str | None,
     cache: bool,
     jobs: int | None,
     timings: bool,
@@ -87,6 +104,8 @@ def lint(
         strict=strict,
         debug=verbose,
         jobs=jobs,
+        select=_ids(select),
+        ignore=_ids(ignore),
         use_cache=cache and os.environ.get("CONSENTKIT_LINT_CACHE", "1") != "0",
     )
     color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -33,6 +33,7 @@ __all__ = [
     "Rule",
     "Severity",
     "all_rules",
+    "choose_rules",
     "define_rule",
     "hit",
     "lint_paths",
@@ -45,10 +46,25 @@ def _policy_failed(scan: LibraryScan, jurisdiction: str) -> bool:
     return any(p.location is not None and Path(p.location.path).stem == jurisdiction for p in scan.problems)
 
 
-def _cache_for(target: LintTarget, ctx: LintContext) -> FindingCache:
+def choose_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Rule]:
+    """Registered rules whose id starts with one of ``select`` (all when empty) and none of ``ignore``.
+    CK001 (internal error) always stays."""
+    chosen = []
+    for rule in all_rules():
+        if rule.id != "CK001":
+            if select and not any(rule.id.startswith(p.upper()) for p in select):
+                continue
+            if any(rule.id.startswith(p.upper()) for p in ignore):
+                continue
+        chosen.append(rule)
+    return chosen
+
+
+def _cache_for(target: LintTarget, ctx: LintContext, rules: Sequence[Rule]) -> FindingCache:
     from consentkit.lint.registry import RULE_MODULES
 
     all_rules()  # imports the rule modules, whose cache_fingerprint hooks are read below
+
     def digest_of(path: Path | None) -> str:
         return (file_digest(path) or "") if path is not None else ""
 
@@ -62,6 +78,7 @@ def _cache_for(target: LintTarget, ctx: LintContext) -> FindingCache:
         digest_of(ctx.intake.path if ctx.intake else None),
         ctx.today.isoformat(),
         ",".join(ctx.workspace_locales),
+        ",".join(rule.id for rule in rules),
     ]
     for name in RULE_MODULES:  # what a module's rules depend on besides the spec file (templates, fonts...)
         module = sys.modules.get(name)
@@ -85,9 +102,12 @@ def lint_paths(
     base: Path | None = None,
     jobs: int | None = None,
     use_cache: bool = False,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
 ) -> LintReport:
     """Lint what ``consentkit lint PATHS`` would (see :mod:`consentkit.lint.collect`) and return the report.
-    ``use_cache`` reuses the findings of unchanged spec files (see :mod:`consentkit.lint.cache`)."""
+    ``use_cache`` reuses the findings of unchanged spec files (see :mod:`consentkit.lint.cache`). ``select`` and
+    ``ignore`` choose rules by id prefix (``select=["CK1"]``, ``ignore=["CK190", "CK2"]``)."""
     started = time.perf_counter()
     target = resolve_target(paths, workspace_dir=workspace_dir, policy=policy, include_builtin=include_builtin)
     loaded = time.perf_counter()
@@ -102,8 +122,11 @@ def lint_paths(
             f"the workspace's jurisdiction '{target.jurisdiction}' has no policy (known: {known}); add "
             f"procedures/policies/{target.jurisdiction}.yaml or correct clinic.jurisdiction in consentkit.toml"
         )
-    cache = _cache_for(target, ctx) if use_cache else None
-    report = run_rules(ctx, spec_paths=target.spec_files, strict=strict, debug=debug, base=base, jobs=jobs, cache=cache)
+    rules = choose_rules(select, ignore)
+    cache = _cache_for(target, ctx, rules) if use_cache else None
+    report = run_rules(
+        ctx, rules, spec_paths=target.spec_files, strict=strict, debug=debug, base=base, jobs=jobs, cache=cache
+    )
     report.timings["resolve"] = loaded - started
     report.timings["load"] = parsed - loaded
     report.timings["total"] = time.perf_counter() - started

@@ -1,0 +1,200 @@
+"""`consentkit lint` from the command line: bad input never shows a traceback, exit codes, workspaces, the
+built-in library."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _lint_fixtures import TODAY, lint, minimal_spec, write_spec
+from consentkit.lint import lint_paths
+from consentkit.resources import builtin_dir
+from consentkit.workspace import init_workspace
+
+CONSENTKIT = str(Path(sys.executable).parent / "consentkit")
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "CONSENTKIT_WORKSPACE"}
+    environ.update({"XDG_CACHE_HOME": str(cwd / ".cache"), "NO_COLOR": "1", **(env or {})})
+    return subprocess.run(
+        [CONSENTKIT, "lint", "--today", TODAY.isoformat(), "--ignore", "CK2", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_clean_failure(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out
+    assert proc.returncode in (1, 3), out
+    for word in words:
+        assert word in out, out
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    proc = run("list.yaml", cwd=tmp_path)
+    assert_clean_failure(proc, "list.yaml:1", "[CK101]", "must be a YAML mapping")
+
+
+def test_fifty_megabyte_file(tmp_path: Path) -> None:
+    with (tmp_path / "huge.yaml").open("wb") as fh:
+        fh.truncate(50 * 1024 * 1024)  # sparse: instant, no disk used
+    proc = run("huge.yaml", cwd=tmp_path)
+    assert_clean_failure(proc, "huge.yaml:1", "[CK101]", "50.0 MiB")
+
+
+def test_alias_bomb(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    previous = "a"
+    for name in "bcdefghij":
+        bomb += f"{name}: &{name} [{', '.join(['*' + previous] * 10)}]\n"
+        previous = name
+    (tmp_path / "bomb.yaml").write_text(bomb)
+    proc = run("bomb.yaml", cwd=tmp_path)
+    assert_clean_failure(proc, "bomb.yaml:", "[CK101]", "aliases")
+
+
+def test_id_that_escapes_its_folder(tmp_path: Path) -> None:
+    write_spec(tmp_path, minimal_spec("../../etc/passwd"), name="passwd.yaml")
+    proc = run("passwd.yaml", cwd=tmp_path)
+    assert_clean_failure(proc, "passwd.yaml:1 id [CK100]", "lower-case id")
+
+
+def test_every_field_of_the_wrong_type(tmp_path: Path) -> None:
+    body = (
+        "id: 5\nversion: [1]\ncategory: {a: b}\nlocales: zh-CN\ntitle: plain text\ndescription: []\n"
+        "options: yes\nbenefits: {x: 1}\nrisks: none\ncontraindications: 3\nalternatives: 'no'\n"
+        "preparation: []\nrecovery: 2026-01-01\naftercare: [1]\nfollow_up: 7d\ncooling_off: 15\n"
+        "references: true\nreview: soon\n"
+    )
+    (tmp_path / "wrong.yaml").write_text(body)
+    proc = run("--format", "json", "wrong.yaml", cwd=tmp_path)
+    assert_clean_failure(proc)
+    findings = json.loads(proc.stdout)
+    assert {f["rule"] for f in findings} == {"CK100"}
+    fields = {f["field"] for f in findings}
+    assert {"id", "version", "category", "locales", "title", "risks", "cooling_off", "review"} <= fields
+    lines = {f["field"]: f["line"] for f in findings}
+    assert lines["risks"] == 9 and lines["review"] == 18
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("nowhere.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_policy_and_empty_folder_are_usage_errors(tmp_path: Path) -> None:
+    write_spec(tmp_path / "p", minimal_spec())
+    proc = run("--policy", "xx", "p", cwd=tmp_path)
+    assert proc.returncode == 2 and "--policy xx" in proc.stderr and "known: cn" in proc.stderr
+    (tmp_path / "empty").mkdir()
+    proc = run("empty", cwd=tmp_path)
+    assert proc.returncode == 2 and "no procedure specs" in proc.stderr
+
+
+def test_formats_output_file_and_strict(tmp_path: Path) -> None:
+    spec = minimal_spec()
+    spec["review"]["last_reviewed"] = TODAY.replace(year=2020)
+    write_spec(tmp_path / "p", spec)
+    proc = run("p", cwd=tmp_path)
+    assert proc.returncode == 0 and "[CK160]" in proc.stdout and "1 warning in 1 of 1 file" in proc.stdout
+    proc = run("--strict", "p", cwd=tmp_path)
+    assert proc.returncode == 1 and "1 error" in proc.stdout
+    proc = run("--format", "sarif", "--output", "out/lint.sarif", "p", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert "report written to out/lint.sarif" in proc.stderr
+    assert json.loads((tmp_path / "out" / "lint.sarif").read_text())["runs"][0]["results"][0]["ruleId"] == "CK160"
+    proc = run("--format", "github", "p", cwd=tmp_path)
+    assert proc.stdout.startswith("::warning file=p/sample.yaml,line=")
+
+
+def test_workspace_reports_only_its_own_files(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "clinic")
+    write_spec(ws.procedures_dir, minimal_spec("house-special", follow_up=[]))
+    # the clinic's own botulinum-toxin overrides the built-in one; a problem in it is the clinic's
+    text = (builtin_dir("procedures") / "botulinum-toxin.yaml").read_text(encoding="utf-8")
+    (ws.procedures_dir / "botulinum-toxin.yaml").write_text(text.replace("follow_up:", "follow_up: []\nunused:"))
+    report = lint(ws.root, base=ws.root)
+    assert {f.file for f in report.findings} == {"procedures/house-special.yaml", "procedures/botulinum-toxin.yaml"}
+    assert all(not f.startswith("/") for f in report.files)
+    assert len(report.files) == 2
+    wider = lint(ws.root, base=ws.root, include_builtin=True)
+    assert len(wider.files) > 10  # the built-in specs, intake and policies the clinic uses...
+    assert not any(f.endswith("/procedures/botulinum-toxin.yaml") for f in wider.files)  # ...not the overridden one
+
+
+def test_no_path_lints_the_current_workspace(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "clinic", jurisdiction="tw")
+    spec = minimal_spec()
+    del spec["outcome"]  # required by the Taiwan policy
+    write_spec(ws.procedures_dir, spec)
+    (ws.root / "sub").mkdir()
+    proc = run("--format", "json", cwd=ws.root / "sub")
+    assert proc.returncode == 1, proc.stderr
+    found = json.loads(proc.stdout)
+    assert [f["rule"] for f in found] == ["CK110"]
+    assert found[0]["file"] == str((ws.procedures_dir / "sample.yaml").resolve())  # outside the working folder
+
+
+def test_pre_commit_style_file_arguments(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "clinic")
+    write_spec(ws.procedures_dir, minimal_spec("a"))
+    write_spec(ws.procedures_dir, minimal_spec("b", follow_up=[]))
+    proc = run("procedures/a.yaml", cwd=ws.root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run("procedures/a.yaml", "procedures/b.yaml", cwd=ws.root)
+    assert proc.returncode == 1 and "procedures/b.yaml:" in proc.stdout and "[CK171]" in proc.stdout
+
+
+def test_builtin_library_lints_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule, the real date, the default jurisdiction: no errors and no warnings."""
+    monkeypatch.delenv("CONSENTKIT_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    report = lint_paths([])
+    assert report.findings == [], "\n".join(
+        f"{f.file}:{f.line} {f.field} [{f.rule}] {f.message}" for f in report.findings
+    )
+    assert len(report.files) == len(list(builtin_dir("procedures").rglob("*.yaml")))
+
+
+@pytest.mark.parametrize("policy", ["tw", "uk", "fr", "us"])
+def test_builtin_library_lints_clean_under_every_policy(tmp_path: Path, policy: str) -> None:
+    report = lint_paths([builtin_dir("procedures")], policy=policy, ignore=["CK2"], base=tmp_path)
+    assert report.findings == [], [(f.file, f.rule, f.message) for f in report.findings]
+
+
+def test_help_names_the_formats() -> None:
+    proc = subprocess.run([CONSENTKIT, "lint", "--help"], capture_output=True, text=True, check=True)
+    for word in ("text", "json", "junit", "sarif", "github", "--strict", "--policy", "--output"):
+        assert word in proc.stdout
+
+
+def test_lint_import_stays_light() -> None:
+    code = (
+        "import sys, consentkit.cli.lint_cmd, consentkit.lint, consentkit.lint.registry as r; r.all_rules();"
+        "heavy = [m for m in ('weasyprint', 'pyhanko', 'jinja2', 'docxtpl', 'fontTools') if m in sys.modules];"
+        "print(heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_copied_workspace_can_be_linted_from_anywhere(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "clinic")
+    write_spec(ws.procedures_dir, minimal_spec())
+    shutil.copytree(ws.root, tmp_path / "copy", ignore=shutil.ignore_patterns(".consentkit"))
+    proc = run(str(tmp_path / "copy"), cwd=Path("/"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
