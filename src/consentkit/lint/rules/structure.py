@@ -3,6 +3,8 @@ references to references that do not exist."""
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -61,7 +63,18 @@ def _conditions(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
         try:
             _parsed(source).check(symbols)
         except ConditionError as exc:
-            yield hit(spec, loc, f"condition {source!r}: {exc}")
+            yield hit(spec, loc, f"condition {source!r}: {_shorter(str(exc), symbols)}")
+
+
+def _shorter(message: str, symbols: dict[str, Any]) -> str:
+    """Replace the full list of known names in 'unknown name' messages by the closest ones."""
+    found = re.match(r"unknown name '([^']+)'.*?\)( \(at column \d+\))?$", message)
+    if not found:
+        return message
+    name = found.group(1)
+    close = difflib.get_close_matches(name, list(symbols), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "; see procedures/intake.yaml"
+    return f"unknown name '{name}' (not an intake question or an option of this spec{hint})"
 
 
 @lru_cache(maxsize=16384)
