@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+
 from consentkit.manifest import MANIFEST_NAME, Manifest, PacketDigest
 from consentkit.pki import WorkspacePki, init_pki
 from consentkit.workspace import Workspace, init_workspace
@@ -434,7 +436,7 @@ class ExtractedSignature:
 def extract_signatures(pdf: bytes) -> list[ExtractedSignature]:
     import re
 
-    from asn1crypto import cms
+    from asn1crypto import cms, core
 
     found = []
     for m in re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf):
@@ -446,13 +448,13 @@ def extract_signatures(pdf: bytes) -> list[ExtractedSignature]:
         is_ts = signed["encap_content_info"]["content_type"].native == "tst_info"
         signer = signed["signer_infos"][0]
         token = None
-        if not is_ts and signer["unsigned_attrs"].native is not None:
+        if not is_ts and not isinstance(signer["unsigned_attrs"], core.Void):
             for attr in signer["unsigned_attrs"]:
                 if attr["type"].native == "signature_time_stamp_token":
                     token = attr["values"][0].dump()
         found.append(
             ExtractedSignature(
-                (a, b, c, d), der, pdf[a : a + b] + pdf[c : c + d], is_ts, signer["signature"].native, token
+                (a, b, c, d), der, pdf[a : a + b] + pdf[c : c + d], is_ts, bytes(signer["signature"].contents), token
             )
         )
     return found
@@ -536,3 +538,54 @@ def openssl_ts_verify(
         capture_output=True,
         text=True,
     )
+
+
+def replace_signature_value(pdf: bytes, index: int, new_cms: bytes) -> bytes:
+    """Write ``new_cms`` into the /Contents of signature ``index`` (file order), padded to the same size."""
+    sig = extract_signatures(pdf)[index]
+    _, b, c, _ = sig.byte_range
+    width = c - b - 2
+    hex_value = new_cms.hex().encode()
+    if len(hex_value) > width:
+        raise ValueError("the new signature value does not fit")
+    return pdf[: b + 1] + hex_value + b"0" * (width - len(hex_value)) + pdf[c - 1 :]
+
+
+def swap_signer_certificate(cms_der: bytes, other: x509.Certificate) -> bytes:
+    """The same CMS with its signer certificate (and the SignerIdentifier) replaced by ``other``."""
+    from asn1crypto import cms
+    from asn1crypto import x509 as ax509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    info = cms.ContentInfo.load(cms_der)
+    signed = info["content"]
+    signer = signed["signer_infos"][0]
+    sid = signer["sid"].chosen
+    replacement = ax509.Certificate.load(other.public_bytes(Encoding.DER))
+    certs = []
+    for choice in signed["certificates"]:
+        cert = choice.chosen
+        if cert.serial_number == sid["serial_number"].native and cert.issuer == sid["issuer"]:
+            certs.append(cms.CertificateChoices({"certificate": replacement}))
+        else:
+            certs.append(choice)
+    signed["certificates"] = certs
+    signer["sid"] = cms.SignerIdentifier(
+        {"issuer_and_serial_number": {"issuer": replacement.issuer, "serial_number": replacement.serial_number}}
+    )
+    return bytes(info.dump())
+
+
+def replace_timestamp_token(cms_der: bytes, token: bytes) -> bytes:
+    """The same CMS with its signature timestamp token replaced by ``token``."""
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(cms_der)
+    signer = info["content"]["signer_infos"][0]
+    attrs = []
+    for attr in signer["unsigned_attrs"]:
+        if attr["type"].native == "signature_time_stamp_token":
+            attr = cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [cms.ContentInfo.load(token)]})
+        attrs.append(attr)
+    signer["unsigned_attrs"] = cms.CMSAttributes(attrs)
+    return bytes(info.dump())

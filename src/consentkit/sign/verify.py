@@ -147,11 +147,20 @@ def verify_packet(
                 location=SourceLocation(pdf_path),
             )
         if not raw:
+            if "EOF marker not found" in parse_error:
+                parse_error = "it ends before its %%EOF marker: cut short, or not a PDF"
             raise InputError(f"not a readable PDF ({parse_error})", location=SourceLocation(pdf_path))
     man, man_source = _manifest(pdf_path, manifest, reader)
     checks, reasons = _check_signatures(data, raw, reader, profile, trust_roots, at, man, parse_error)
-    report = _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
-    return report
+    if reader is not None and checks:
+        last = max(c.revision for c in checks)
+        extra = reader.xrefs.total_revisions - 1 - last
+        if extra > 0:
+            reasons.append(
+                f"{extra} revision(s) were added after the last signature (revision {last}) and no signature covers "
+                "them"
+            )
+    return _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
 
 
 def _default_profile() -> SigningProfile:
@@ -354,8 +363,11 @@ def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime
     if status.validation_path is not None:
         check.chain = [c.subject.human_friendly for c in status.validation_path.iter_certs(include_root=True)]
     ts = status.timestamp_validity
-    if ts is None:
-        token = _embedded_token(sig)
+    token = _embedded_token(sig)
+    if token is not None and not _token_covers_signature(token, sig):
+        check.timestamp = TimestampCheck(token.time, token.tsa_name, False, False, False)
+        check.problems.append("its timestamp token does not cover this signature (token replaced or altered)")
+    elif ts is None:
         if token is not None:  # present, but pyHanko could not validate it
             check.timestamp = TimestampCheck(token.time, token.tsa_name, False, False, False)
     else:
@@ -392,6 +404,8 @@ def _signature_problems(check: SignatureCheck, status: Any, has_lta: bool) -> No
         problems.append(f"its certificate is not trusted ({why})")
     if check.timestamp is None:
         problems.append("it has no RFC 3161 signature timestamp")
+    elif any("token replaced" in p for p in problems):
+        pass
     elif not check.timestamp.intact and not check.timestamp.valid and not check.timestamp.trusted:
         problems.append(f"its timestamp token ({check.timestamp.tsa}) could not be validated")
     elif not (check.timestamp.intact and check.timestamp.valid):
@@ -402,7 +416,7 @@ def _signature_problems(check: SignatureCheck, status: Any, has_lta: bool) -> No
         problems.append(f"the document was changed after it in a way it does not allow ({check.modification})")
     if not check.covers_revision:
         problems.append("it does not cover its whole revision")
-    if has_lta and not check.ltv:
+    if has_lta and not check.ltv and check.ltv_indication not in ("OK", "PASSED"):
         problems.append(f"long-term validation with the embedded data fails ({check.ltv_indication})")
 
 
@@ -425,7 +439,8 @@ def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
     check.covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     check.covers_revision = status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
     check.modification = _modification(status.modification_level)
-    check.modifications_allowed = status.docmdp_ok is not False
+    level = getattr(status.modification_level, "name", "NONE")
+    check.modifications_allowed = status.docmdp_ok is not False and level in ("NONE", "LTA_UPDATES")
     check.pades_level = "B-LTA"
     if status.validation_path is not None:
         check.chain = [c.subject.human_friendly for c in status.validation_path.iter_certs(include_root=True)]
@@ -465,6 +480,15 @@ def _embedded_token(sig: Any) -> Any:
     except Exception:  # no unsigned attributes, or a damaged token
         return None
     return None
+
+
+def _token_covers_signature(token: Any, sig: Any) -> bool:
+    """An RFC 3161 signature timestamp must be over the signature value it sits beside."""
+    try:
+        value = bytes(sig.signer_info["signature"].native)
+        return bool(hashlib.new(token.digest_algorithm, value).digest() == token.message_imprint)
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 def _level(check: SignatureCheck, sig: Any, has_lta: bool) -> str:
@@ -528,7 +552,8 @@ def _assemble(
     later: list[str] = []
     for c in checks:
         for p in c.problems:
-            (urgent if ("changed" in p or "does not verify" in p or "cut" in p) else later).append(f"{c.field}: {p}")
+            serious = any(word in p for word in ("changed", "does not verify", "replaced", "cut"))
+            (urgent if serious else later).append(f"{c.field}: {p}")
     if manifest is not None:
         required = profile.order(manifest.required_roles)
         if manifest.packet is not None:
@@ -564,9 +589,6 @@ def _assemble(
     if not checks:
         urgent.append("the PDF has no signatures")
     uncovered = byteranges.uncovered(data, raw)
-    for gap in uncovered:
-        if gap.what.startswith("an unsigned revision"):
-            later.append(f"bytes {gap.start}–{gap.end}: {gap.what} (covered by no signature)")
     levels = [c.pades_level for c in signatures] or ["none"]
     level = min(levels, key=LEVELS.index)
     return VerificationReport(
@@ -583,5 +605,5 @@ def _assemble(
         pades_level=level,
         manifest=manifest_source,
         packet_matches=packet_matches,
-        reasons=reasons[:1] + urgent + reasons[1:] + later,
+        reasons=reasons + urgent + later,
     )

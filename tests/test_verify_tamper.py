@@ -1,0 +1,231 @@
+"""Tampering with a signed packet is detected and named; bytes no signature covers are reported as such."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from _signing_fixtures import (
+    PASSPHRASE,
+    SignedPacket,
+    extract_signatures,
+    real_signed_packet,
+    replace_signature_value,
+    replace_timestamp_token,
+    small_signed_packet,
+    swap_signer_certificate,
+)
+from consentkit.cli import main
+from consentkit.errors import InputError
+from consentkit.sign import byteranges
+from consentkit.sign.verify import VerificationReport, verify_packet
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> SignedPacket:
+    return small_signed_packet(tmp_path_factory.mktemp("small"))
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> SignedPacket:
+    return real_signed_packet(tmp_path_factory.mktemp("real"))
+
+
+def tampered(packet: SignedPacket, folder: Path, data: bytes) -> Path:
+    pdf = packet.copy(folder)
+    pdf.write_bytes(data)
+    return pdf
+
+
+def check(packet: SignedPacket, folder: Path, data: bytes) -> VerificationReport:
+    return verify_packet(tampered(packet, folder, data), trust_roots=[packet.pki.root])
+
+
+def revisions(data: bytes) -> list[tuple[int, int, int]]:
+    """(start, end, signature index) of the bytes each signature added, its own /Contents excluded;
+    revision 0 (the unsigned packet) is owned by the first signature."""
+    sigs = sorted(byteranges.scan(data), key=lambda s: s.end)
+    spans, start = [], 0
+    for n, sig in enumerate(sigs):
+        _, b, c, d = sig.ranges
+        spans.append((start, b, n))  # up to its /Contents
+        spans.append((c, c + d, n))  # after its /Contents, to its end
+        start = c + d
+    return [s for s in spans if s[1] > s[0]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(choice=st.data())
+def test_any_flipped_byte_breaks_exactly_the_signatures_covering_it(real: SignedPacket, choice: st.DataObject) -> None:
+    data = real.pdf.read_bytes()
+    spans = revisions(data)
+    start, end, owner = choice.draw(st.sampled_from(spans))
+    position = choice.draw(st.integers(start, end - 1))
+    mask = choice.draw(st.integers(1, 255))
+    flipped = bytearray(data)
+    flipped[position] ^= mask
+    sigs = sorted(byteranges.scan(bytes(flipped)), key=lambda s: s.ranges[1])
+    originals = sorted(byteranges.scan(data), key=lambda s: s.ranges[1])
+    # a flip inside a /ByteRange itself can make that signature unreadable: it then disappears or breaks
+    assert len(sigs) <= len(originals)
+    broken = {s.ranges[1] for s in sigs if s.problem is not None}
+    for n, sig in enumerate(originals):
+        if n >= owner:
+            assert sig.ranges[1] in broken or sig.ranges not in {s.ranges for s in sigs}, (position, n)
+        else:
+            assert sig.ranges[1] not in broken, (position, n)
+
+
+def test_flips_in_every_revision_fail_verification_and_name_the_signature(real: SignedPacket, tmp_path: Path) -> None:
+    data = real.pdf.read_bytes()
+    fields = [s.field for s in verify_packet(real.pdf, trust_roots=[real.pki.root]).signatures]
+    by_owner: dict[int, tuple[int, int]] = {}
+    for start, end, owner in revisions(data):
+        by_owner.setdefault(owner, (start, end))
+    for owner, (start, end) in sorted(by_owner.items()):
+        flipped = bytearray(data)
+        flipped[(start + end) // 2] ^= 0x04
+        report = check(real, tmp_path / f"rev{owner}", bytes(flipped))
+        assert not report.ok
+        named = f"{fields[owner]}: the bytes it signed have changed"
+        assert named in report.reasons, (owner, report.reasons)
+        earlier = [f for f in fields[:owner]]
+        assert not any(r.startswith(tuple(f"{f}: the bytes" for f in earlier)) for r in report.reasons)
+
+
+def test_revision_appended_after_the_lock(small: SignedPacket, tmp_path: Path) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(small.pdf.read_bytes()), strict=False)
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    note = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+            generic.pdf_name("/Subtype"): generic.pdf_name("/Text"),
+            generic.pdf_name("/Rect"): generic.ArrayObject([generic.FloatObject(20)] * 4),
+            generic.pdf_name("/Contents"): generic.pdf_string("risk removed after signing"),
+        }
+    )
+    page[generic.pdf_name("/Annots")] = generic.ArrayObject([writer.add_object(note)])
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    report = check(small, tmp_path, out.getvalue())
+    assert not report.ok
+    assert report.reasons[0] == (
+        "1 revision(s) were added after the last signature (revision 6) and no signature covers them"
+    )
+    assert (
+        "sig-clinic-seal: the document was changed after it in a way it does not allow "
+        "(other changes to the document)" in report.reasons
+    )
+    assert any(u.what == "an unsigned revision appended after the last signature" for u in report.uncovered)
+
+
+def test_signature_added_after_the_seal(small: SignedPacket, tmp_path: Path) -> None:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from consentkit.sign.signers import KeySigner
+
+    pki = small.pki
+    signer = KeySigner(pki.private_key("clinic-seal", PASSPHRASE.encode()), pki.certificate("clinic-seal"), pki.chain())
+    writer = IncrementalPdfFileWriter(io.BytesIO(small.pdf.read_bytes()), strict=False)
+    out = io.BytesIO()
+    meta = signers.PdfSignatureMetadata(field_name="sig-late", subfilter=fields.SigSeedSubFilter.PADES)
+    signers.PdfSigner(meta, signer).sign_pdf(writer, output=out)
+    report = check(small, tmp_path, out.getvalue())
+    assert not report.ok
+    assert "sig-late: signed after the clinic seal locked the packet" in report.reasons
+    assert any(r.startswith("sig-clinic-seal: the document was changed after it") for r in report.reasons)
+
+
+def test_swapped_signer_certificate(small: SignedPacket, tmp_path: Path) -> None:
+    data = small.pdf.read_bytes()
+    physician = extract_signatures(data)[1]
+    witness_pem = next((small.pki.dir / "signers").glob("witness-*.pem"))
+    other = x509.load_pem_x509_certificate(witness_pem.read_bytes())
+    report = check(small, tmp_path, replace_signature_value(data, 1, swap_signer_certificate(physician.cms, other)))
+    assert not report.ok
+    assert report.reasons[0] == (
+        "sig-physician: its signature does not verify with the embedded certificate "
+        "(certificate swapped or value altered)"
+    )
+
+
+def test_replaced_timestamp_token(small: SignedPacket, tmp_path: Path) -> None:
+    data = small.pdf.read_bytes()
+    sigs = extract_signatures(data)
+    seal, physician = sigs[4], sigs[1]
+    assert physician.token is not None
+    report = check(
+        small, tmp_path / "seal", replace_signature_value(data, 4, replace_timestamp_token(seal.cms, physician.token))
+    )
+    assert not report.ok
+    assert (
+        "sig-clinic-seal: its timestamp token does not cover this signature (token replaced or altered)"
+        in report.reasons
+    )
+    # the document timestamp replaced by a token over other data
+    report = check(small, tmp_path / "doc", replace_signature_value(data, 5, physician.token))
+    assert not report.ok and "sig-document-timestamp: the bytes it signed have changed" in report.reasons
+
+
+def test_uncovered_bytes_are_reported_not_treated_as_tampering(small: SignedPacket, tmp_path: Path) -> None:
+    data = small.pdf.read_bytes()
+    report = check(small, tmp_path / "tail", data + b"\n% bytes after %%EOF\n")
+    assert report.ok, report.reasons
+    assert report.uncovered[-1].what == "bytes after the end of the last signed revision"
+    assert report.uncovered[-1].end - report.uncovered[-1].start == len(b"\n% bytes after %%EOF\n")
+    last = extract_signatures(data)[-1]
+    _, b, _, _ = last.byte_range
+    padded = bytearray(data)
+    padded[b + 1 + 2 * len(last.cms) + 20] = ord("7")
+    report = check(small, tmp_path / "padding", bytes(padded))
+    assert report.ok, report.reasons
+    assert any(u.what.startswith("padding of the last signature's /Contents (not zeros") for u in report.uncovered)
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_damaged_input_is_a_clear_error(
+    small: SignedPacket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = small.pdf.read_bytes()
+    for name, content in (
+        ("truncated.pdf", data[: len(data) // 2]),
+        ("garbage.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40),
+        ("text.pdf", b"hello, not a pdf\n"),
+    ):
+        (tmp_path / name).write_bytes(content)
+        code, out, err = run(["verify", str(tmp_path / name), "--trust", str(small.root)], capsys)
+        assert code == 3, (name, out, err)
+        assert err.startswith(f"error: {tmp_path / name}: not a") and "Traceback" not in err
+    with pytest.raises(InputError, match="cut short"):
+        verify_packet(tmp_path / "truncated.pdf", trust_roots=[small.pki.root])
+
+
+def test_cli_exit_codes(small: SignedPacket, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["verify", str(small.pdf), "--trust", str(small.root)], capsys)
+    assert code == 0 and "VALID — PAdES B-LTA, sealed" in out
+    flipped = bytearray(small.pdf.read_bytes())
+    flipped[2000] ^= 0x10
+    pdf = tampered(small, tmp_path, bytes(flipped))
+    code, out, _ = run(["verify", str(pdf), "--trust", str(small.root)], capsys)
+    assert code == 1 and "NOT VALID" in out
+    shutil.rmtree(tmp_path)
