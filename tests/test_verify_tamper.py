@@ -95,7 +95,7 @@ def test_flips_in_every_revision_fail_verification_and_name_the_signature(real: 
         assert not report.ok
         named = f"{fields[owner]}: the bytes it signed have changed"
         assert named in report.reasons, (owner, report.reasons)
-        earlier = [f for f in fields[:owner]]
+        earlier = list(fields[:owner])
         assert not any(r.startswith(tuple(f"{f}: the bytes" for f in earlier)) for r in report.reasons)
 
 
