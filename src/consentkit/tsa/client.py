@@ -3,6 +3,7 @@ stops with a :class:`TimestampError` naming every TSA and what went wrong; there
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import urllib.error
 import urllib.request
@@ -15,7 +16,7 @@ from cryptography import x509
 
 from consentkit.errors import TimestampError, VerificationError
 from consentkit.tsa import TimestampToken
-from consentkit.tsa.tokens import DIGESTS, TimeStampResp, describe_token, parse_token, verify_token
+from consentkit.tsa.tokens import DIGESTS, TimeStampResp, async_verify_token, describe_token, parse_token
 
 MAX_REPLY = 1 << 20
 QUERY_TYPE = "application/timestamp-query"
@@ -106,15 +107,19 @@ class HttpTimestamper:
 
     def answer(self, request: tsp.TimeStampReq) -> Any:
         """Ask each TSA in turn; return the first reply whose token checks out (status, nonce, imprint,
-        signature, trusted TSA certificate). Used by pyHanko while signing."""
+        signature, trusted TSA certificate)."""
+        return asyncio.run(self.async_answer(request))
+
+    async def async_answer(self, request: tsp.TimeStampReq) -> Any:
+        """:meth:`answer` for callers already in an event loop (pyHanko while signing)."""
         digest = bytes(request["message_imprint"]["hashed_message"].native)
         nonce = request["nonce"].native
         errors: list[str] = []
         for url in self.urls:
             try:
-                reply = post_request(url, request.dump(), self.timeout)
+                reply = await asyncio.to_thread(post_request, url, request.dump(), self.timeout)
                 der = token_from_reply(url, reply, nonce, digest)
-                self.check(url, der, digest)
+                await self.async_check(url, der, digest)
                 return TimeStampResp.load(reply)
             except TimestampError as exc:
                 errors.append(exc.message)
@@ -124,13 +129,13 @@ class HttpTimestamper:
         response = self.answer(build_request(digest, algorithm, nonce=secrets.randbits(63)))
         return describe_token(response["time_stamp_token"].dump())
 
-    def check(self, url: str, der: bytes, digest: bytes) -> TimestampToken:
+    async def async_check(self, url: str, der: bytes, digest: bytes) -> TimestampToken:
         if not self.trust_roots:
             raise TimestampError(
                 f"{url}: no trust anchor for external TSAs; put the TSA's root certificate in signatures/trust/"
             )
         try:
-            return verify_token(der, digest, self.trust_roots, is_digest=True)
+            return await async_verify_token(der, digest, self.trust_roots, is_digest=True)
         except VerificationError as exc:
             raise TimestampError(f"{url}: {exc.message}") from exc
 

@@ -23,5 +23,7 @@ class ResponderTimeStamper(TimeStamper):
         self.responder = responder
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        response: tsp.TimeStampResp = self.responder.answer(req)  # same fields; the token may be absent
+        answer_async = getattr(self.responder, "async_answer", None)
+        # same fields as tsp.TimeStampResp; the token may be absent (a refusal)
+        response: tsp.TimeStampResp = await answer_async(req) if answer_async else self.responder.answer(req)
         return response
