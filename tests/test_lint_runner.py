@@ -29,7 +29,7 @@ def test_rule_ids_are_stable_and_complete() -> None:
     for rule in all_rules():
         assert rule.severity in ("error", "warning")
         assert rule.name and rule.summary and rule.fix
-        assert rule.spec_checks or rule.library_checks or rule.id == "CK001"
+        assert rule.spec_checks or rule.library_checks or rule.text_checks or rule.id == "CK001"
     warnings = {r.id for r in all_rules() if r.severity == "warning"}
     assert warnings >= {"CK121", "CK122", "CK123", "CK160", "CK190"}
     assert all(name.startswith("consentkit.lint.rules.") for name in RULE_MODULES)
@@ -92,7 +92,9 @@ def _many(folder: Path, n: int) -> None:
         if i % 3 == 0:
             spec["follow_up"] = []
         if i % 4 == 0:
-            spec["risks"][0]["text"]["en"] = f"It is painless ({i})."
+            spec["risks"][0]["text"]["en"] = f"It is painless ({i})."  # allowed inside a risk
+        if i % 5 == 0:
+            spec["benefits"][0]["text"]["en"] = "Painless."  # not here
         write_spec(folder, spec)
     (folder / "broken.yaml").write_text("id: [\n")
 
@@ -102,7 +104,8 @@ def test_parallel_run_matches_a_serial_one(tmp_path: Path) -> None:
     serial = lint(tmp_path, jobs=1)
     parallel = lint(tmp_path, jobs=2)
     assert parallel.findings == serial.findings
-    assert {f.rule for f in serial.findings} == {"CK101", "CK171"}  # painless inside a risk is allowed
+    assert {f.rule for f in serial.findings} == {"CK101", "CK150", "CK171"}
+    assert all(f.field == "benefits[0].text.en" for f in only(serial, "CK150"))
 
 
 def test_cache_reuses_unchanged_files_and_rechecks_changed_ones(
@@ -120,6 +123,7 @@ def test_cache_reuses_unchanged_files_and_rechecks_changed_ones(
     assert cached == 0 and list((tmp_path / "cache" / "consentkit").glob("lint-*.json"))
     second, cached = run()
     assert second == first, [(x, y) for x, y in zip(first, second, strict=True) if x != y]
+    assert any(f["rule"] == "CK150" for f in second)  # per-text findings come back from the cache too
     assert cached == 7  # six specs and the broken file
     write_spec(folder, minimal_spec("spec-01", follow_up=[]))
     third, cached = run()

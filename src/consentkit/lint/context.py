@@ -18,9 +18,10 @@ from consentkit.workspace import Workspace
 class LintContext:
     """The input of every rule.
 
-    ``scan`` holds what was loaded: the specs to lint (``scan.procedures``; with ``include_builtin`` also the built-in
-    specs the workspace uses), the intake catalogue and policies in force (first root wins), and the problems of files
-    that could not be loaded. Only findings in ``reported`` files are shown: a workspace's own files, not the built-in
+    ``scan`` holds what was loaded: the intake catalogue and policies in force (first root wins), every spec file
+    found (``scan.shadowed``), the problems of files that could not be loaded, and in ``scan.procedures`` the spec
+    whose checks are running (specs are loaded one at a time, possibly in worker processes, and dropped after their
+    checks). Only findings in ``reported`` files are shown: a workspace's own files, not the built-in
     ones it layers over (see docs/lint.md, "What is checked").
     """
 
@@ -33,6 +34,7 @@ class LintContext:
     template_roots: tuple[Path, ...]
     reported: frozenset[Path]
     memo: dict[str, Any] = field(default_factory=dict)  # per-run cache shared by rules (keys: "<rule-id>:<what>")
+    spec_memo: dict[str, Any] = field(default_factory=dict)  # per-file cache, emptied after each spec's checks
 
     @property
     def intake(self) -> Loaded[IntakeCatalogue] | None:
@@ -60,9 +62,9 @@ class LintContext:
     def texts(self, source: Loaded[Any]) -> list[TextField]:
         """Every human text of a loaded spec, intake or policy (computed once per file)."""
         key = f"texts:{source.path}"
-        found = self.memo.get(key)
+        found = self.spec_memo.get(key)
         if found is None:
-            found = self.memo[key] = texts_of(source.model)
+            found = self.spec_memo[key] = texts_of(source.model)
         return list(found)
 
     @property

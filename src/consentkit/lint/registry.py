@@ -23,9 +23,11 @@ A module whose rules depend on files other than the spec (templates, fonts) defi
 ``cache_fingerprint(ctx) -> str`` summarising them; the findings cache (:mod:`consentkit.lint.cache`) is then
 invalidated when they change.
 
-A check is either ``per_spec`` (called once per linted spec: ``(ctx, spec) -> Iterable[Hit]``; an exception is
-reported against that spec only) or ``per_library`` (called once: ``(ctx) -> Iterable[Hit]``, for intake, policies
-and cross-file problems). Ids are never reused or renumbered: CI configurations and suppressions refer to them.
+A check is ``per_text`` (a pure function of one human text and its :class:`~consentkit.lint.texts.TextInfo`,
+cached, run on every text of every linted spec, intake and policy: wording, translation, placeholders),
+``per_spec`` (called once per linted spec: ``(ctx, spec) -> Iterable[Hit]``; an exception is reported against that
+spec only) or ``per_library`` (called once: ``(ctx) -> Iterable[Hit]``, for intake, policies and cross-file
+problems). Ids are never reused or renumbered: CI configurations and suppressions refer to them.
 """
 
 from __future__ import annotations
@@ -39,11 +41,14 @@ from consentkit.lint.findings import Hit, Severity
 
 if TYPE_CHECKING:
     from consentkit.lint.context import LintContext
+    from consentkit.lint.texts import TextInfo
     from consentkit.spec.library import Loaded
     from consentkit.spec.models import ProcedureSpec
 
 SpecCheck = Callable[["LintContext", "Loaded[ProcedureSpec]"], Iterable[Hit]]
 LibraryCheck = Callable[["LintContext"], Iterable[Hit]]
+TextProblem = tuple[str | None, str, str | None]  # locale (None: the whole text), message, needle
+TextCheck = Callable[[tuple[tuple[str, str], ...], "TextInfo"], Iterable[TextProblem]]
 
 RULE_MODULES: tuple[str, ...] = (
     "consentkit.lint.rules.schema",
@@ -72,6 +77,7 @@ class Rule:
     fix: str = ""
     spec_checks: list[SpecCheck] = field(default_factory=list)
     library_checks: list[LibraryCheck] = field(default_factory=list)
+    text_checks: list[TextCheck] = field(default_factory=list)
 
     def per_spec(self, check: SpecCheck) -> SpecCheck:
         """Decorator: run ``check(ctx, spec)`` for every spec being linted."""
@@ -81,6 +87,15 @@ class Rule:
     def per_library(self, check: LibraryCheck) -> LibraryCheck:
         """Decorator: run ``check(ctx)`` once per lint."""
         self.library_checks.append(check)
+        return check
+
+    def per_text(self, check: TextCheck) -> TextCheck:
+        """Decorator: run ``check(items, info)`` on every human text of every linted spec, intake and policy.
+
+        ``items`` are the text's ``(locale, text)`` pairs, ``info`` a :class:`~consentkit.lint.texts.TextInfo`;
+        yield ``(locale or None, message, needle)``. The check must depend on nothing else: its results are
+        cached on ``(items, info)``, so a text repeated across specs is checked once."""
+        self.text_checks.append(check)
         return check
 
     @property

@@ -17,6 +17,34 @@ HEADING_KEYS = frozenset({"title", "label", "name"})
 """Texts that are headings or labels, not sentences (readability skips them)."""
 
 _Kind = Literal["text", "text-list", "model", "model-list", "model-map"]
+FileKind = Literal["spec", "intake", "policy"]
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: TextInfo.of returns one shared instance per value
+class TextInfo:
+    """What a per-text check may know about a text besides its words (hashable: results are cached on it).
+
+    ``kind`` of file, ``section`` (top-level key), ``key`` (the field's own name), ``in_risk``, ``is_heading``, and
+    ``locales``: the locales every text of the file must carry (the spec's, or the intake's)."""
+
+    kind: FileKind
+    section: str
+    key: str
+    in_risk: bool
+    is_heading: bool
+    locales: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: TextField, kind: FileKind, locales: tuple[str, ...]) -> TextInfo:
+        return _info(kind, text.section, text.key, text.in_risk, text.is_heading, locales)
+
+
+@cache
+def _info(
+    kind: FileKind, section: str, key: str, in_risk: bool, is_heading: bool, locales: tuple[str, ...]
+) -> TextInfo:
+    """One shared instance per distinct info (there are a few dozen), so cache keys hash and compare quickly."""
+    return TextInfo(kind, section, key, in_risk, is_heading, locales)
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,11 @@ class TextField:
     section: str = ""
     in_risk: bool = False
     is_heading: bool = False
+
+    @property
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """The ``(locale, text)`` pairs, hashable: what per-text checks receive."""
+        return tuple(self.value.items())
 
     @classmethod
     def at(cls, loc: KeyPath, value: Mapping[str, str]) -> TextField:

@@ -21,8 +21,9 @@ from functools import lru_cache
 
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
-from consentkit.lint.registry import define_rule
+from consentkit.lint.registry import TextProblem, define_rule
 from consentkit.lint.syllables import syllables
+from consentkit.lint.texts import TextInfo
 from consentkit.spec.library import Loaded
 from consentkit.spec.models import ProcedureSpec
 
@@ -141,6 +142,21 @@ def _group(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     return loc[:1]
 
 
+@CK190.per_text
+def _chinese(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+    if info.kind != "spec" or info.is_heading:
+        return
+    for locale, value in items:
+        if locale.startswith("zh"):
+            for sentence, length in long_chinese_sentences(value):
+                shown = _excerpt(sentence)
+                yield (
+                    locale,
+                    f"sentence of {length} characters (aim for {MAX_ZH_CHARS} or fewer): '{shown}'; split it",
+                    sentence[:6],
+                )
+
+
 @CK190.per_spec
 def _readability(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
     names = _names(tuple(spec.model.title.values()))
@@ -158,15 +174,6 @@ def _readability(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]
                         (*text.loc, locale),
                         f"this text reads at grade {grade.grade:g} (Flesch-Kincaid; aim for {MAX_GRADE:g} or below): "
                         f"{grade.words} words in {grade.sentences} sentence(s); use shorter sentences and words",
-                    )
-            elif locale.startswith("zh"):
-                for sentence, length in long_chinese_sentences(value):
-                    yield hit(
-                        spec,
-                        (*text.loc, locale),
-                        f"sentence of {length} characters (aim for {MAX_ZH_CHARS} or fewer): "
-                        f"'{_excerpt(sentence)}'; split it",
-                        needle=sentence[:6],
                     )
     for group, graded in sections.items():
         total = _grade(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
-from consentkit.lint.registry import define_rule
-from consentkit.lint.texts import TextField
+from consentkit.lint.registry import TextProblem, define_rule
+from consentkit.lint.texts import TextInfo
 from consentkit.spec.library import Loaded
 from consentkit.spec.models import ProcedureSpec
 
@@ -51,18 +51,21 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 MIN_LATIN_WORDS = 3  # shorter identical texts are usually names or units ("PDO", "1 ml") and may stay as they are
 
 
-def _missing(source: Loaded[Any], fields: Sequence[TextField], locales: Sequence[str], whose: str) -> Iterator[Hit]:
-    for text in fields:
-        missing = [loc for loc in locales if loc not in text.value]
-        if missing:
-            names = ", ".join(f"'{m}'" for m in missing)
-            yield hit(source, text.loc, f"no {names} text ({whose} locales: {', '.join(locales)})")
+@CK120.per_text
+def _text_locales(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+    if not info.locales:
+        return
+    present = {locale for locale, _ in items}
+    missing = [loc for loc in info.locales if loc not in present]
+    if missing:
+        names = ", ".join(f"'{m}'" for m in missing)
+        whose = "the spec's" if info.kind == "spec" else "the intake's"
+        yield None, f"no {names} text ({whose} locales: {', '.join(info.locales)})", None
 
 
 @CK120.per_spec
 def _spec_locales(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
     locales = spec.model.locales
-    yield from _missing(spec, ctx.texts(spec), locales, "the spec's")
     for needed in ctx.workspace_locales:
         if needed not in locales:
             yield hit(
@@ -80,24 +83,6 @@ def _spec_locales(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit
                     f"locale '{loc}' is not in {ctx.intake.path.name} (locales: "
                     f"{', '.join(ctx.intake.model.locales)}); the intake questions cannot be shown in it",
                 )
-
-
-def _file_texts(ctx: LintContext) -> Iterator[tuple[Loaded[Any], list[TextField], list[str]]]:
-    """The intake catalogue and policies being reported, with the locales their texts must carry."""
-    intake = ctx.intake
-    intake_locales = list(intake.model.locales) if intake is not None else []
-    if intake is not None and ctx.is_reported(intake.path):
-        yield intake, ctx.texts(intake), intake_locales
-    for policy in ctx.scan.policies.values():
-        if ctx.is_reported(policy.path):
-            yield policy, ctx.texts(policy), intake_locales
-
-
-@CK120.per_library
-def _file_locales(ctx: LintContext) -> Iterator[Hit]:
-    for source, fields, locales in _file_texts(ctx):
-        if locales:
-            yield from _missing(source, fields, locales, "the intake's")
 
 
 def _same(a: str, b: str) -> bool:
@@ -172,43 +157,16 @@ def script_problems(items: tuple[tuple[str, str], ...]) -> tuple[ScriptProblem, 
     return tuple(out)
 
 
-def _script_checks(source: Loaded[Any], fields: Sequence[TextField]) -> Iterator[tuple[str, Hit]]:
-    """(rule id, hit) for CK121-CK123 over ``fields``."""
-    for text in fields:
-        if len(text.value) < 2:
-            continue
-        for rule_id, locale, message, needle in script_problems(tuple(text.value.items())):
-            yield rule_id, hit(source, (*text.loc, locale), message, needle=needle)
-
-
-def _memo_checks(ctx: LintContext, source: Loaded[Any], fields: Sequence[TextField]) -> list[tuple[str, Hit]]:
-    """Run the script checks once per file and share the result between CK121, CK122 and CK123."""
-    key = f"CK121:{source.path}"
-    found = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = list(_script_checks(source, fields))
-    return list(found)
-
-
-def _spec_script(rule_id: str) -> Any:
-    def check(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
-        for found_id, item in _memo_checks(ctx, spec, ctx.texts(spec)):
+def _script_rule(rule_id: str) -> Any:
+    def check(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+        if len(items) < 2:
+            return
+        for found_id, locale, message, needle in script_problems(items):
             if found_id == rule_id:
-                yield item
-
-    return check
-
-
-def _file_script(rule_id: str) -> Any:
-    def check(ctx: LintContext) -> Iterator[Hit]:
-        for source, fields, _ in _file_texts(ctx):
-            for found_id, item in _memo_checks(ctx, source, fields):
-                if found_id == rule_id:
-                    yield item
+                yield locale, message, needle
 
     return check
 
 
 for _rule in (CK121, CK122, CK123):
-    _rule.per_spec(_spec_script(_rule.id))
-    _rule.per_library(_file_script(_rule.id))
+    _rule.per_text(_script_rule(_rule.id))

@@ -9,18 +9,17 @@ in the same clause, which turn a promise into an honest statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 
 from consentkit.lint import phrases
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
 from consentkit.lint.needles import compile_parsed, needles_in, parse_pattern
 from consentkit.lint.phrases import Concept
-from consentkit.lint.registry import define_rule
-from consentkit.lint.texts import TextField
+from consentkit.lint.registry import TextProblem, define_rule
+from consentkit.lint.texts import TextInfo
 from consentkit.spec.library import Loaded
 from consentkit.spec.models import ProcedureSpec
 
@@ -169,48 +168,24 @@ PROMISE_KEYS = tuple(c.key for c in phrases.PROMISES)
 WAIVER_KEYS = (phrases.WAIVER.key,)
 
 
-def _wording_hits(
-    source: Loaded[Any], fields: Sequence[TextField], keys: Sequence[str], *, skip_risks: bool
-) -> Iterator[Hit]:
-    for text in fields:
-        if skip_risks and text.in_risk:
-            continue
-        for locale, value in text.value.items():
-            reported: set[str] = set()
-            for concept, words in find_wording(value, locale, keys, text.section):
-                if concept.key in reported:
-                    continue
+def _wording(items: tuple[tuple[str, str], ...], section: str, keys: tuple[str, ...]) -> Iterator[TextProblem]:
+    for locale, value in items:
+        reported: set[str] = set()
+        for concept, words in find_wording(value, locale, keys, section):
+            if concept.key not in reported:
                 reported.add(concept.key)
-                yield hit(
-                    source,
-                    (*text.loc, locale),
-                    f"'{words}' reads as {concept.reads_as}; {concept.advice}",
-                    needle=words,
-                )
+                yield locale, f"'{words}' reads as {concept.reads_as}; {concept.advice}", words
 
 
-@CK150.per_spec
-def _promises(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
-    yield from _wording_hits(spec, ctx.texts(spec), PROMISE_KEYS, skip_risks=True)
+@CK150.per_text
+def _promises(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+    if info.kind == "spec" and not info.in_risk:  # harm words belong in a risk statement
+        yield from _wording(items, info.section, PROMISE_KEYS)
 
 
-def _other_files(ctx: LintContext) -> Iterator[Loaded[Any]]:
-    if ctx.intake is not None and ctx.is_reported(ctx.intake.path):
-        yield ctx.intake
-    for policy in ctx.scan.policies.values():
-        if ctx.is_reported(policy.path):
-            yield policy
-
-
-@CK151.per_spec
-def _waiver(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
-    yield from _wording_hits(spec, ctx.texts(spec), WAIVER_KEYS, skip_risks=False)
-
-
-@CK151.per_library
-def _waiver_files(ctx: LintContext) -> Iterator[Hit]:
-    for loaded in _other_files(ctx):
-        yield from _wording_hits(loaded, ctx.texts(loaded), WAIVER_KEYS, skip_risks=False)
+@CK151.per_text
+def _waiver(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+    yield from _wording(items, info.section, WAIVER_KEYS)
 
 
 _PLACEHOLDER = re.compile("|".join(f"(?:{p})" for p in phrases.PLACEHOLDERS))
@@ -224,22 +199,19 @@ def find_placeholder(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-def _placeholder_hits(source: Loaded[Any], fields: Sequence[TextField]) -> Iterator[Hit]:
-    for text in fields:
-        for locale, value in text.value.items():
-            found = find_placeholder(value)
-            if found:
-                yield hit(
-                    source,
-                    (*text.loc, locale),
-                    f"placeholder '{found}' left in the text; write the real words",
-                    needle=found,
-                )
+PLACEHOLDER_MESSAGE = "placeholder '{}' left in the text; write the real words"
+
+
+@CK140.per_text
+def _placeholders(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+    for locale, value in items:
+        found = find_placeholder(value)
+        if found:
+            yield locale, PLACEHOLDER_MESSAGE.format(found), found
 
 
 @CK140.per_spec
-def _placeholders(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
-    yield from _placeholder_hits(spec, ctx.texts(spec))
+def _plain_placeholders(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
     model = spec.model
     plain: list[tuple[tuple[str | int, ...], str]] = [
         (("references", i, "citation"), ref.citation) for i, ref in enumerate(model.references)
@@ -249,10 +221,4 @@ def _placeholders(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit
     for loc, value in plain:
         found = find_placeholder(value)
         if found:
-            yield hit(spec, loc, f"placeholder '{found}' left in the text; write the real words", needle=found)
-
-
-@CK140.per_library
-def _placeholder_files(ctx: LintContext) -> Iterator[Hit]:
-    for loaded in _other_files(ctx):
-        yield from _placeholder_hits(loaded, ctx.texts(loaded))
+            yield hit(spec, loc, PLACEHOLDER_MESSAGE.format(found), needle=found)
