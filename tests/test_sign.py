@@ -222,3 +222,17 @@ def test_cli_sign(
     assert code == 3 and "no such file" in err
     code, _, err = run([*w, "sign", str(packet), "--role", "patient"], capsys)
     assert code == 1 and "physician signs before the patient" in err
+
+
+def test_a_too_small_learnt_signature_size_falls_back_to_estimating(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path
+) -> None:
+    from consentkit.sign.signing import SignerRef, SigningSession
+
+    ws, _ = workspace
+    session = SigningSession(ws, SECRET)
+    session.sign(packet, "clinic")
+    cert = session.pki.find(PHYSICIAN)
+    session._reserved[f"physician:{cert.sha256}"] = 2000  # hex digits: far too few for certificates and a token
+    result = session.sign(packet, "physician", SignerRef(name=PHYSICIAN))
+    assert result.role == "physician" and fields(packet) == ("sig-clinic", "sig-physician")

@@ -63,6 +63,12 @@ def scan(data: bytes) -> list[RawSignature]:
     return found
 
 
+def last_signatures(data: bytes, count: int) -> list[RawSignature]:
+    """The last ``count`` signatures in file order (what a signing step just added)."""
+    matches = list(BYTERANGE.finditer(data))[-count:]
+    return [_check(data, m.start(), tuple(int(g) for g in m.groups())) for m in matches]  # type: ignore[arg-type]
+
+
 def _check(data: bytes, offset: int, ranges: tuple[int, int, int, int]) -> RawSignature:
     a, b, c, d = ranges
 

@@ -24,10 +24,10 @@ from consentkit.case import CaseFile, identity_hash
 from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
-from consentkit.sign import _pyhanko_fixes, appearance
+from consentkit.sign import _pyhanko_fixes, appearance, byteranges
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
-from consentkit.sign.state import PacketState, next_role, read_state, required_order
+from consentkit.sign.state import PacketState, next_role, open_state, required_order
 from consentkit.sign.trust import workspace_trust_roots
 from consentkit.workspace import Workspace
 
@@ -90,6 +90,9 @@ class SigningSession:
     _context: Any = None
     _context_key: tuple[bytes, ...] = ()
     _trust: list[x509.Certificate] = field(default_factory=list)
+    # hex digits to reserve for each kind of signature, learnt from the first one: pyHanko otherwise signs twice
+    # (a dry run to size the signature), which was a third of the time of a signature
+    _reserved: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.profile = load_profile(self.ws.signature_roots(), self.ws.config.signing.profile).model
@@ -153,25 +156,25 @@ class SigningSession:
         manifest_file = manifest_path or pdf_path.with_name(MANIFEST_NAME)
         manifest = read_manifest(manifest_file)
         _check_manifest(manifest, data, pdf_path, manifest_file)
-        state = read_state(data, str(pdf_path))
+        reader, state = open_state(data, str(pdf_path))
         expected = next_role(self.profile, manifest, state)
         _check_order(self.profile, manifest, state, role, expected)
         target = output or pdf_path
         if role == "seal":
-            data, result = self._seal(data, state, target, now)
+            data, result = self._seal(data, state, target, now, reader=reader)
             _write_atomic(target, data)
             return result
         credential = self._credential(role, signer, case, manifest, now)
         try:
-            data, result = self._sign_role(data, state, manifest, role, credential, signature_image, target, now)
+            data, result = self._sign_role(
+                reader, data, state, manifest, role, credential, signature_image, target, now
+            )
         finally:
             if credential.close is not None:
                 credential.close()
-        if seal and self.profile.seal is not None:
-            after = read_state(data, str(pdf_path))
-            if next_role(self.profile, manifest, after) == "seal":
-                data, sealed = self._seal(data, after, target, now)
-                result = _replace_file_facts(result, data, target, sealed)
+        if seal and self.profile.seal is not None and required_order(self.profile, manifest)[-1] == role:
+            data, sealed = self._seal(data, state, target, now, revision=result.revision + 1)
+            result = _replace_file_facts(result, data, target, sealed)
         _write_atomic(target, data)
         return result
 
@@ -256,6 +259,7 @@ class SigningSession:
 
     def _sign_role(
         self,
+        reader: Any,
         data: bytes,
         state: PacketState,
         manifest: Manifest,
@@ -269,7 +273,7 @@ class SigningSession:
         from pyhanko.sign import fields, signers
 
         spec = self.profile.role(role)
-        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        writer = IncrementalPdfFileWriter(reader.stream, prev=reader, strict=False)
         if spec.certify:
             self._add_fields(writer, manifest, state)
         box = manifest.box(role)
@@ -300,13 +304,25 @@ class SigningSession:
             reason=spec.meaning.get(manifest.locales[0]) or next(iter(spec.meaning.values())),
         )
         pdf_signer = signers.PdfSigner(meta, credential.signer, timestamper=self.timestamper(), stamp_style=style)
+        size_key = f"{role}:{sha256_fingerprint(credential.certificate) if role not in ONE_TIME else 'one-time'}"
         out = io.BytesIO()
         try:
-            pdf_signer.sign_pdf(writer, output=out, existing_fields_only=True)
+            pdf_signer.sign_pdf(
+                writer, output=out, existing_fields_only=True, bytes_reserved=self._reserved.get(size_key)
+            )
         except Exception as exc:
+            if size_key in self._reserved and "larger than expected" in str(exc):
+                del self._reserved[size_key]  # learnt size too small this time: sign again, sized by pyHanko
+                fresh_reader, fresh_state = open_state(data, str(target))
+                return self._sign_role(fresh_reader, data, fresh_state, manifest, role, credential, image, target, now)
             raise _signing_error(role, exc) from exc
         signed = out.getvalue()
-        return signed, self._result(signed, role, spec.field, credential, target, "B-T")
+        self._learn_size(size_key, signed)
+        return signed, self._result(signed, role, spec.field, credential, target, "B-T", state.revisions)
+
+    def _learn_size(self, key: str, signed: bytes) -> None:
+        der = byteranges.last_signatures(signed, 1)[0].contents_der
+        self._reserved[key] = 2 * (len(der) + 768)
 
     def _add_fields(self, writer: Any, manifest: Manifest, state: PacketState) -> None:
         """At certification, reserve a field for every role of this packet where its box was drawn."""
@@ -326,10 +342,18 @@ class SigningSession:
                     SigFieldSpec(sig_field_name=spec.field, on_page=box.page - 1, box=box.rect),  # type: ignore[arg-type]
                 )
 
-    def _seal(self, data: bytes, state: PacketState, target: Path, now: dt.datetime) -> tuple[bytes, SignatureResult]:
+    def _seal(
+        self,
+        data: bytes,
+        state: PacketState,
+        target: Path,
+        now: dt.datetime,
+        *,
+        reader: Any = None,
+        revision: int | None = None,
+    ) -> tuple[bytes, SignatureResult]:
         """The invisible clinic seal that locks every field, then the document timestamp (B-LTA)."""
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.pdf_utils.reader import PdfFileReader
         from pyhanko.sign import fields, signers
 
         assert self.profile.seal is not None
@@ -356,7 +380,10 @@ class SigningSession:
             field_mdp_spec=fields.FieldMDPSpec(fields.FieldMDPAction.ALL) if self.profile.seal.lock else None,
             doc_mdp_update_value=fields.MDPPerm.NO_CHANGES if self.profile.seal.lock else None,
         )
-        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        if reader is None:
+            writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        else:
+            writer = IncrementalPdfFileWriter(reader.stream, prev=reader, strict=False)
         pdf_signer = signers.PdfSigner(
             meta, credential.signer, timestamper=self.timestamper(), new_field_spec=field_spec
         )
@@ -366,25 +393,32 @@ class SigningSession:
         except Exception as exc:
             raise _signing_error("seal", exc) from exc
         sealed = out.getvalue()
-        result = self._result(sealed, "seal", self.profile.seal.field, credential, target, "B-LTA" if lta else "B-LT")
+        seal_revision = state.revisions if revision is None else revision
+        level = "B-LTA" if lta else "B-LT"
+        result = self._result(sealed, "seal", self.profile.seal.field, credential, target, level, seal_revision)
         if lta:
-            reader = PdfFileReader(io.BytesIO(sealed), strict=False)
             from consentkit.tsa.tokens import describe_token
 
-            token = describe_token(_token_der(reader.embedded_timestamp_signatures[-1]))
+            doc_ts = byteranges.last_signatures(sealed, 1)[0]
+            token = describe_token(doc_ts.contents_der)
             result = _with_time(result, token.time, token.tsa_name)
         return sealed, result
 
     def _result(
-        self, data: bytes, role: str, field_name: str, credential: _Credential, target: Path, level: str
+        self,
+        data: bytes,
+        role: str,
+        field_name: str,
+        credential: _Credential,
+        target: Path,
+        level: str,
+        revision: int,
     ) -> SignatureResult:
-        from pyhanko.pdf_utils.reader import PdfFileReader
-
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
-        sig = next(s for s in reader.embedded_regular_signatures if s.field_name == field_name)
+        """What was just signed, read back from the bytes (a second PDF parse costs more than the signature)."""
         from consentkit.tsa.tokens import describe_token
 
-        token_der = _signature_token_der(sig)
+        sig = next(s for s in reversed(byteranges.last_signatures(data, 2)) if not s.is_timestamp)
+        token_der = _signature_token_der(sig.contents_der)
         token = describe_token(token_der) if token_der else None
         cert = credential.certificate
         return SignatureResult(
@@ -396,7 +430,7 @@ class SigningSession:
             certificate_serial=format(cert.serial_number, "x"),
             tsa_time=token.time if token else dt.datetime.now(dt.UTC),
             tsa_name=token.tsa_name if token else "",
-            revision=sig.signed_revision,
+            revision=revision,
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             path=target,
@@ -426,21 +460,17 @@ def _dss_settings() -> Any:
     )
 
 
-def _signature_token_der(sig: Any) -> bytes | None:
-    try:
-        unsigned = sig.signer_info["unsigned_attrs"]
-        for attr in unsigned:
-            if attr["type"].native == "signature_time_stamp_token":
-                return bytes(attr["values"][0].dump())
-    except (KeyError, ValueError, TypeError):
-        return None
-    return None
-
-
-def _token_der(doc_ts: Any) -> bytes:
+def _signature_token_der(cms_der: bytes) -> bytes | None:
     from asn1crypto import cms
 
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": doc_ts.signed_data}).dump())
+    try:
+        signer = cms.ContentInfo.load(cms_der)["content"]["signer_infos"][0]
+        for attr in signer["unsigned_attrs"]:
+            if attr["type"].native == "signature_time_stamp_token":
+                return bytes(attr["values"][0].dump())
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+    return None
 
 
 def _with_time(result: SignatureResult, time: dt.datetime, tsa: str) -> SignatureResult:
@@ -499,16 +529,12 @@ def _check_order(
 def _check_signers_still_valid(data: bytes, now: dt.datetime) -> None:
     """The seal's validation data must be gathered while every signer's certificate is valid, or long-term
     validation of that signature fails later (see docs/signing.md on one-time certificates)."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    reader = PdfFileReader(io.BytesIO(data), strict=False)
-    for sig in reader.embedded_regular_signatures:
+    for sig in byteranges.scan(data):
         cert = sig.signer_cert
-        if cert.not_valid_after < now:
+        if cert is not None and not sig.is_timestamp and cert.not_valid_after_utc < now:
             raise RefusedError(
-                f"the certificate of {sig.field_name} ({cert.subject.human_friendly}) expired on "
-                f"{cert.not_valid_after:%Y-%m-%d}; the packet can no longer be sealed for long-term validation: "
-                "make a new packet and sign it again"
+                f"the certificate of {common_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}; the packet "
+                "can no longer be sealed for long-term validation: make a new packet and sign it again"
             )
 
 

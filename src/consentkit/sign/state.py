@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from consentkit.errors import InputError
 from consentkit.manifest import Manifest
@@ -26,6 +27,12 @@ class PacketState:
 
 def read_state(data: bytes, source: str) -> PacketState:
     """The signature fields of a PDF; an unreadable PDF is an InputError naming ``source``."""
+    return open_state(data, source)[1]
+
+
+def open_state(data: bytes, source: str) -> tuple[Any, PacketState]:
+    """A pyHanko reader over ``data`` (reusable by an incremental writer: pass ``prev=reader`` with the reader's
+    ``stream``) and the signature fields it shows."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields
@@ -39,7 +46,7 @@ def read_state(data: bytes, source: str) -> PacketState:
         revisions = reader.xrefs.total_revisions
     except (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise InputError(f"{source}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    return PacketState(signed, empty, timestamps, revisions)
+    return reader, PacketState(signed, empty, timestamps, revisions)
 
 
 def required_order(profile: SigningProfile, manifest: Manifest) -> list[str]:
