@@ -361,7 +361,7 @@ def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime
     check.valid = check.valid and bool(status.valid)
     check.trusted = status.trust_problem_indic is None and status.validation_path is not None
     if status.validation_path is not None:
-        check.chain = [c.subject.human_friendly for c in status.validation_path.iter_certs(include_root=True)]
+        check.chain = [_cn(c.subject) for c in status.validation_path.iter_certs(include_root=True)]
     ts = status.timestamp_validity
     token = _embedded_token(sig)
     if token is not None and not _token_covers_signature(token, sig):
@@ -373,7 +373,7 @@ def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime
     else:
         check.timestamp = TimestampCheck(
             time=ts.timestamp,
-            tsa=ts.signing_cert.subject.human_friendly if ts.signing_cert is not None else "",
+            tsa=_cn(ts.signing_cert.subject) if ts.signing_cert is not None else "",
             intact=bool(ts.intact),
             valid=bool(ts.valid),
             trusted=ts.trust_problem_indic is None and ts.validation_path is not None,
@@ -431,7 +431,7 @@ def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
     cert = status.signing_cert
     check.timestamp = TimestampCheck(
         time=status.timestamp,
-        tsa=cert.subject.human_friendly if cert is not None else "",
+        tsa=_cn(cert.subject) if cert is not None else "",
         intact=bool(status.intact),
         valid=bool(status.valid),
         trusted=check.trusted,
@@ -443,7 +443,7 @@ def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
     check.modifications_allowed = status.docmdp_ok is not False and level in ("NONE", "LTA_UPDATES")
     check.pades_level = "B-LTA"
     if status.validation_path is not None:
-        check.chain = [c.subject.human_friendly for c in status.validation_path.iter_certs(include_root=True)]
+        check.chain = [_cn(c.subject) for c in status.validation_path.iter_certs(include_root=True)]
     if not status.intact and not any("bytes it signed" in p for p in check.problems):
         check.problems.append("the bytes it time-stamped have changed")
     if not check.trusted:
@@ -524,6 +524,17 @@ def _modification(level: Any) -> str:
     }
     name = str(level.name)
     return names.get(name, name.lower())
+
+
+def _cn(name: Any) -> str:
+    """The common name of an asn1crypto Name (the whole name when it has none)."""
+    try:
+        value = name.native.get("common_name")
+    except (AttributeError, ValueError, TypeError):
+        value = None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value) if value else str(name.human_friendly)
 
 
 def _first_line(exc: BaseException) -> str:
