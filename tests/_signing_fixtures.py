@@ -37,7 +37,9 @@ MEANINGS = {
     "physician": {"zh-CN": "我已告知风险", "en": "I explained the risks"},
     "patient": {"zh-CN": "我同意接受本项目", "en": "I consent to the procedure"},
     "witness": {"zh-CN": "我见证了签署过程", "en": "I witnessed the signing"},
+    "guardian": {"zh-CN": "我作为监护人同意", "en": "As the guardian I consent"},
 }
+GUARDIAN = "李大山"
 
 CASE_YAML = f"""\
 case_id: {CASE_ID}
@@ -104,7 +106,13 @@ def small_packet(
             if anchor in page.anchors and not any(b["role"] == role for b in boxes):
                 x1, y1, x2, y2 = page.anchors[anchor]
                 rect = (x1 * PX_TO_PT, height - y2 * PX_TO_PT, x2 * PX_TO_PT, height - y1 * PX_TO_PT)
-                names = {"clinic": "示例医疗美容诊所", "physician": PHYSICIAN, "patient": PATIENT, "witness": WITNESS}
+                names = {
+                    "clinic": "示例医疗美容诊所",
+                    "physician": PHYSICIAN,
+                    "patient": PATIENT,
+                    "witness": WITNESS,
+                    "guardian": GUARDIAN,
+                }
                 boxes.append(
                     {
                         "role": role,
@@ -154,9 +162,12 @@ def manifest_digest(pdf: bytes) -> PacketDigest:
     return PacketDigest(sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf))
 
 
-def case_file(folder: Path) -> Path:
+def case_file(folder: Path, *, guardian: bool = False) -> Path:
     path = folder / "case.yaml"
-    path.write_text(CASE_YAML, encoding="utf-8")
+    text = CASE_YAML
+    if guardian:
+        text += f'guardian: {{name: {GUARDIAN}, relationship: 父亲, identity: {{type: resident-id, number: "110101196501010011"}}}}\n'
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -24,6 +24,7 @@ from consentkit.case import load_case
 from consentkit.cli import main
 from consentkit.errors import InputError, RefusedError, TimestampError
 from consentkit.pki import WorkspacePki
+from consentkit.sign import byteranges
 from consentkit.sign.signing import sign_packet
 from consentkit.sign.state import read_state
 from consentkit.workspace import Workspace
@@ -236,3 +237,55 @@ def test_a_too_small_learnt_signature_size_falls_back_to_estimating(
     session._reserved[f"physician:{cert.sha256}"] = 2000  # hex digits: far too few for certificates and a token
     result = session.sign(packet, "physician", SignerRef(name=PHYSICIAN))
     assert result.role == "physician" and fields(packet) == ("sig-clinic", "sig-physician")
+
+
+def test_guardian_signs_with_a_one_time_certificate_bound_to_the_guardian(
+    workspace: tuple[Workspace, WorkspacePki], tmp_path: Path
+) -> None:
+    from _signing_fixtures import GUARDIAN
+    from consentkit.case import identity_hash
+    from consentkit.pki import EventBinding
+
+    ws, pki = workspace
+    pdf = small_packet(tmp_path / "p", roles=("clinic", "physician", "guardian"))
+    case = load_case(case_file(tmp_path, guardian=True))[0]
+    sign(ws, pdf, "clinic")
+    sign(ws, pdf, "physician", PHYSICIAN)
+    with pytest.raises(RefusedError, match="'patient' does not sign this packet"):
+        sign(ws, pdf, "patient", case=case)
+    result = sign(ws, pdf, "guardian", case=case)
+    assert result.signer_name == GUARDIAN and result.seal is not None  # type: ignore[attr-defined]
+    record = pki.find(result.certificate_serial)  # type: ignore[attr-defined]
+    assert record.role == "guardian" and record.key_storage == "discarded"
+    signed = [s.signer_cert for s in byteranges.scan(pdf.read_bytes()) if s.signer_cert is not None]
+    cert = next(c for c in signed if c.serial_number == int(record.serial, 16))
+    binding = EventBinding.from_certificate(cert)
+    assert binding is not None and binding.role == "guardian" and binding.case_id == CASE_ID
+    assert binding.identity_sha256 != identity_hash(case)  # the guardian's document, not the patient's
+
+
+def test_revocation_reaches_later_signatures_and_spares_earlier_ones(tmp_path: Path) -> None:
+    from asn1crypto import crl as asn1_crl
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    from consentkit.sign.verify import verify_packet
+
+    ws, pki = make_workspace(tmp_path / "ws")
+    pdf = small_packet(tmp_path / "p")
+    case = load_case(case_file(tmp_path))[0]
+    sign(ws, pdf, "clinic")
+    sign(ws, pdf, "physician", PHYSICIAN)
+    revoked = pki.revoke(PHYSICIAN, "key-compromise", SECRET)  # after the physician signed
+    sign(ws, pdf, "patient", case=case)
+    sign(ws, pdf, "witness", WITNESS)
+    with pdf.open("rb") as fh:
+        dss = DocumentSecurityStore.read_dss(PdfFileReader(fh, strict=False))
+        listed = {
+            entry["user_certificate"].native
+            for ref in dss.crls
+            for entry in asn1_crl.CertificateList.load(ref.get_object().data)["tbs_cert_list"]["revoked_certificates"]
+        }
+    assert int(revoked.serial, 16) in listed
+    report = verify_packet(pdf, trust_roots=[pki.root])
+    assert report.ok, report.reasons  # signed before the revocation: still valid

@@ -76,7 +76,8 @@ class CertRecord:
     pkcs11_uri: str | None = None  # where the key lives when key_storage is "pkcs11" (no PIN in it)
 
     def status(self, at: dt.datetime) -> str:
-        if self.revoked_at is not None and self.revoked_at <= at:
+        # revocation times are rounded up to the second (see revoke): count one that close as already in force
+        if self.revoked_at is not None and self.revoked_at <= at + dt.timedelta(seconds=1):
             return f"revoked ({self.reason or 'unspecified'})"
         if at < self.not_before:
             return "not yet valid"
@@ -446,6 +447,8 @@ class WorkspacePki:
         if reason not in REASONS:
             raise InputError(f"unknown revocation reason '{reason}' (use one of: {', '.join(REASONS)})")
         when = _utc(now)
+        if when.microsecond:  # CRLs state whole seconds: never claim a revocation before it happened
+            when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
         with self._locked():
             target = self.find(name_or_serial)
             if target.role == "root-ca":
