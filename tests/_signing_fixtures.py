@@ -166,7 +166,8 @@ def case_file(folder: Path, *, guardian: bool = False) -> Path:
     path = folder / "case.yaml"
     text = CASE_YAML
     if guardian:
-        text += f'guardian: {{name: {GUARDIAN}, relationship: 父亲, identity: {{type: resident-id, number: "110101196501010011"}}}}\n'
+        identity = '{type: resident-id, number: "110101196501010011"}'
+        text += f"guardian: {{name: {GUARDIAN}, relationship: 父亲, identity: {identity}}}\n"
     path.write_text(text, encoding="utf-8")
     return path
 
