@@ -198,3 +198,39 @@ def test_copied_workspace_can_be_linted_from_anywhere(tmp_path: Path) -> None:
     shutil.copytree(ws.root, tmp_path / "copy", ignore=shutil.ignore_patterns(".consentkit"))
     proc = run(str(tmp_path / "copy"), cwd=Path("/"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_unreadable_workspace_config_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "consentkit.toml").write_text("[clinic\nname = 1\n")
+    (tmp_path / "procedures").mkdir()
+    proc = run(cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "consentkit.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_verbose_shows_the_traceback_of_a_crashing_rule(tmp_path: Path) -> None:
+    write_spec(tmp_path / "p", minimal_spec())
+    plugin = tmp_path / "crashing_rule.py"
+    plugin.write_text(
+        "from consentkit.lint.registry import define_rule\n"
+        "CK998 = define_rule('CK998', 'error', 'crash', 'always fails', fix='none')\n"
+        "@CK998.per_spec\n"
+        "def _boom(ctx, spec):\n"
+        "    raise ZeroDivisionError('boom')\n"
+        "    yield\n"
+    )
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import consentkit.lint.registry as r;"
+        "r.RULE_MODULES = (*r.RULE_MODULES, 'crashing_rule'); from consentkit.cli import main;"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / ".cache")}
+    env.pop("CONSENTKIT_WORKSPACE", None)
+    args = ["lint", "--no-cache", "--ignore", "CK2", "p"]
+    quiet = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stdout + quiet.stderr
+    assert "[CK001]" in quiet.stdout and "rule CK998 (crash)" in quiet.stdout and "ZeroDivisionError" in quiet.stdout
+    loud = subprocess.run(
+        [sys.executable, "-c", code, "--verbose", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert "Traceback" in loud.stderr and "ZeroDivisionError: boom" in loud.stderr

@@ -18,6 +18,7 @@ from consentkit.errors import ConfigError
 Script = str  # "latin", "hans", "hant", "hant-tw", "hant-hk"
 
 
+@cache
 def script_of(locale: str) -> Script:
     """The writing system of a locale tag: ``zh-CN`` → hans, ``zh-TW`` → hant-tw, ``en`` → latin."""
     parts = locale.split("-")

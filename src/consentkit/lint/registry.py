@@ -127,11 +127,11 @@ INTERNAL_ERROR = define_rule(
 )
 
 
-def all_rules(modules: Iterable[str] = RULE_MODULES) -> list[Rule]:
-    """Every registered rule, sorted by id, importing the rule modules on first use."""
+def all_rules(modules: Iterable[str] | None = None) -> list[Rule]:
+    """Every registered rule, sorted by id, importing the rule modules (:data:`RULE_MODULES`) on first use."""
     global _loaded
     if not _loaded:
-        for name in modules:
+        for name in RULE_MODULES if modules is None else modules:
             importlib.import_module(name)
         _loaded = True
     return sorted(_RULES.values(), key=lambda r: r.id)

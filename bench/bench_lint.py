@@ -1,0 +1,202 @@
+"""Benchmark: `consentkit lint` on the built-in library and on a generated 1,000-spec workspace.
+
+Targets (issue 2): the built-in library in under 1 s and 1,000 specs in under 3 s, wall clock from a new process
+(interpreter start included). The generated specs are copies of the library's specs with new ids, so each is the
+size of a real one; a second workspace perturbs every text so that no two specs share one (the worst case for the
+lint's per-text caches). "cold" runs use --no-cache; "warm" runs reuse the findings cache of a previous run.
+The 1,000-spec rows skip the rendering rules (CK200/CK210: every document rendered for every spec and locale,
+~0.2 s a spec) unless --with-rendering. Prints a table; asserts nothing.
+
+    .venv/bin/python bench/bench_lint.py [--specs 1000] [--runs 3] [--with-rendering] [--profile] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONSENTKIT = str(Path(sys.executable).parent / "consentkit")
+LOCALE_KEYS = {"zh-CN", "zh-TW", "en"}
+
+
+def library_specs() -> list[Path]:
+    from consentkit.resources import builtin_dir
+    from consentkit.spec.library import procedure_files
+
+    return procedure_files(builtin_dir("procedures"))
+
+
+def make_workspace(root: Path, count: int, *, distinct: bool) -> int:
+    """A workspace (consentkit.toml + procedures/) with ``count`` specs; returns the bytes written."""
+    (root / "procedures").mkdir(parents=True)
+    (root / "consentkit.toml").write_text(
+        '[clinic]\nname = {en = "Bench clinic"}\nphone = "+86 21 5555 0100"\nurgent_phone = "+86 21 5555 0199"\n'
+        'jurisdiction = "cn"\nlocales = ["zh-CN", "zh-TW", "en"]\n',
+        encoding="utf-8",
+    )
+    sources = library_specs()
+    texts = [p.read_text(encoding="utf-8") for p in sources]
+    total = 0
+    for i in range(count):
+        src, text = sources[i % len(sources)], texts[i % len(sources)]
+        new_id = f"{src.stem}-{i:04d}"
+        if distinct:
+            data = yaml.safe_load(text)
+            _perturb(data, i)
+            data["id"] = new_id
+            out = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=110)
+        else:
+            out = re.sub(r"(?m)^id: .*$", f"id: {new_id}", text, count=1)
+        (root / "procedures" / f"{new_id}.yaml").write_text(out, encoding="utf-8")
+        total += len(out.encode())
+    return total
+
+
+def _perturb(node: Any, i: int) -> None:
+    """Make every text unique: append the copy's number to each locale's text."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in LOCALE_KEYS and isinstance(value, str):
+                node[key] = f"{value} ({i})"
+            else:
+                _perturb(value, i)
+    elif isinstance(node, list):
+        for item in node:
+            _perturb(item, i)
+
+
+def run_lint(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, dict[str, float], int]:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [CONSENTKIT, "lint", "--timings", "--format", "json", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"consentkit lint {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    phases: dict[str, float] = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("timings: "):
+            for part in line.removeprefix("timings: ").split(", "):
+                words = part.split(" ")
+                if words[-1] == "ms":
+                    phases[" ".join(words[:-2])] = float(words[-2]) / 1000
+                elif words[0] == "cached":
+                    phases["cached"] = float(words[1])
+    return wall, phases, len(json.loads(proc.stdout))
+
+
+def measure(args: list[str], cwd: Path, env: dict[str, str], runs: int, *, prime: bool = False) -> dict[str, Any]:
+    if prime:
+        run_lint(args, cwd, env)
+    walls: list[float] = []
+    phases: dict[str, float] = {}
+    findings = 0
+    for _ in range(runs):
+        wall, phases, findings = run_lint(args, cwd, env)
+        walls.append(wall)
+    return {"wall": statistics.median(walls), "best": min(walls), "phases": phases, "findings": findings}
+
+
+def import_time(env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import consentkit.cli.lint_cmd, consentkit.lint"], check=True, env=env)
+    return time.perf_counter() - started
+
+
+def profile(folder: Path) -> None:
+    from consentkit.lint import lint_paths
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    lint_paths([folder], ignore=["CK2"], jobs=1)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--specs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--with-rendering", action="store_true", help="include CK200/CK210 in the large runs")
+    parser.add_argument("--profile", action="store_true", help="cProfile one in-process run on the copies")
+    parser.add_argument("--keep", type=Path, help="generate the workspaces here and keep them")
+    opts = parser.parse_args()
+    base = opts.keep or Path(tempfile.mkdtemp(prefix="ck-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("CONSENTKIT_WORKSPACE", "CONSENTKIT_LINT_JOBS")}
+    env["XDG_CACHE_HOME"] = str(base / "cache")
+    serial = {**env, "CONSENTKIT_LINT_JOBS": "1"}
+    skip = [] if opts.with_rendering else ["--ignore", "CK2"]
+    rows: list[tuple[str, int, int, dict[str, Any], str]] = []
+    try:
+        copies, distinct = base / "copies", base / "distinct"
+        for folder in (copies, distinct, base / "cache"):
+            shutil.rmtree(folder, ignore_errors=True)
+        size = make_workspace(copies, opts.specs, distinct=False)
+        dsize = make_workspace(distinct, opts.specs, distinct=True)
+        lib = library_specs()
+        n, lib_size = len(lib), sum(p.stat().st_size for p in lib)
+        runs = opts.runs
+        rows.append(("built-in, all rules, cold", n, lib_size, measure(["--no-cache"], base, env, runs), "< 1 s"))
+        no_render = ["--no-cache", "--ignore", "CK2"]
+        rows.append(("built-in, no CK2xx, cold", n, lib_size, measure(no_render, base, env, runs), "< 1 s"))
+        rows.append(("built-in, all rules, warm", n, lib_size, measure([], base, env, runs, prime=True), "< 1 s"))
+        big = [*skip, str(copies)]
+        rows.append(
+            ("copies, parallel, cold", opts.specs, size, measure(["--no-cache", *big], base, env, runs), "< 3 s")
+        )
+        rows.append(
+            ("copies, 1 process, cold", opts.specs, size, measure(["--no-cache", *big], base, serial, runs), "")
+        )
+        rows.append(("copies, warm cache", opts.specs, size, measure(big, base, env, runs, prime=True), "< 3 s"))
+        dbig = ["--no-cache", *skip, str(distinct)]
+        rows.append(("distinct, parallel, cold", opts.specs, dsize, measure(dbig, base, env, runs), ""))
+        rows.append(("distinct, 1 process, cold", opts.specs, dsize, measure(dbig, base, serial, runs), ""))
+        if opts.profile:
+            profile(copies)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    imports = import_time(env)
+    print(f"consentkit lint benchmark: {os.cpu_count()} cores, median of {opts.runs} runs, a new process each")
+    print(f"python start + lint imports alone: {imports:.2f} s")
+    if not opts.with_rendering:
+        print(f"{opts.specs}-spec rows skip CK200/CK210 (rendering dry runs); --with-rendering includes them")
+    header = (
+        f"{'run':<29} {'specs':>5} {'MB':>5} {'wall s':>7} {'best s':>7} {'parse s':>8} {'texts s':>8} "
+        f"{'rules s':>8} {'cached':>6} {'findings':>8}  target"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, files, nbytes, result, target in rows:
+        ph = result["phases"]
+        print(
+            f"{label:<29} {files:>5} {nbytes / 1e6:>5.1f} {result['wall']:>7.2f} {result['best']:>7.2f} "
+            f"{ph.get('parse', 0):>8.2f} {ph.get('texts', 0):>8.2f} {ph.get('rules', 0):>8.2f} "
+            f"{int(ph.get('cached', 0)):>6} {result['findings']:>8}  {target}"
+        )
+    print("parse: read + YAML + validation of the specs; texts: per-text rules; rules: everything after start-up")
+    print("(summed over worker processes, so in parallel runs parse + texts can exceed the wall time)")
+
+
+if __name__ == "__main__":
+    main()
