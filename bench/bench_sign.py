@@ -115,7 +115,7 @@ def main() -> None:
             ("verify the same, 10 years ahead, offline", verify_later, None),
         ]
         print(
-            f"packet: {len(sealed) / 1024:.0f} KiB, {report.signatures.__len__()} signatures; "
+            f"packet: {len(sealed) / 1024:.0f} KiB, {len(report.signatures)} signatures; "
             f"rounds {args.rounds}; cores {os.cpu_count()}"
         )
         print(f"{'measure':<52} {'median':>10} {'goal':>8}  ")

@@ -101,6 +101,8 @@ def test_openssl_agrees(signed: SignedPacket, tmp_path: Path) -> None:
 def test_without_the_clinic_root_nothing_is_trusted(signed: SignedPacket) -> None:
     report = verify_packet(signed.pdf, trust_roots=[])
     assert (
-        not report.ok and report.reasons[0] == "sig-clinic: its certificate is not trusted (no certificate chain found)"
+        not report.ok
+        and report.reasons[0].startswith("no trust anchor was given")
+        and "sig-clinic: its certificate is not trusted (no certificate chain found)" in report.reasons
     )
     assert all(s.intact and s.valid for s in report.signatures)

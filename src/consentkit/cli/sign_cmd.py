@@ -195,11 +195,10 @@ def _print_report(report: object, zone: dt.tzinfo) -> None:
         )
         marks = f"intact={_yn(c.intact)} valid={_yn(c.valid)} trusted={_yn(c.trusted)}"
         click.echo(f"- {c.field} [{c.role or '?'}] revision {c.revision}: {c.signer or '?'}  {marks}")
-        click.echo(
-            f"    time {when} via {c.timestamp.tsa if c.timestamp else '—'}; level {c.pades_level}; "
-            f"LTV {'passed' if c.ltv else 'not passed'}"
-            f"{' (' + c.ltv_indication + ')' if c.ltv_indication else ''}"
-        )
+        ltv = "—" if c.kind == "document-timestamp" else "passed" if c.ltv else "not passed"
+        indication = f" ({c.ltv_indication})" if c.ltv_indication else ""
+        tsa = c.timestamp.tsa if c.timestamp else "—"
+        click.echo(f"    time {when} via {tsa}; level {c.pades_level}; LTV {ltv}{indication}")
         extra = [f"changes after it: {c.modification}"]
         if c.docmdp:
             extra.append(f"allows: {c.docmdp}")

@@ -160,6 +160,8 @@ def verify_packet(
                 f"{extra} revision(s) were added after the last signature (revision {last}) and no signature covers "
                 "them"
             )
+    if not trust_roots:
+        reasons.insert(0, "no trust anchor was given: pass the clinic's root certificate (--trust clinic-root.pem)")
     return _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
 
 
