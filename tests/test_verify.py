@@ -106,3 +106,12 @@ def test_without_the_clinic_root_nothing_is_trusted(signed: SignedPacket) -> Non
         and "sig-clinic: its certificate is not trusted (no certificate chain found)" in report.reasons
     )
     assert all(s.intact and s.valid for s in report.signatures)
+
+
+def test_manifest_attached_to_the_pdf_is_used_when_none_is_beside_it(signed: SignedPacket, tmp_path: Path) -> None:
+    lone = tmp_path / "packet.pdf"
+    lone.write_bytes(signed.pdf.read_bytes())
+    report = verify_packet(lone, trust_roots=[signed.pki.root])
+    assert report.ok, report.reasons
+    assert report.manifest == "attached to the PDF" and report.packet_matches is None
+    assert report.required_roles == ["clinic", "physician", "patient"]
