@@ -18,6 +18,7 @@ import json
 import os
 import pstats
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,7 +80,13 @@ def _perturb(node: Any, i: int) -> None:
             _perturb(item, i)
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_lint(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, dict[str, float], int]:
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(
         [CONSENTKIT, "lint", "--timings", "--format", "json", *args],
@@ -90,6 +97,7 @@ def run_lint(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, di
         check=False,
     )
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     if proc.returncode not in (0, 1):
         raise SystemExit(f"consentkit lint {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     phases: dict[str, float] = {}
@@ -101,6 +109,7 @@ def run_lint(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, di
                     phases[" ".join(words[:-2])] = float(words[-2]) / 1000
                 elif words[0] == "cached":
                     phases["cached"] = float(words[1])
+    phases["cpu"] = cpu
     return wall, phases, len(json.loads(proc.stdout))
 
 
@@ -108,12 +117,20 @@ def measure(args: list[str], cwd: Path, env: dict[str, str], runs: int, *, prime
     if prime:
         run_lint(args, cwd, env)
     walls: list[float] = []
+    cpus: list[float] = []
     phases: dict[str, float] = {}
     findings = 0
     for _ in range(runs):
         wall, phases, findings = run_lint(args, cwd, env)
         walls.append(wall)
-    return {"wall": statistics.median(walls), "best": min(walls), "phases": phases, "findings": findings}
+        cpus.append(phases["cpu"])
+    return {
+        "wall": statistics.median(walls),
+        "best": min(walls),
+        "cpu": statistics.median(cpus),
+        "phases": phases,
+        "findings": findings,
+    }
 
 
 def import_time(env: dict[str, str]) -> float:
@@ -182,7 +199,7 @@ def main() -> None:
     if not opts.with_rendering:
         print(f"{opts.specs}-spec rows skip CK200/CK210 (rendering dry runs); --with-rendering includes them")
     header = (
-        f"{'run':<29} {'specs':>5} {'MB':>5} {'wall s':>7} {'best s':>7} {'parse s':>8} {'texts s':>8} "
+        f"{'run':<29} {'specs':>5} {'MB':>5} {'wall s':>7} {'best s':>7} {'cpu s':>6} {'parse s':>8} {'texts s':>8} "
         f"{'rules s':>8} {'cached':>6} {'findings':>8}  target"
     )
     print(header)
@@ -191,11 +208,14 @@ def main() -> None:
         ph = result["phases"]
         print(
             f"{label:<29} {files:>5} {nbytes / 1e6:>5.1f} {result['wall']:>7.2f} {result['best']:>7.2f} "
+            f"{result['cpu']:>6.2f} "
             f"{ph.get('parse', 0):>8.2f} {ph.get('texts', 0):>8.2f} {ph.get('rules', 0):>8.2f} "
             f"{int(ph.get('cached', 0)):>6} {result['findings']:>8}  {target}"
         )
     print("parse: read + YAML + validation of the specs; texts: per-text rules; rules: everything after start-up")
-    print("(summed over worker processes, so in parallel runs parse + texts can exceed the wall time)")
+    print("(summed over worker processes, so in parallel runs parse + texts can exceed the wall time); cpu: user +")
+    print("system time of the lint process and its workers. The machine is shared: compare with `uptime`'s load.")
+    print(f"load average now: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
