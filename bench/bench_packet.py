@@ -46,7 +46,7 @@ def sample_case(ws: Workspace, procedure: str, folder: Path) -> Path:
     return path
 
 
-def render_once(ws: Workspace, case_path: Path) -> float:
+def render_once(ws: Workspace, case_path: Path) -> tuple[float, float]:
     """HTML → layout → packet.pdf and care-guide.pdf in memory: the rendering part of a packet."""
     case, doc = load_case(case_path)
     library = cached_library(ws.procedure_roots())
@@ -54,13 +54,13 @@ def render_once(ws: Workspace, case_path: Path) -> float:
     profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
     roots = ws.template_roots()
     engine = engine_for(tuple(r.resolve() for r in roots))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     inp = packet_input(ws, resolved, library, profile, draft=False, now=dt.datetime.now(dt.UTC))
     docs = layout_documents(engine, inp, roots)
     common = {"title": "bench", "lang": "zh-Hans", "author": "bench", "created": inp.generated_at}
     engine.write([docs["care-guide"]], **common)
     engine.write([docs[d] for d in DOCS], attachments=[("manifest.json", "{}", "m")], **common)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 _WS: Workspace | None = None
@@ -120,11 +120,12 @@ def main() -> int:
         care_kb = first.paths["care-guide.pdf"].stat().st_size / 1000
 
         renders = [render_once(ws, case_path) for _ in range(args.repeat)]
-        builds = []
+        builds, build_cpu = [], []
         for i in range(args.repeat):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             build_packet(ws, case_path, tmp / f"b{i}")
             builds.append(time.perf_counter() - start)
+            build_cpu.append(time.process_time() - cpu)
             shutil.rmtree(tmp / f"b{i}")
 
         if args.profile:
@@ -136,19 +137,32 @@ def main() -> int:
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False))
 
+        load = os.getloadavg()[0]
         ppm1, rss1 = throughput(ws, case_path, 1, args.packets // 2, tmp)
         ppm2, rss2 = throughput(ws, case_path, 2, args.packets, tmp)
 
         rows = [
             ("packet", f"{args.procedure}, zh-CN, {pages} pages", ""),
             (
-                "median warm render (layout + packet.pdf + care-guide.pdf)",
-                f"{statistics.median(renders):.3f} s",
+                "median warm render (layout + packet.pdf + care-guide.pdf), wall",
+                f"{statistics.median(r[0] for r in renders):.3f} s",
                 f"≤ {GOALS['render']} s",
             ),
-            ("median warm packet (render + 3 DOCX + ICS + manifest + files)", f"{statistics.median(builds):.3f} s", ""),
+            ("  same, CPU time of this process", f"{statistics.median(r[1] for r in renders):.3f} s", ""),
+            (
+                "median warm packet (render + 3 DOCX + ICS + manifest + files), wall",
+                f"{statistics.median(builds):.3f} s",
+                "",
+            ),
+            ("  same, CPU time of this process", f"{statistics.median(build_cpu):.3f} s", ""),
+            (
+                "packets/min on 2 idle cores, estimated from CPU time",
+                f"{2 * 60 / statistics.median(build_cpu):.0f}",
+                f"≥ {GOALS['ppm2']:.0f}",
+            ),
             ("packets/min, 1 worker process", f"{ppm1:.0f}", ""),
             ("packets/min, 2 worker processes", f"{ppm2:.0f}", f"≥ {GOALS['ppm2']:.0f}"),
+            ("machine load average (1 min) when measured", f"{load:.2f} on {os.cpu_count()} cores", ""),
             ("peak memory per worker (max RSS)", f"{max(rss1, rss2):.0f} MB", f"≤ {GOALS['rss']:.0f} MB"),
             ("packet.pdf size", f"{size_kb:.0f} KB", f"≤ {GOALS['size']:.0f} KB"),
             ("care-guide.pdf size", f"{care_kb:.0f} KB", ""),
