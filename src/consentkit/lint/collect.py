@@ -55,7 +55,6 @@ class LintTarget:
     reported: frozenset[Path]
     workspace: Workspace | None
     jurisdiction: str
-    what: str
 
     @property
     def template_roots(self) -> tuple[Path, ...]:
@@ -126,7 +125,6 @@ def resolve_target(
     first_roots: list[Path] = []
     if not paths:
         ws = find_workspace(explicit=workspace_dir)
-        what = f"workspace {ws.root}" if ws else "the built-in library"
         if ws is not None and ws.procedures_dir.is_dir():
             reported.extend(_folder_files(ws.procedures_dir))
         elif ws is None:
@@ -136,7 +134,6 @@ def resolve_target(
         if workspace_dir is None and (first / CONFIG_FILE).is_file():
             workspace_dir = first
         ws = find_workspace(start=first, explicit=workspace_dir)
-        what = ", ".join(str(p) for p in paths)
         for path in paths:
             if path.is_dir() and (path / CONFIG_FILE).is_file():
                 procedures = path / "procedures"
@@ -162,7 +159,7 @@ def resolve_target(
     reported_t = _unique(reported)
     spec_files = tuple(p for p in reported_t if _kind(p) == "spec")
     jurisdiction = policy or (ws.config.clinic.jurisdiction if ws is not None else DEFAULT_JURISDICTION)
-    return LintTarget(roots, spec_files, frozenset(reported_t), ws, jurisdiction, what)
+    return LintTarget(roots, spec_files, frozenset(reported_t), ws, jurisdiction)
 
 
 def _problems(scan: LibraryScan, err: InputError) -> None:
