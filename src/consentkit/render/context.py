@@ -398,6 +398,22 @@ def signature_rows(inp: RenderInput, translators: list[Translator]) -> list[dict
     return rows
 
 
+_VIEWS: list[tuple[RenderInput, tuple[Translator, ...], FontSet, list[dict[str, Any]]]] = []
+
+
+def _views(inp: RenderInput, translators: list[Translator], fonts: FontSet) -> list[dict[str, Any]]:
+    """The locale views of one input, built once for its three documents in HTML and DOCX (the same objects:
+    templates only read them)."""
+    key = tuple(translators)
+    for seen_inp, seen_tr, seen_fonts, views in _VIEWS:
+        if seen_inp is inp and seen_tr == key and seen_fonts is fonts:
+            return views
+    views = [locale_view(inp, t, fonts) for t in translators]
+    _VIEWS.append((inp, key, fonts, views))
+    del _VIEWS[:-4]
+    return views
+
+
 def build_context(inp: RenderInput, translators: list[Translator], fonts: FontSet, doc: DocKind) -> dict[str, Any]:
     first = translators[0]
     stamp = ""
@@ -405,7 +421,7 @@ def build_context(inp: RenderInput, translators: list[Translator], fonts: FontSe
         stamp = " · ".join(dict.fromkeys(t(N_("SPECIMEN")) for t in translators))
     elif inp.draft:
         stamp = " · ".join(dict.fromkeys(t(N_("DRAFT — NOT FOR SIGNATURE")) for t in translators))
-    views = [locale_view(inp, t, fonts) for t in translators]
+    views = _views(inp, translators, fonts)
     return {
         "doc": doc,
         "doc_id": document_id(inp.packet_id, doc),
