@@ -111,14 +111,16 @@ def apply(db: RawDb, kind: str, n: int, heads: int, data: st.DataObject) -> None
                 n,
                 i,
             )
-        else:  # shift the tail up by one and put a copy of event i in the gap
+        else:  # shift the tail up by one and put a copy of another event in the gap (a copy of event i itself
+            # would only repeat it: when i is the last event, that is an ordinary append after the last head)
+            other = (i + 1) % n
             db.run("UPDATE events SET idx = idx + 1000001 WHERE idx >= ?", i)
             db.run("UPDATE events SET idx = idx - 1000000 WHERE idx >= ?", 1000000)
             db.run(
                 "INSERT INTO events (idx, type, case_id, time, body) SELECT ?, type, case_id, time, body "
                 "FROM events WHERE idx = ?",
                 i,
-                i + 1,
+                other + (other >= i),
             )
         assert body
     elif kind.startswith("swap"):

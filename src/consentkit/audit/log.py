@@ -28,7 +28,6 @@ from consentkit.audit.events import (
     event_type,
     format_time,
     parse_event,
-    validate_event,
 )
 from consentkit.audit.heads import (
     KEY_FILE,
@@ -192,8 +191,8 @@ class AuditLog:
         """Append several events in one transaction (all or none), in order."""
         if not events:
             return []
-        checked = [validate_event(e) for e in events]
-        bodies = [event_bytes(e) for e in checked]
+        checked = list(events)
+        bodies = [event_bytes(e) for e in checked]  # refuses anything that is not a valid event
         leaves = [merkle.leaf_hash(b) for b in bodies]
         with self.store.appending() as tx:
             start = tx.size()
@@ -319,10 +318,12 @@ class AuditLog:
 
     def verify(self, against: Iterable[SignedTreeHead] = ()) -> VerifyReport:
         """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`."""
+        from consentkit.audit.tokencache import ChainCache
         from consentkit.audit.verify import verify_snapshot
 
+        verify_token = ChainCache(self.verify_token) if self.verify_token is not None else None
         with self.store.snapshot() as snap:
-            return verify_snapshot(snap, public_key=self.public_key, verify_token=self.verify_token, against=against)
+            return verify_snapshot(snap, public_key=self.public_key, verify_token=verify_token, against=against)
 
 
 def _row(index: int, event: Any, body: bytes) -> EventRow:

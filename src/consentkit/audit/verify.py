@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from consentkit.audit import merkle
-from consentkit.audit.events import EventError, format_time, parse_event
+from consentkit.audit.events import FAST, EventError, format_time, parse_event
+from consentkit.audit.fastform import REF
 from consentkit.audit.heads import SignedTreeHead, TokenVerifier, TreeHead, check_head
 from consentkit.audit.store import Snapshot
 from consentkit.errors import VerificationError
@@ -121,21 +122,29 @@ def _check_events(snap: Snapshot, report: VerifyReport, size: int) -> None:
 
 
 def _check_content(report: VerifyReport, index: int, row: Any, body: bytes, leaves: bytearray) -> None:
-    try:
-        event = parse_event(body)
-    except EventError as exc:
-        report.add(f"event {index}", f"is not a valid event: {exc.message}", EVENTS, index)
-        return
+    match = FAST.match(body)
+    if match is not None:  # a valid canonical event: read what we need from the match (see fastform)
+        groups = match.groupdict()
+        case = groups.get("case")
+        derived = (FAST.type_of(match), case[1:-1].decode() if case else None, groups["time"][1:-1].decode())
+        refs = [(int(i), "sha256:" + h.decode()) for i, h in REF.findall(groups["refs"])]
+    else:
+        try:
+            event = parse_event(body)
+        except EventError as exc:
+            report.add(f"event {index}", f"is not a valid event: {exc.message}", EVENTS, index)
+            return
+        derived = (event.type, getattr(event, "case", None), format_time(event.time))
+        refs = [(r.index, r.leaf) for r in event.refs]
     columns = (row[1], row[2], row[3])
-    derived = (event.type, getattr(event, "case", None), format_time(event.time))
     if columns != derived:
         names = [n for n, a, b in zip(("type", "case_id", "time"), columns, derived, strict=True) if a != b]
         report.add(f"event {index}", f"column {', '.join(names)} does not match the event (edited?)", EVENTS, index)
-    for r in event.refs:
-        if r.index >= index:
-            report.add(f"event {index}", f"refers to event {r.index}, which is not earlier", EVENTS, index)
-        elif "sha256:" + leaves[32 * r.index : 32 * r.index + 32].hex() != r.leaf:
-            report.add(f"event {index}", f"refers to event {r.index} with the wrong leaf hash", EVENTS, index)
+    for ref_index, ref_leaf in refs:
+        if ref_index >= index:
+            report.add(f"event {index}", f"refers to event {ref_index}, which is not earlier", EVENTS, index)
+        elif "sha256:" + leaves[32 * ref_index : 32 * ref_index + 32].hex() != ref_leaf:
+            report.add(f"event {index}", f"refers to event {ref_index} with the wrong leaf hash", EVENTS, index)
 
 
 def _check_subtrees(snap: Snapshot, report: VerifyReport, size: int) -> None:
