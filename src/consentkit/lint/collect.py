@@ -66,23 +66,20 @@ class LintTarget:
             return ()
 
 
-def _unique(paths: Sequence[Path]) -> tuple[Path, ...]:
-    out: list[Path] = []
-    for p in paths:
-        r = p.resolve()
-        if r not in out:
-            out.append(r)
-    return tuple(out)
+def _unique(paths: Sequence[Path], *, resolve: bool = True) -> tuple[Path, ...]:
+    """First occurrence kept, in order; resolved unless they already are."""
+    return tuple(dict.fromkeys(p.resolve() for p in paths) if resolve else dict.fromkeys(paths))
 
 
 def _folder_files(folder: Path) -> list[Path]:
     """Spec files, intake and policies directly in a procedures folder."""
-    files = [p.resolve() for p in procedure_files(folder)]
+    folder = folder.resolve()  # once: resolving a thousand files one by one costs a syscall per path component
+    files = procedure_files(folder)
     if (folder / INTAKE_FILE).is_file():
-        files.append((folder / INTAKE_FILE).resolve())
+        files.append(folder / INTAKE_FILE)
     policies = folder / POLICY_DIR
     if policies.is_dir():
-        files.extend(p.resolve() for p in sorted(policies.glob("*.yaml")))
+        files.extend(sorted(policies.glob("*.yaml")))
     return files
 
 
@@ -156,7 +153,7 @@ def resolve_target(
     roots = _unique([*first_roots, *layered])
     if include_builtin and builtin in roots:
         reported.extend(_builtin_in_use(roots))
-    reported_t = _unique(reported)
+    reported_t = _unique(reported, resolve=False)  # every path above is already resolved
     spec_files = tuple(p for p in reported_t if _kind(p) == "spec")
     jurisdiction = policy or (ws.config.clinic.jurisdiction if ws is not None else DEFAULT_JURISDICTION)
     return LintTarget(roots, spec_files, frozenset(reported_t), ws, jurisdiction)

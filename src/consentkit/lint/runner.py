@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,23 @@ class LintReport:
         return 1 if self.errors else 0
 
 
+@lru_cache(maxsize=64)
+def _resolved(base: Path) -> Path:
+    return base.resolve()
+
+
 def display_path(path: Path, base: Path | None = None) -> str:
     """``path`` relative to ``base`` (the working folder) when inside it, else absolute; always with ``/``."""
-    base = (base or Path.cwd()).resolve()
-    resolved = path.resolve()
+    root = _resolved(base) if base is not None else Path.cwd().resolve()
+    absolute = path if path.is_absolute() and ".." not in path.parts else path.resolve()
     try:
-        return resolved.relative_to(base).as_posix()
+        return absolute.relative_to(root).as_posix()
     except ValueError:
-        return resolved.as_posix()
+        resolved = absolute.resolve()  # a symlinked folder may still be inside
+        try:
+            return resolved.relative_to(root).as_posix()
+        except ValueError:
+            return resolved.as_posix()
 
 
 def refine_line(rows: Sequence[str], line: int, needle: str) -> int:
@@ -451,6 +461,7 @@ def run_rules(
     content has not changed (see :mod:`consentkit.lint.cache`).
     """
     started = time.perf_counter()
+    base = (base or Path.cwd()).resolve()  # once per run; findings show paths relative to it
     chosen = list(all_rules()) if rules is None else list(rules)
     timings: dict[str, float] = {}
     phases: list[_SpecPhase]

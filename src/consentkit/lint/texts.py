@@ -68,8 +68,9 @@ class TextField:
         return tuple(self.value.items())
 
     @classmethod
-    def at(cls, loc: KeyPath, value: Mapping[str, str]) -> TextField:
-        key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    def at(cls, loc: KeyPath, value: Mapping[str, str], key: str | None = None) -> TextField:
+        if key is None:
+            key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
         section = str(loc[0]) if loc else ""
         return cls(loc, value, key, section, section == "risks", key in HEADING_KEYS)
 
@@ -117,12 +118,12 @@ def iter_texts(model: BaseModel, loc: KeyPath = ()) -> Iterator[TextField]:
             continue
         here = (*loc, key)
         if kind == "text":
-            yield TextField.at(here, value)
+            yield TextField.at(here, value, key)
         elif kind == "model":
             yield from iter_texts(value, here)
         elif kind == "text-list":
             for i, text in enumerate(value):
-                yield TextField.at((*here, i), text)
+                yield TextField.at((*here, i), text, key)
         elif kind == "model-list":
             for i, item in enumerate(value):
                 yield from iter_texts(item, (*here, i))

@@ -23,7 +23,7 @@ from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
 from consentkit.lint.registry import TextProblem, define_rule
 from consentkit.lint.syllables import syllables
-from consentkit.lint.texts import TextInfo
+from consentkit.lint.texts import TextField, TextInfo
 from consentkit.spec.library import Loaded
 from consentkit.spec.models import ProcedureSpec
 
@@ -135,13 +135,6 @@ def _names(titles: tuple[str, ...]) -> frozenset[str]:
     return PLAIN_NAMES | {w.lower() for text in titles for w in _WORD.findall(text)}
 
 
-def _group(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    """The section a text belongs to: ``risks``, ``description``, ``aftercare.wound_care``, ``cooling_off.reason``."""
-    if len(loc) > 1 and isinstance(loc[1], str):
-        return loc[:2]
-    return loc[:1]
-
-
 @CK190.per_text
 def _chinese(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
     if info.kind != "spec" or info.is_heading:
@@ -160,34 +153,44 @@ def _chinese(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[Tex
 @CK190.per_spec
 def _readability(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
     names = _names(tuple(spec.model.title.values()))
-    sections: dict[tuple[str | int, ...], list[tuple[tuple[str | int, ...], Grade]]] = {}
+    # per section and locale: the texts with their grades (summed only for sections long enough to grade)
+    sections: dict[tuple[object, ...], list[tuple[TextField, str, Grade]]] = {}
     for text in ctx.texts(spec):
         if text.is_heading:
             continue
         for locale, value in text.value.items():
-            if locale.startswith("en"):
-                grade = flesch_kincaid(value, names)
-                sections.setdefault((*_group(text.loc), locale), []).append(((*text.loc, locale), grade))
-                if grade.words >= MIN_WORDS and grade.grade > MAX_TEXT_GRADE:
-                    yield hit(
-                        spec,
-                        (*text.loc, locale),
-                        f"this text reads at grade {grade.grade:g} (Flesch-Kincaid; aim for {MAX_GRADE:g} or below): "
-                        f"{grade.words} words in {grade.sentences} sentence(s); use shorter sentences and words",
-                    )
-    for group, graded in sections.items():
-        total = _grade(
-            sum(g.words for _, g in graded), sum(g.sentences for _, g in graded), sum(g.syllables for _, g in graded)
-        )
-        if total.words < MIN_WORDS or total.grade <= MAX_GRADE:
+            if not locale.startswith("en"):
+                continue
+            grade = flesch_kincaid(value, names)
+            loc = text.loc
+            group: tuple[object, ...] = (
+                (loc[0], loc[1], locale) if len(loc) > 1 and isinstance(loc[1], str) else (loc[0], locale)
+            )
+            found = sections.get(group)
+            if found is None:
+                found = sections[group] = []
+            found.append((text, locale, grade))
+            if grade.words >= MIN_WORDS and grade.grade > MAX_TEXT_GRADE:
+                yield hit(
+                    spec,
+                    (*loc, locale),
+                    f"this text reads at grade {grade.grade:g} (Flesch-Kincaid; aim for {MAX_GRADE:g} or below): "
+                    f"{grade.words} words in {grade.sentences} sentence(s); use shorter sentences and words",
+                )
+    for section, graded in sections.items():
+        words = sum(g.words for _, _, g in graded)
+        if words < MIN_WORDS:
             continue
-        loc, hardest = max(graded, key=lambda item: (item[1].words >= 5, item[1].grade))
+        total = _grade(words, sum(g.sentences for _, _, g in graded), sum(g.syllables for _, _, g in graded))
+        if total.grade <= MAX_GRADE:
+            continue
+        text, locale, hardest = max(graded, key=lambda item: (item[2].words >= 5, item[2].grade))
         if hardest.grade > MAX_TEXT_GRADE and hardest.words >= MIN_WORDS:
             continue  # already reported on its own
-        name = ".".join(str(p) for p in group[:-1])
+        name = ".".join(str(p) for p in section[:-1])
         yield hit(
             spec,
-            loc,
+            (*text.loc, locale),
             f"the English of '{name}' reads at grade {total.grade:g} (Flesch-Kincaid over {total.words} words; aim "
             f"for {MAX_GRADE:g} or below); hardest here, grade {hardest.grade:g}: use shorter sentences and words",
         )
