@@ -35,6 +35,20 @@ from consentkit.workspace import Workspace, init_workspace
 GOALS = {"render": 0.6, "ppm2": 150.0, "rss": 300.0, "size": 500.0}
 
 
+def approved_workspace(root: Path, procedure: str) -> Workspace:
+    """A workspace in which a clinical and a legal reviewer approved ``procedure`` (packets require it)."""
+    from consentkit.pki import init_pki
+    from consentkit.review import approve
+
+    ws = init_workspace(root)
+    secret = b"bench passphrase"
+    pki = init_pki(ws, secret)
+    for role in ("clinical", "legal"):
+        pki.issue_signer("reviewer", f"bench {role}", secret)
+        approve(ws, procedure, reviewer=f"bench {role}", role=role, secret=secret, check_lint=False)
+    return ws
+
+
 def sample_case(ws: Workspace, procedure: str, folder: Path) -> Path:
     """A valid adult zh-CN case for ``procedure`` (consentkit.render.sample), with a witness."""
     library = cached_library(ws.procedure_roots())
@@ -104,7 +118,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="consentkit-bench-"))
     try:
-        ws = init_workspace(tmp / "ws")
+        ws = approved_workspace(tmp / "ws", args.procedure)
         case_path = sample_case(ws, args.procedure, tmp)
         first = build_packet(ws, case_path, tmp / "first")  # also warms this process
         pages = int(

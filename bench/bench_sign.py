@@ -40,6 +40,13 @@ def setup(base: Path) -> tuple[object, Path, Path, object]:
     physician = case["physicians"]["consulting"]["name"]
     pki.issue_signer("physician", physician, PASSPHRASE.encode())
     pki.issue_signer("witness", "张护士", PASSPHRASE.encode())
+    from consentkit.review import approve
+
+    for role in ("clinical", "legal"):  # packets need the procedure version approved
+        pki.issue_signer("reviewer", f"bench {role}", PASSPHRASE.encode())
+        approve(
+            ws, "botulinum-toxin", reviewer=f"bench {role}", role=role, secret=PASSPHRASE.encode(), check_lint=False
+        )
     case_path = base / "case.yaml"
     case_path.write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
     result = build_packet(ws, case_path, base / "packet")

@@ -396,9 +396,11 @@ def real_signed_packet(base: Path) -> SignedPacket:
     """The example case (botulinum toxin, zh-CN) built by ``consentkit.packet.build_packet`` and signed by the
     clinic, the physician and the patient (with a drawn signature), then sealed."""
     if "real" not in _BUILT:
+        from _review_fixtures import approve_procedures
         from consentkit.packet import build_packet
 
         ws, pki = make_workspace(base / "ws")
+        approve_procedures(ws)
         result = build_packet(ws, EXAMPLE_CASE, base / "packet")
         pdf = result.directory / "packet.pdf"
         roles = tuple(result.manifest.required_roles)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from _packet_fixtures import docx_text, example_case, pdf_pages, pdf_text, squash, write_case
+from _review_fixtures import approve_procedures
 from consentkit.cli import main
 from consentkit.errors import CaseError, InputError, RefusedError
 from consentkit.manifest import read_manifest
@@ -24,7 +25,9 @@ NOT_APPLYING = ["咀嚼无力", "吞咽困难或颈部无力"]  # jaw, neck only
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return init_workspace(tmp_path_factory.mktemp("ws") / "clinic")
+    workspace = init_workspace(tmp_path_factory.mktemp("ws") / "clinic")
+    approve_procedures(workspace)
+    return workspace
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from consentkit.errors import InputError, RenderError, SourceLocation
 from consentkit.manifest import (
     MANIFEST_NAME,
     PACKET_PDF,
+    ApprovalRef,
     CoolingOffTerms,
     Manifest,
     OutputFile,
@@ -175,11 +176,20 @@ def signature_boxes(inp: RenderInput, documents: dict[DocKind, Any]) -> list[Sig
     return boxes
 
 
+def pinned_approvals(ws: Workspace, spec: Any, policy: Any, roots: Sequence[Path]) -> list[ApprovalRef]:
+    """The verified approvals of exactly this spec version and these templates, for every review role the policy
+    (or ``[review] required_roles``) requires; :class:`~consentkit.errors.RefusedError` naming the missing ones."""
+    from consentkit.review.approvals import require_approvals
+
+    return require_approvals(ws, spec, policy, roots)
+
+
 def build_packet(
     ws: Workspace, case_path: Path, out_dir: Path, *, draft: bool = False, now: dt.datetime | None = None
 ) -> PacketResult:
     """Make a patient's packet in ``out_dir`` (which must not exist or be empty). Bad case input raises
-    :class:`~consentkit.errors.CaseError` (exit 3), reasons to refuse :class:`~consentkit.errors.RefusedError`."""
+    :class:`~consentkit.errors.CaseError` (exit 3), reasons to refuse :class:`~consentkit.errors.RefusedError`
+    (including a procedure version whose required approvals are missing, unless ``draft``)."""
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     case, doc = load_case(case_path)
     library = cached_library(ws.procedure_roots())
@@ -187,12 +197,13 @@ def build_packet(
     resolved = resolve_case(case, doc, library, policy.model, ws.zone)
     profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
     roots = ws.template_roots()
+    approvals = [] if draft else pinned_approvals(ws, resolved.spec.model, policy.model, roots)
     engine = engine_for(tuple(r.resolve() for r in roots))
     inp = packet_input(ws, resolved, library, profile, draft=draft, now=now)
 
     tmp = prepare_target(out_dir)
     try:
-        paths, manifest = _write_packet(ws, inp, library, policy.model, roots, engine, tmp)
+        paths, manifest = _write_packet(ws, inp, library, policy.model, roots, engine, tmp, approvals)
         final = out_dir.absolute()
         if final.exists():
             final.rmdir()  # empty, checked above
@@ -215,6 +226,7 @@ def _write_packet(
     roots: Sequence[Path],
     engine: PdfEngine,
     tmp: Path,
+    approvals: Sequence[ApprovalRef] = (),
 ) -> tuple[dict[str, Path], Manifest]:
     resolved = inp.case
     assert resolved is not None
@@ -271,6 +283,7 @@ def _write_packet(
             days=period.days, not_same_day=period.not_same_day, earliest_after_signature=period.describe("en")
         ),
         draft=inp.draft,
+        approvals=list(approvals),
         outputs=outputs,
     )
     attached = manifest.attached().to_json()

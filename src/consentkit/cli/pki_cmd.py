@@ -16,7 +16,7 @@ def pki() -> None:
 
 
 @pki.command()
-@click.argument("role", type=click.Choice(["physician", "witness"]))
+@click.argument("role", type=click.Choice(["physician", "witness", "reviewer"]))
 @click.argument("name")
 @click.option("--slug", help="File name under .consentkit/pki/signers/ (default: from the name).")
 @click.option(
@@ -28,7 +28,8 @@ def pki() -> None:
 )
 @click.pass_context
 def issue(ctx: click.Context, role: str, name: str, slug: str | None, pkcs11_uri: str | None) -> None:
-    """Issue a certificate for a physician or witness NAME (the name printed on the packet).
+    """Issue a certificate for a physician or witness NAME (the name printed on the packet), or for a reviewer
+    NAME who approves procedure versions ('consentkit review approve').
 
     Without --pkcs11 a new key is made and kept as PKCS#12 in the workspace, encrypted with the workspace
     passphrase."""

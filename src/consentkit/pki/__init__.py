@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from consentkit import keystore
 from consentkit.pki.authority import (
+    CREDENTIAL_ROLES,
     ONE_TIME_DAYS,
     REASONS,
+    REVIEWER_ROLES,
     SIGNER_ROLES,
     CertRecord,
     OneTimeCredential,
@@ -19,8 +21,10 @@ from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
 from consentkit.workspace import Workspace
 
 __all__ = [
+    "CREDENTIAL_ROLES",
     "ONE_TIME_DAYS",
     "REASONS",
+    "REVIEWER_ROLES",
     "SIGNER_ROLES",
     "CertRecord",
     "EventBinding",

@@ -30,9 +30,20 @@ from consentkit.pki import certs
 from consentkit.workspace import Workspace, write_private
 
 IssuedRole = Literal[
-    "root-ca", "issuing-ca", "clinic-certify", "clinic-seal", "tsa", "physician", "witness", "patient", "guardian"
+    "root-ca",
+    "issuing-ca",
+    "clinic-certify",
+    "clinic-seal",
+    "tsa",
+    "physician",
+    "witness",
+    "patient",
+    "guardian",
+    "reviewer",
 ]
 SIGNER_ROLES = ("physician", "witness")
+REVIEWER_ROLES = ("reviewer",)  # clinical and legal reviewers sign approvals of procedure versions, never packets
+CREDENTIAL_ROLES = (*SIGNER_ROLES, *REVIEWER_ROLES)  # keys kept as signers/<slug>.p12
 ONE_TIME_ROLES = ("patient", "guardian")
 REASONS: dict[str, x509.ReasonFlags] = {
     "unspecified": x509.ReasonFlags.unspecified,
@@ -340,9 +351,10 @@ class WorkspacePki:
     def issue_signer(
         self, role: str, name: str, secret: bytes, *, slug: str | None = None, now: dt.datetime | None = None
     ) -> CertRecord:
-        """A physician's or witness's key and certificate, stored as ``signers/<slug>.p12`` (workspace passphrase)."""
-        if role not in SIGNER_ROLES:
-            raise InputError(f"'{role}' is not a signer role (use {' or '.join(SIGNER_ROLES)})")
+        """A physician's, witness's or reviewer's key and certificate, stored as ``signers/<slug>.p12`` (workspace
+        passphrase). Signing a packet looks up physicians and witnesses only, so a reviewer's key never signs one."""
+        if role not in CREDENTIAL_ROLES:
+            raise InputError(f"'{role}' is not a signer role (use {', '.join(CREDENTIAL_ROLES)})")
         key = certs.new_ec_key()
         with self._locked():
             slug = self._free_slug(slug or slugify(name, role))

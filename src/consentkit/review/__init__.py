@@ -1,0 +1,44 @@
+"""Template governance: what changed between two versions of a procedure, who approved which exact content, and
+the report a compliance officer files. See docs/review.md.
+
+    approve(ws, "botulinum-toxin", reviewer="Dr Li Na", role="clinical", secret=passphrase) -> Approval
+    workspace_state(ws, spec, policy) -> ApprovalState           # per role: approved, by whom, or what changed
+    require_approvals(ws, spec, policy, template_roots) -> list[ApprovalRef]   # packets; RefusedError if missing
+    verify_approval(approval, pki=..., log=...)                  # signature + audit event, VerificationError
+"""
+
+from __future__ import annotations
+
+from consentkit.review.approvals import (
+    REVIEW_ROLES,
+    ApprovalState,
+    Pinned,
+    RoleState,
+    approval_state,
+    approvals_dir,
+    approve,
+    pinned_for,
+    require_approvals,
+    required_roles,
+    verify_approval,
+    workspace_state,
+)
+from consentkit.review.statement import Approval, ApprovalStatement, find_approvals
+
+__all__ = [
+    "REVIEW_ROLES",
+    "Approval",
+    "ApprovalState",
+    "ApprovalStatement",
+    "Pinned",
+    "RoleState",
+    "approval_state",
+    "approvals_dir",
+    "approve",
+    "find_approvals",
+    "pinned_for",
+    "require_approvals",
+    "required_roles",
+    "verify_approval",
+    "workspace_state",
+]

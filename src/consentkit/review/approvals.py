@@ -1,0 +1,462 @@
+"""Approving a procedure version, finding approvals, and checking them.
+
+    from consentkit.review import approve, approval_state
+    approval = approve(ws, "botulinum-toxin", reviewer="Dr Li Na", role="clinical", secret=b"…")
+    state = workspace_state(ws, "botulinum-toxin")      # per required role: approved, by whom, or what changed
+    refs = require_approvals(ws, spec, policy, ws.template_roots())   # packets: refuse unless all roles approved
+
+What is approved (:class:`~consentkit.review.statement.ApprovalStatement`): the spec's content hash and the hashes
+of the templates and fixed wording it renders with, for one version. Changing either unapproves it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consentkit.errors import ConsentkitError, InputError, RefusedError, SigningError, SpecError, VerificationError
+from consentkit.manifest import ApprovalRef
+from consentkit.review.statement import (
+    APPROVALS_DIR,
+    SIGNATURE_SUFFIX,
+    STATEMENT_SUFFIX,
+    Approval,
+    ApprovalStatement,
+    ReviewerRef,
+    approval_stem,
+    find_approvals,
+    log_record,
+    write_new,
+)
+from consentkit.spec.canonical import content_hash
+from consentkit.spec.library import Loaded, scan_library
+from consentkit.spec.models import Policy, ProcedureSpec
+from consentkit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from consentkit.audit.log import AuditLog
+    from consentkit.pki import WorkspacePki
+
+REVIEW_ROLES = ("clinical", "legal")
+
+
+def approvals_dir(ws: Workspace) -> Path:
+    return ws.root / APPROVALS_DIR
+
+
+def required_roles(ws: Workspace | None, policy: Policy) -> tuple[str, ...]:
+    """Which reviews must approve: ``[review] required_roles`` in consentkit.toml when set, else the policy's."""
+    if ws is not None and ws.config.review.required_roles is not None:
+        return tuple(ws.config.review.required_roles)
+    return tuple(policy.approvals.required_roles)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """What an approval of this procedure must match to count: version, spec hash, template hashes."""
+
+    procedure: str
+    version: str
+    spec: str
+    templates: dict[str, str]
+
+    def matches(self, st: ApprovalStatement) -> bool:
+        return (st.procedure, st.version, st.spec, st.templates) == (
+            self.procedure,
+            self.version,
+            self.spec,
+            self.templates,
+        )
+
+    def changes_since(self, st: ApprovalStatement) -> list[str]:
+        """What differs from an approval, in words: ``["spec 1.0.1 → 1.0.2", "template html/consent.html.j2"]``."""
+        out = []
+        if st.version != self.version:
+            out.append(f"version {st.version} → {self.version}")
+        elif st.spec != self.spec:
+            out.append(f"spec content (version {self.version} unchanged)")
+        if st.templates != self.templates:
+            names = sorted(
+                n for n in set(st.templates) | set(self.templates) if st.templates.get(n) != self.templates.get(n)
+            )
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            out.append(f"template{'s' if len(names) > 1 else ''} {shown}")
+        return out
+
+
+def pinned_for(spec: ProcedureSpec, template_roots: Sequence[Path]) -> Pinned:
+    from consentkit.render.env import template_hashes
+
+    return Pinned(spec.id, spec.version, content_hash(spec), template_hashes(template_roots, spec.locales))
+
+
+@dataclass(frozen=True)
+class RoleState:
+    """One review role for one procedure: the approval that matches the current content, or else the newest one
+    that no longer does and what changed since."""
+
+    role: str
+    required: bool
+    current: Approval | None = None
+    previous: Approval | None = None
+    changes: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        return self.current is not None
+
+    @property
+    def stale(self) -> bool:
+        return self.current is None and self.previous is not None
+
+
+@dataclass(frozen=True)
+class ApprovalState:
+    pinned: Pinned
+    roles: dict[str, RoleState] = field(default_factory=dict)
+
+    @property
+    def required(self) -> list[str]:
+        return [r for r, s in self.roles.items() if s.required]
+
+    @property
+    def missing(self) -> list[str]:
+        return [r for r, s in self.roles.items() if s.required and not s.approved]
+
+    @property
+    def approved(self) -> bool:
+        return not self.missing
+
+    @property
+    def stale(self) -> list[RoleState]:
+        """Required roles whose approval went stale (an approval exists, but not of the current content)."""
+        return [s for s in self.roles.values() if s.required and s.stale]
+
+
+def approval_state(pinned: Pinned, approvals: Iterable[Approval], required: Sequence[str]) -> ApprovalState:
+    """Per review role (required ones first): the newest approval matching ``pinned``, else the newest earlier one."""
+    mine = [a for a in approvals if a.statement.procedure == pinned.procedure]
+    roles: dict[str, RoleState] = {}
+    for role in [*required, *sorted({a.role for a in mine} - set(required))]:
+        of_role = [a for a in mine if a.role == role]
+        matching = [a for a in of_role if pinned.matches(a.statement)]
+        if matching:
+            roles[role] = RoleState(role, role in required, current=matching[-1])
+        elif of_role:
+            last = of_role[-1]
+            roles[role] = RoleState(
+                role, role in required, previous=last, changes=tuple(pinned.changes_since(last.statement))
+            )
+        else:
+            roles[role] = RoleState(role, role in required)
+    return ApprovalState(pinned, roles)
+
+
+def workspace_state(
+    ws: Workspace, spec: ProcedureSpec, policy: Policy, template_roots: Sequence[Path] | None = None
+) -> ApprovalState:
+    found = find_approvals(approvals_dir(ws), spec.id)
+    pinned = pinned_for(spec, template_roots or ws.template_roots())
+    return approval_state(pinned, found.approvals, required_roles(ws, policy))
+
+
+# --- approving ------------------------------------------------------------------------------------------------
+
+
+def _spec_and_policy(ws: Workspace, procedure_id: str) -> tuple[Loaded[ProcedureSpec], Policy]:
+    scan = scan_library(ws.procedure_roots())
+    spec = scan.procedures.get(procedure_id)
+    if spec is None:
+        own = [p for p in scan.problems if p.location is not None and Path(p.location.path).stem == procedure_id]
+        if own:
+            raise own[0]
+        if scan.intake is None:
+            raise SpecError("no intake.yaml found in the workspace or the built-in library")
+        scan.library(ws.procedure_roots()).procedure(procedure_id)  # raises "unknown procedure …; did you mean"
+    assert spec is not None
+    policy = scan.policies.get(ws.config.clinic.jurisdiction)
+    if policy is None:
+        raise SpecError(f"no policy for the workspace's jurisdiction '{ws.config.clinic.jurisdiction}'")
+    return spec, policy.model
+
+
+def _check_version(ws: Workspace, spec: Loaded[ProcedureSpec], version: str | None) -> None:
+    if version is None or version == spec.model.version:
+        return
+    from consentkit.review.history import committed_versions, from_history
+
+    current = spec.model.version
+    found = from_history(spec.path, spec.model.id, version)
+    if found is not None:
+        raise RefusedError(
+            f"{spec.model.id} {version} is an earlier version ({found.origin}); only the current version "
+            f"{current} can be approved, because an approval pins the content and templates in use now"
+        )
+    known = committed_versions(spec.path)
+    raise RefusedError(
+        f"{spec.model.id} has no version {version}: the current version is {current}"
+        + (f", and git history has {', '.join(known)}" if known else " and it is not in any git history")
+    )
+
+
+def _check_lint(ws: Workspace, spec: Loaded[ProcedureSpec]) -> None:
+    from consentkit.lint import lint_paths
+
+    report = lint_paths([spec.path], workspace_dir=ws.root, ignore=["CK220"], use_cache=True)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if errors:
+        first = errors[0]
+        raise RefusedError(
+            f"{spec.model.id} {spec.model.version} has {len(errors)} lint error{'s' if len(errors) > 1 else ''}; "
+            f"fix {'them' if len(errors) > 1 else 'it'} before approving (consentkit lint {spec.path}). First: "
+            f"{first.file}:{first.line} {first.rule} {first.message}"
+        )
+
+
+def reviewer_credential(pki: WorkspacePki, reviewer: str, at: dt.datetime) -> Any:
+    """The reviewer's certificate record, refusing an unknown, expired or revoked reviewer."""
+    try:
+        record = pki.find(reviewer, roles=("reviewer",))
+    except InputError:
+        raise RefusedError(
+            f"no reviewer credential for '{reviewer}'; issue one with: consentkit pki issue reviewer '{reviewer}'"
+        ) from None
+    status = record.status(at)
+    if status != "valid":
+        raise RefusedError(
+            f"the reviewer credential of {record.name} is {status}; issue a new one with: "
+            f"consentkit pki issue reviewer '{record.name}'"
+        )
+    return record
+
+
+def open_log(ws: Workspace, secret: bytes | None) -> AuditLog:
+    """The workspace's audit log (as :meth:`AuditLog.for_workspace`), its heads signed and timestamped with
+    ``secret`` (the workspace passphrase) when given, rather than asking for it a second time."""
+    from consentkit import keystore
+    from consentkit.audit.heads import KEY_FILE, PUBLIC_KEY_FILE, HeadSigner, load_public_key
+    from consentkit.audit.log import AuditLog, workspace_token_verifier
+
+    if secret is None:
+        return AuditLog.for_workspace(ws)
+    key, pki = secret, keystore.pki_dir(ws)
+
+    def signer() -> HeadSigner:
+        return HeadSigner(keystore.load_private_key(pki / KEY_FILE, key))
+
+    def timestamper() -> Any:
+        from consentkit.tsa import external_tsa, workspace_timestamper
+
+        return external_tsa(ws) or workspace_timestamper(ws, key)
+
+    public = pki / PUBLIC_KEY_FILE
+    return AuditLog.open(
+        ws.database_url(),
+        signer=signer,
+        timestamper=timestamper,
+        public_key=load_public_key(public) if public.exists() else None,
+        verify_token=workspace_token_verifier(ws),
+    )
+
+
+def approve(
+    ws: Workspace,
+    procedure_id: str,
+    *,
+    reviewer: str,
+    role: str,
+    version: str | None = None,
+    now: dt.datetime | None = None,
+    secret: bytes | None = None,
+    check_lint: bool = True,
+) -> Approval:
+    """Approve the current version of ``procedure_id`` as ``role`` (clinical or legal), signed with ``reviewer``'s
+    own key (``consentkit pki issue reviewer NAME``), recorded as a ``spec.approved`` audit event followed by a
+    signed tree head, and filed under ``approvals/``. ``secret`` is the workspace passphrase (default: from the
+    environment or a prompt). Refuses (:class:`RefusedError`) an unknown role, a reviewer without a valid
+    credential, a version other than the current one, and a spec with lint errors."""
+    from consentkit import keystore
+    from consentkit.audit import events
+    from consentkit.pki import WorkspacePki
+    from consentkit.render.env import template_hashes
+    from consentkit.review.signature import sign_detached
+
+    if role not in REVIEW_ROLES:
+        raise RefusedError(f"--role {role!r}: a review role is one of {', '.join(REVIEW_ROLES)}")
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    spec, policy = _spec_and_policy(ws, procedure_id)
+    _check_version(ws, spec, version)
+    pki = WorkspacePki(ws).require()
+    record = reviewer_credential(pki, reviewer, now)
+    if check_lint:
+        _check_lint(ws, spec)
+    secret = secret if secret is not None else keystore.passphrase(ws)
+    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{record.slug}.p12", secret)
+
+    model = spec.model
+    statement = ApprovalStatement(
+        procedure=model.id,
+        version=model.version,
+        spec=content_hash(model),
+        locales=list(model.locales),
+        templates=template_hashes(ws.template_roots(), model.locales),
+        role=role,  # type: ignore[arg-type]
+        reviewer=ReviewerRef(
+            name=record.name, slug=record.slug, certificate="sha256:" + record.sha256, serial=record.serial
+        ),
+        jurisdiction=policy.jurisdiction,
+        approved_at=now,
+    )
+    data = statement.to_bytes()
+    signature = sign_detached(data, key, cert, pki.chain())
+    stem = approval_stem(approvals_dir(ws), statement)
+    statement_path = stem.with_name(stem.name + STATEMENT_SUFFIX)
+    signature_path = stem.with_name(stem.name + SIGNATURE_SUFFIX)
+    event = events.SpecApproved(
+        time=now,
+        actor=events.Actor(id=record.slug, role="reviewer"),
+        documents=(
+            events.DocumentHash(name=statement_path.name, sha256=events.sha256_id(data)),
+            events.DocumentHash(name=signature_path.name, sha256=events.sha256_id(signature)),
+        ),
+        data=events.ApprovalData(procedure=model.id, version=model.version, content=statement.spec, review=role),  # type: ignore[arg-type]
+    )
+    body = events.event_bytes(event)
+    try:
+        write_new(statement_path, data)
+        write_new(signature_path, signature)
+    except FileExistsError:
+        raise RefusedError(
+            f"{statement_path.name} already exists: one approval per reviewer and role a second"
+        ) from None
+    with open_log(ws, secret) as log:
+        try:
+            done = log.append(event)
+        except BaseException:
+            statement_path.unlink(missing_ok=True)
+            signature_path.unlink(missing_ok=True)
+            raise
+        log_path = stem.with_name(stem.name + ".log.json")
+        write_new(log_path, log_record(done.index, done.leaf, body))
+        try:
+            log.head()
+        except ConsentkitError as exc:
+            raise SigningError(
+                f"the approval is recorded (audit event {done.index}) but no signed tree head could be made: "
+                f"{exc.message}; make one with 'consentkit audit head'"
+            ) from exc
+    return Approval(statement, statement_path, done.index, "sha256:" + done.leaf.hex(), body)
+
+
+# --- checking -------------------------------------------------------------------------------------------------
+
+
+def verify_approval(approval: Approval, *, pki: WorkspacePki, log: AuditLog) -> None:
+    """Check one approval end to end, or raise :class:`VerificationError` saying what is wrong: the reviewer's
+    signature over the statement (chain to the clinic root, reviewer certificate, not revoked before), and the
+    ``spec.approved`` event in the log (same bytes at the recorded index, naming this statement and signature)."""
+    from consentkit.audit import merkle
+    from consentkit.audit.events import EventError, SpecApproved, parse_event, sha256_id
+    from consentkit.review.signature import verify_signature
+
+    st = approval.statement
+    where = approval.path.name
+    data = approval.path.read_bytes()
+    try:
+        signature = approval.signature_path.read_bytes()
+    except OSError:
+        raise VerificationError(f"{where}: its signature file {approval.signature_path.name} is missing") from None
+    check = verify_signature(data, signature, issuing=pki.issuing, root=pki.root)
+    if check.fingerprint != st.reviewer.certificate or check.title != "reviewer":
+        raise VerificationError(f"{where}: signed by {check.signer.subject.rfc4514_string()}, not the named reviewer")
+    record = next((r for r in pki.records() if r.sha256 == check.fingerprint.removeprefix("sha256:")), None)
+    if record is None:
+        raise VerificationError(f"{where}: the reviewer certificate is not in this workspace's certificate index")
+    if record.status(st.approved_at) != "valid":
+        raise VerificationError(f"{where}: the reviewer certificate was {record.status(st.approved_at)} at approval")
+    if approval.index is None or approval.event is None or approval.leaf is None:
+        raise VerificationError(f"{where}: no audit-log reference ({approval.log_path.name} missing or damaged)")
+    try:
+        stored = log.event(approval.index)
+    except VerificationError:
+        raise VerificationError(f"{where}: audit event {approval.index} is not in the log") from None
+    leaf = merkle.leaf_hash(stored.body)
+    if stored.body != approval.event or leaf != stored.leaf or "sha256:" + leaf.hex() != approval.leaf:
+        raise VerificationError(f"{where}: audit event {approval.index} is not the recorded spec.approved event")
+    try:
+        event = parse_event(stored.body)
+    except EventError as exc:
+        raise VerificationError(f"{where}: audit event {approval.index} is not valid: {exc}") from None
+    docs = {d.name: d.sha256 for d in getattr(event, "documents", ())}
+    if (
+        not isinstance(event, SpecApproved)
+        or (event.data.procedure, event.data.version, event.data.content, event.data.review)
+        != (st.procedure, st.version, st.spec, st.role)
+        or event.actor.id != st.reviewer.slug
+        or docs.get(approval.path.name) != sha256_id(data)
+        or docs.get(approval.signature_path.name) != sha256_id(signature)
+    ):
+        raise VerificationError(f"{where}: audit event {approval.index} does not record this approval")
+
+
+def require_approvals(
+    ws: Workspace,
+    spec: ProcedureSpec,
+    policy: Policy,
+    template_roots: Sequence[Path],
+    *,
+    log: AuditLog | None = None,
+) -> list[ApprovalRef]:
+    """The approvals a packet of ``spec`` cites: for every required role, an approval of exactly this version, spec
+    content and templates, verified (signature and audit event). Refuses (:class:`RefusedError`) naming the missing
+    roles and the command to approve; with no required roles, cites whatever verifies."""
+    from consentkit.pki import WorkspacePki
+
+    found = find_approvals(approvals_dir(ws), spec.id).approvals
+    pinned = pinned_for(spec, template_roots)
+    state = approval_state(pinned, found, required_roles(ws, policy))
+    matching = [a for a in reversed(found) if pinned.matches(a.statement)]  # newest first
+    refs: dict[str, ApprovalRef] = {}
+    failures: dict[str, str] = {}
+    if matching:
+        pki = WorkspacePki(ws).require()
+        own_log = log or open_log(ws, None)
+        try:
+            for approval in matching:
+                if approval.role in refs:
+                    continue
+                try:
+                    verify_approval(approval, pki=pki, log=own_log)
+                except VerificationError as exc:
+                    failures.setdefault(approval.role, exc.message)
+                    continue
+                refs[approval.role] = approval.ref()
+                failures.pop(approval.role, None)
+        finally:
+            if log is None:
+                own_log.close()
+    missing = [r for r in state.required if r not in refs]
+    if missing:
+        raise RefusedError(refusal(spec, state, missing, failures))
+    return [refs[r] for r in sorted(refs)]
+
+
+def refusal(spec: ProcedureSpec, state: ApprovalState, missing: Sequence[str], failures: dict[str, str]) -> str:
+    """Why a packet is refused, naming each missing role, what changed since its last approval, and the command."""
+    plural = "s" if len(missing) > 1 else ""
+    parts = [f"{spec.id} {spec.version} is not approved: the {' and '.join(missing)} approval{plural} missing"]
+    for role in missing:
+        rs = state.roles[role]
+        if role in failures:
+            parts.append(f"the {role} approval does not verify: {failures[role]}")
+        elif rs.previous is not None:
+            when = rs.previous.approved_at.strftime("%Y-%m-%d")
+            parts.append(
+                f"{role} approved {rs.previous.statement.version} on {when} ({rs.previous.reviewer}), "
+                f"changed since: {'; '.join(rs.changes)}"
+            )
+    commands = " and ".join(f"consentkit review approve {spec.id} --reviewer NAME --role {r}" for r in missing)
+    return "; ".join(parts) + f". Approve with: {commands} (or make a --draft packet)"
