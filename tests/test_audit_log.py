@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,25 @@ def test_reads_are_logarithmic(tmp_path: Path, tsa: TestTsa) -> None:
         assert log.store.counter.nodes <= 2 * (1000).bit_length() + 1
         assert log.store.counter.queries <= 3
         assert len(proof.hashes) == 10
+
+
+def test_subtree_reads_use_the_primary_key(audit_url: str, tsa: TestTsa) -> None:
+    """The proof query is a handful of index lookups, never a scan of the nodes table."""
+    with open_log(audit_url, tsa) as log:
+        log.append_many([EventFactory()() for _ in range(40)])
+        store: Any = log.store
+        where = " OR ".join(["(level = ? AND idx = ?)"] * 3)
+        sql = f"SELECT level, idx, hash FROM nodes WHERE {where}"
+        params = [0, 5, 1, 3, 3, 1]
+        if audit_url.startswith("sqlite:"):
+            plan = " ".join(str(r) for r in store.fetchall("EXPLAIN QUERY PLAN " + sql, params))
+            assert "SCAN nodes" not in plan and "PRIMARY KEY" in plan
+        else:
+            store.execute_script(["SET enable_seqscan = off"])  # a 40-row table would be scanned otherwise
+            plan = " ".join(str(r) for r in store.fetchall("EXPLAIN " + sql, params))
+            assert "Index" in plan, plan
+        with log.store.snapshot() as snap:
+            assert len(snap.read_nodes([(0, 5), (1, 3), (3, 1)])) == 3
 
 
 def test_events_refuse_free_text_and_personal_data() -> None:

@@ -234,3 +234,30 @@ def test_a_rewritten_history_with_new_events_fails_against_the_exported_head(aud
     assert not report.ok
     assert "history rewritten" in str(report.problems[0])
     log.close()
+
+
+def test_parallel_verification_finds_the_same_problems(
+    audit_url: str, tsa: WorkspaceTsa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big logs are checked by two processes (each on a range of events); the findings must not change."""
+    import consentkit.audit.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "PARALLEL_FROM", 0)
+    log, _ = build_log(audit_url, tsa, [30, 31])
+    ok = log.verify(workers=3)
+    assert ok.ok and ok.events_checked == 61
+    db = RawDb(audit_url)
+    try:
+        body = db.run("SELECT body FROM events WHERE idx = 10")[0][0]
+        db.run("UPDATE events SET body = ? WHERE idx = 10", body.replace(b"C-0", b"C-9"))
+        db.run("DELETE FROM events WHERE idx IN (20, 21, 40, 60)")
+        db.run("UPDATE events SET time = ? WHERE idx = 50", "2020-01-01T00:00:00.000000Z")
+    finally:
+        db.close()
+    one, three = log.verify(workers=1), log.verify(workers=3)
+    log.close()
+    assert [str(p) for p in one.problems] == [str(p) for p in three.problems]
+    assert one.events_checked == three.events_checked == 57
+    found = "\n".join(str(p) for p in one.problems)
+    for expected in ("event 10: content", "event 20: events 20-21 are missing", "event 40", "event 50: column time"):
+        assert expected in found

@@ -112,7 +112,7 @@ def _value(annotation: Any, metadata: list[Any], capture: str | None = None) -> 
         if len(metadata) != 1 or not patterns[0]:
             raise Untranslatable("a string without exactly one pattern")
         inner = _string(patterns[0])
-        return f"(?P<{capture}>{inner})" if capture else inner
+        return f'"(?P<{capture}>{inner[1:-1]})"' if capture else inner
     if annotation is int:
         for m in metadata:
             if not (isinstance(m, annotated_types.Ge) and m.ge == 0) and not isinstance(m, annotated_types.Le):
@@ -124,8 +124,7 @@ def _value(annotation: Any, metadata: list[Any], capture: str | None = None) -> 
         kinds = {type(m) for m in metadata}
         if kinds != {AfterValidator, PlainSerializer}:
             raise Untranslatable("a datetime that is not the log's UTC time")
-        inner = f'"{TIME}"'
-        return f"(?P<{capture}>{inner})" if capture else inner
+        return f'"(?P<{capture}>{TIME})"' if capture else f'"{TIME}"'
     if origin is tuple:
         args = get_args(annotation)
         if args == ():
@@ -172,8 +171,8 @@ class FastForm:
         return self._names[match.re]
 
     def match(self, body: bytes) -> re.Match[bytes] | None:
-        """A match (groups ``case``, ``time``, ``refs`` where the type has them) only for bytes that are a
-        valid, canonical event; None says nothing either way."""
+        """A match (groups ``case`` and ``time`` without their quotes, ``refs`` the whole array) only for bytes
+        that are a valid, canonical event; None says nothing either way."""
         start = body.rfind(b',"type":"')
         if start < 0:
             return None

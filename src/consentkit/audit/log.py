@@ -316,14 +316,22 @@ class AuditLog:
 
     # --- verification ---
 
-    def verify(self, against: Iterable[SignedTreeHead] = ()) -> VerifyReport:
-        """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`."""
+    def verify(self, against: Iterable[SignedTreeHead] = (), *, workers: int | None = None) -> VerifyReport:
+        """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`.
+        ``workers``: processes for the event checks of a big log (default: up to 2, one per core)."""
         from consentkit.audit.tokencache import ChainCache
         from consentkit.audit.verify import verify_snapshot
 
         verify_token = ChainCache(self.verify_token) if self.verify_token is not None else None
         with self.store.snapshot() as snap:
-            return verify_snapshot(snap, public_key=self.public_key, verify_token=verify_token, against=against)
+            return verify_snapshot(
+                snap,
+                public_key=self.public_key,
+                verify_token=verify_token,
+                against=against,
+                url=self.store.url,
+                workers=workers if workers is not None else min(2, os.cpu_count() or 1),
+            )
 
 
 def _row(index: int, event: Any, body: bytes) -> EventRow:

@@ -11,6 +11,7 @@ validity. Anything unusual (another algorithm, a missing attribute) goes to the 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -62,15 +63,25 @@ class ChainCache:
         return token
 
     def _quick(self, der: bytes, digest: bytes) -> TimestampToken | None:
-        from consentkit.tsa.tokens import describe_token
+        from asn1crypto import tsp
 
         signer, cert_der, econtent = _parts(der)
         cert = self._trusted.get(hashlib.sha256(cert_der).digest())
         if cert is None:
             return None
-        token = describe_token(der)
-        if token.digest_algorithm != "sha256" or token.message_imprint != digest:
+        signed_attrs = signer["signed_attrs"].dump()  # the bytes as signed, before anything below is touched
+        tst = tsp.TSTInfo.load(econtent)
+        imprint = tst["message_imprint"]
+        if imprint["hash_algorithm"]["algorithm"].native != "sha256" or imprint["hashed_message"].native != digest:
             raise VerificationError("the time-stamp token covers other data than the data checked")
+        token = TimestampToken(
+            der=bytes(der),
+            time=tst["gen_time"].native.astimezone(dt.UTC),
+            tsa_name=cert.subject.rfc4514_string(),
+            serial=int(tst["serial_number"].native),
+            digest_algorithm="sha256",
+            message_imprint=digest,
+        )
         if not cert.not_valid_before_utc <= token.time <= cert.not_valid_after_utc:
             raise VerificationError("the time-stamp token was made outside its TSA certificate's validity")
         attrs = {a["type"].native: a["values"] for a in signer["signed_attrs"]}
@@ -90,7 +101,7 @@ class ChainCache:
             raise _Unusual
         if first["cert_hash"].native != hashlib.sha256(cert_der).digest():
             raise VerificationError("the time-stamp token names another TSA certificate")
-        signed_bytes = b"\x31" + signer["signed_attrs"].dump()[1:]  # [0] IMPLICIT → SET OF, as signed
+        signed_bytes = b"\x31" + signed_attrs[1:]  # [0] IMPLICIT → SET OF, as signed
         signature = signer["signature"].native
         algorithm = signer["signature_algorithm"]["algorithm"].native
         key = cert.public_key()
@@ -107,11 +118,19 @@ class ChainCache:
 
 
 def _parts(der: bytes) -> tuple[Any, bytes, bytes]:
-    """(SignerInfo, signer certificate DER, TSTInfo DER) of a token with one signer whose certificate is inside."""
-    from consentkit.tsa.tokens import parse_token
+    """(SignerInfo, signer certificate DER, TSTInfo DER) of a token with one signer whose certificate is inside.
+    Raw bytes are taken before any value is decoded: asn1crypto re-encodes what has been looked into."""
+    from asn1crypto import cms
 
     try:
-        signed, _ = parse_token(der)
+        info = cms.ContentInfo.load(bytes(der), strict=True)
+        if info["content_type"].native != "signed_data":
+            raise _Unusual
+        signed = info["content"]
+        encap = signed["encap_content_info"]
+        if encap["content_type"].native != "tst_info":
+            raise _Unusual
+        econtent = bytes(encap["content"].contents)
         infos = signed["signer_infos"]
         if len(infos) != 1:
             raise _Unusual
@@ -119,16 +138,15 @@ def _parts(der: bytes) -> tuple[Any, bytes, bytes]:
         sid = signer["sid"]
         if sid.name != "issuer_and_serial_number":
             raise _Unusual
+        issuer = sid.chosen["issuer"].dump()
+        serial = sid.chosen["serial_number"].native
         for choice in signed["certificates"] or []:
-            cert = choice.chosen
-            if (
-                choice.name == "certificate"
-                and cert.issuer == sid.chosen["issuer"]
-                and cert.serial_number == sid.chosen["serial_number"].native
-            ):
-                return signer, bytes(cert.dump()), bytes(signed["encap_content_info"]["content"].contents)
-    except VerificationError:
-        raise _Unusual from None
+            if choice.name != "certificate":
+                continue
+            raw = bytes(choice.chosen.dump())
+            tbs = choice.chosen["tbs_certificate"]
+            if tbs["serial_number"].native == serial and tbs["issuer"].dump() == issuer:
+                return signer, raw, econtent
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         raise _Unusual from None
     raise _Unusual

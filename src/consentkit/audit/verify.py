@@ -18,7 +18,8 @@ newest head that left the building. Heads are exported (evidence bundles, audito
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,117 +74,185 @@ class VerifyReport:
 EVENTS, SUBTREES, HEADS, EXPORTED = range(4)
 
 
-def _merge(a: Iterator[list[tuple[Any, ...]]], b: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[int, Any, Any]]:
-    """Merge-join two streams of (index, …) batches sorted by index: (index, row of a or None, row of b or None)."""
-
-    def flat(stream: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[Any, ...]]:
-        for batch in stream:
-            yield from batch
-
-    ia, ib = flat(a), flat(b)
-    ra, rb = next(ia, None), next(ib, None)
-    while ra is not None or rb is not None:
-        ka = int(ra[0]) if ra is not None else None
-        kb = int(rb[0]) if rb is not None else None
-        if kb is None or (ka is not None and ka < kb):
-            yield ka, ra, None  # type: ignore[misc]
-            ra = next(ia, None)
-        elif ka is None or kb < ka:
-            yield kb, None, rb
-            rb = next(ib, None)
+def _level(snap: Snapshot, report: VerifyReport, level: int, width: int) -> list[bytes | None]:
+    """The stored hashes of one level as a list by index (None where missing); reports missing and extra ones."""
+    rows: list[tuple[int, bytes]] = []
+    for batch in snap.level_hashes(level):
+        rows.extend(batch)
+    if len(rows) == width and (not rows or int(rows[-1][0]) == width - 1):  # dense: the primary key is unique
+        return [h if type(h) is bytes else bytes(h) for _, h in rows]
+    hashes: list[bytes | None] = [None] * width
+    for index, value in rows:
+        index = int(index)
+        if index < width:
+            hashes[index] = bytes(value)
+        elif level == 0:
+            report.add(f"event {index}", "is missing but its leaf hash is stored (log truncated?)", EVENTS, index)
         else:
-            yield ka, ra, rb
-            ra, rb = next(ia, None), next(ib, None)
+            where = f"subtree level {level} index {index}"
+            report.add(
+                where, f"is stored beyond the log's {report.size} events (log truncated?)", SUBTREES, _pos(level, index)
+            )
+    if level:
+        for index, found in enumerate(hashes):
+            if found is None:
+                report.add(f"subtree level {level} index {index}", "is missing", SUBTREES, _pos(level, index))
+    return hashes
 
 
-def _check_events(snap: Snapshot, report: VerifyReport, size: int) -> None:
-    """Section 1: event rows against their stored leaf hashes, their schema and their references."""
-    leaves = bytearray(32 * size)
+def _pos(level: int, index: int) -> int:
+    return level << 48 | index
+
+
+class _Leaves:
+    """Stored leaf hashes ``[offset, offset + len(hashes))`` by index; others read on demand (references)."""
+
+    def __init__(self, hashes: list[bytes | None], offset: int, snap: Snapshot) -> None:
+        self.hashes, self.offset, self._snap = hashes, offset, snap
+
+    def __getitem__(self, index: int) -> bytes | None:
+        i = index - self.offset
+        if 0 <= i < len(self.hashes):
+            return self.hashes[i]
+        return self._snap.read_nodes([(0, index)]).get((0, index))
+
+    def run(self, first: int, n: int) -> list[bytes | None]:
+        return self.hashes[first - self.offset : first - self.offset + n]
+
+
+def _check_events(snap: Snapshot, report: VerifyReport, start: int, end: int, stored: _Leaves) -> None:
+    """Section 1, for events ``start <= index < end``: rows against their stored leaf hashes, their schema and
+    their references.
+
+    A batch of rows that is dense, matches its leaf hashes and whose events all take the fast path
+    (:mod:`consentkit.audit.fastform`) with matching columns is checked a column at a time, in comprehensions;
+    any other batch goes row by row through :func:`_check_rows`, which says what is wrong."""
     sha256 = hashlib.sha256
-    expected = 0
-    for index, row, stored in _merge(snap.event_batches(), snap.level_hashes(0)):
-        if index > expected:
+    never = re.compile(b"(?!)")
+    get = FAST.by_type.get
+    cased = {p for p in FAST.by_type.values() if "case" in p.groupindex}
+    expected = start
+    for batch in snap.event_batches(start, end):
+        indexes, kinds, cases, times, bodies = zip(*batch, strict=True)
+        first, n = indexes[0], len(batch)
+        fine = first == expected and indexes[-1] == first + n - 1
+        if fine:
+            fine = [sha256(b"\x00" + b).digest() for b in bodies] == stored.run(first, n)
+        if fine:
+            matches = [get(k, never).fullmatch(b) for k, b in zip(kinds, bodies, strict=True)]
+            fine = None not in matches
+        if fine:
+            fine = [m["time"] for m in matches] == [t.encode() for t in times]  # type: ignore[index]
+        if fine:
+            fine = [m["case"] if m.re in cased else None for m in matches] == [  # type: ignore[union-attr,index]
+                None if c is None else c.encode() for c in cases
+            ]
+        if fine:
+            with_refs = [i for i, m in enumerate(matches) if m["refs"] != b"[]"]  # type: ignore[index]
+            for i in with_refs:
+                refs = REF.findall(matches[i]["refs"])  # type: ignore[index]
+                _check_refs(report, first + i, [(int(a), "sha256:" + h.decode()) for a, h in refs], stored)
+        else:
+            _check_rows(report, batch, expected, stored)
+        expected = indexes[-1] + 1
+        report.events_checked += n
+    if expected < end:
+        gap = f"events {expected}-{end - 1} are" if end - 1 > expected else f"event {expected} is"
+        report.add(f"event {expected}", f"{gap} missing (row deleted?)", EVENTS, expected)
+
+
+def _check_rows(report: VerifyReport, batch: list[Any], expected: int, stored: _Leaves) -> None:
+    """Row by row, naming each problem."""
+    sha256 = hashlib.sha256
+    for index, kind, case, time, body in batch:
+        if index != expected:
             gap = f"events {expected}-{index - 1} are" if index - 1 > expected else f"event {expected} is"
             report.add(f"event {expected}", f"{gap} missing (row deleted?)", EVENTS, expected)
         expected = index + 1
-        if row is None:
-            report.add(f"event {index}", "is missing but its leaf hash is stored (row deleted?)", EVENTS, index)
-            continue
-        body = bytes(row[4])
+        body = bytes(body)
         leaf = sha256(b"\x00" + body).digest()
-        if index < size:
-            leaves[32 * index : 32 * index + 32] = leaf
-        report.events_checked += 1
-        if stored is None:
-            report.add(f"event {index}", "has no stored leaf hash (row inserted?)", EVENTS, index)
-        elif bytes(stored[1]) != leaf:
-            report.add(f"event {index}", "content does not match its stored leaf hash (edited?)", EVENTS, index)
-        _check_content(report, index, row, body, leaves)
+        if leaf != stored[index]:
+            what = (
+                "has no stored leaf hash (row inserted?)"
+                if stored[index] is None
+                else "content does not match its stored leaf hash (edited?)"
+            )
+            report.add(f"event {index}", what, EVENTS, index)
+        pattern = FAST.by_type.get(kind)
+        match = pattern.fullmatch(body) if pattern is not None else None
+        if match is None:  # unusual, invalid, or the type column was edited: the full parser decides
+            _check_slowly(report, index, (kind, case, time), body, stored)
+            continue
+        has_case = "case" in match.re.groupindex
+        if (match["case"] if has_case else None) != (None if case is None else case.encode()):
+            _column_problem(report, index, ["case_id"])
+        if match["time"] != time.encode():
+            _column_problem(report, index, ["time"])
+        refs = match["refs"]
+        if refs != b"[]":
+            _check_refs(report, index, [(int(i), "sha256:" + h.decode()) for i, h in REF.findall(refs)], stored)
 
 
-def _check_content(report: VerifyReport, index: int, row: Any, body: bytes, leaves: bytearray) -> None:
-    match = FAST.match(body)
-    if match is not None:  # a valid canonical event: read what we need from the match (see fastform)
-        groups = match.groupdict()
-        case = groups.get("case")
-        derived = (FAST.type_of(match), case[1:-1].decode() if case else None, groups["time"][1:-1].decode())
-        refs = [(int(i), "sha256:" + h.decode()) for i, h in REF.findall(groups["refs"])]
-    else:
-        try:
-            event = parse_event(body)
-        except EventError as exc:
-            report.add(f"event {index}", f"is not a valid event: {exc.message}", EVENTS, index)
-            return
-        derived = (event.type, getattr(event, "case", None), format_time(event.time))
-        refs = [(r.index, r.leaf) for r in event.refs]
-    columns = (row[1], row[2], row[3])
+def _column_problem(report: VerifyReport, index: int, names: list[str]) -> None:
+    report.add(f"event {index}", f"column {', '.join(names)} does not match the event (edited?)", EVENTS, index)
+
+
+def _check_slowly(
+    report: VerifyReport, index: int, columns: tuple[str, str | None, str], body: bytes, stored: _Leaves
+) -> None:
+    try:
+        event = parse_event(body)
+    except EventError as exc:
+        report.add(f"event {index}", f"is not a valid event: {exc.message}", EVENTS, index)
+        return
+    derived = (event.type, getattr(event, "case", None), format_time(event.time))
     if columns != derived:
-        names = [n for n, a, b in zip(("type", "case_id", "time"), columns, derived, strict=True) if a != b]
-        report.add(f"event {index}", f"column {', '.join(names)} does not match the event (edited?)", EVENTS, index)
+        _column_problem(
+            report, index, [n for n, a, b in zip(("type", "case_id", "time"), columns, derived, strict=True) if a != b]
+        )
+    _check_refs(report, index, [(r.index, r.leaf) for r in event.refs], stored)
+
+
+def _check_refs(report: VerifyReport, index: int, refs: list[tuple[int, str]], stored: _Leaves) -> None:
     for ref_index, ref_leaf in refs:
         if ref_index >= index:
             report.add(f"event {index}", f"refers to event {ref_index}, which is not earlier", EVENTS, index)
-        elif "sha256:" + leaves[32 * ref_index : 32 * ref_index + 32].hex() != ref_leaf:
+        elif (leaf := stored[ref_index]) is None or "sha256:" + leaf.hex() != ref_leaf:
             report.add(f"event {index}", f"refers to event {ref_index} with the wrong leaf hash", EVENTS, index)
 
 
-def _check_subtrees(snap: Snapshot, report: VerifyReport, size: int) -> None:
-    """Section 2: each stored level against the level below it; counts against the log size."""
+def _check_subtrees(snap: Snapshot, report: VerifyReport, size: int, leaves: list[bytes | None]) -> None:
+    """Section 2: each stored level against the hashes of its children one level down, a whole level at a time;
+    stored subtrees above the log's size are reported too."""
+    sha256 = hashlib.sha256
+    below = leaves
     levels = dict(snap.node_levels())
-    node = hashlib.sha256
-    level = 0
     top = max(levels, default=0)
+    level = 0
     while (size >> level) > 1 or level < top:
-        width = size >> (level + 1)
-        below = snap.level_hashes(level)
-
-        def parents(stream: Iterator[list[tuple[Any, ...]]], lvl: int = level) -> Iterator[list[tuple[int, bytes]]]:
-            pending: dict[int, bytes] = {}
-            for batch in stream:
-                out = []
-                for idx, value in batch:
-                    idx = int(idx)
-                    pending[idx] = bytes(value)
-                    if idx & 1 and idx - 1 in pending:
-                        out.append((idx >> 1, node(b"\x01" + pending.pop(idx - 1) + pending.pop(idx)).digest()))
-                    elif idx & 1:
-                        pending.pop(idx)
-                yield out
-
-        for index, computed, stored in _merge(parents(below), snap.level_hashes(level + 1)):
-            where = f"subtree level {level + 1} index {index}"
-            pos = (level + 1) << 48 | index
-            if stored is None:
-                if index < width:
-                    report.add(where, "is missing", SUBTREES, pos)
-            elif index >= width:
-                report.add(where, f"is stored beyond the log's {size} events (log truncated?)", SUBTREES, pos)
-            elif computed is None:
-                report.add(where, "has no stored children", SUBTREES, pos)
-            elif bytes(stored[1]) != computed[1]:
-                report.add(where, "does not match the hash of its two children (edited?)", SUBTREES, pos)
-            report.subtrees_checked += stored is not None
         level += 1
+        width = size >> level
+        stored = _level(snap, report, level, width)
+        left, right = below[0 : 2 * width : 2], below[1 : 2 * width : 2]
+        if None in left or None in right:
+            computed: list[bytes | None] = [
+                None if a is None or b is None else sha256(b"\x01" + a + b).digest()
+                for a, b in zip(left, right, strict=True)
+            ]
+        else:
+            computed = [sha256(b"\x01" + a + b).digest() for a, b in zip(left, right, strict=True)]  # type: ignore[operator]
+        if computed != stored:
+            for index, (want, have) in enumerate(zip(computed, stored, strict=True)):
+                if have is not None and want is not None and want != have:
+                    where = f"subtree level {level} index {index}"
+                    report.add(
+                        where, "does not match the hash of its two children (edited?)", SUBTREES, _pos(level, index)
+                    )
+                elif have is not None and want is None:
+                    where = f"subtree level {level} index {index}"
+                    report.add(where, "has no stored children", SUBTREES, _pos(level, index))
+        report.subtrees_checked += len(stored) - stored.count(None)
+        below = stored
 
 
 def _check_head(
@@ -228,12 +297,19 @@ def verify_snapshot(
     public_key: ec.EllipticCurvePublicKey | None,
     verify_token: TokenVerifier | None,
     against: Iterable[SignedTreeHead] = (),
+    url: str | None = None,
+    workers: int = 1,
 ) -> VerifyReport:
+    """Check everything (see the module docstring). With ``url`` and ``workers > 1``, logs of
+    :data:`PARALLEL_FROM` events or more have their events checked by that many processes."""
     report = VerifyReport()
     size = snap.size()
     report.size = size
-    _check_events(snap, report, size)
-    _check_subtrees(snap, report, size)
+    pool = _start_workers(url, size, workers) if url is not None and workers > 1 and size >= PARALLEL_FROM else None
+    leaves = _level(snap, report, 0, size)
+    if pool is None:
+        _check_events(snap, report, 0, size, _Leaves(leaves, 0, snap))
+    _check_subtrees(snap, report, size, leaves)
     try:
         report.root = merkle.tree_root(size, snap.read_nodes)
     except merkle.ProofError as exc:
@@ -262,5 +338,46 @@ def verify_snapshot(
         _check_head(snap, report, sth, where, EXPORTED, n, public_key, verify_token)
         if sth.checkpoint not in stored:  # every exported head was stored first: its row was deleted
             report.add(where, "is not among the log's stored heads (head row deleted?)", EXPORTED, n)
+    if pool is not None:
+        executor, futures = pool
+        with executor:
+            for future in futures:
+                problems, checked = future.result()
+                report.events_checked += checked
+                for problem in problems:
+                    report.add(problem.where, problem.what, *problem.rank)
     report.problems = report.sorted_problems()
     return report
+
+
+PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves
+
+
+def _start_workers(url: str, size: int, workers: int) -> tuple[Any, list[Any]]:
+    """Section 1 in ``workers`` processes, each on its own range of events and its own database connection,
+    while this process checks the subtrees and heads. Rows below ``size`` never change (the log only appends), so
+    each worker's snapshot agrees with ours on them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    step = -(-size // workers)
+    futures = [executor.submit(_events_worker, url, a, min(a + step, size)) for a in range(0, size, step)]
+    return executor, futures
+
+
+def _events_worker(url: str, start: int, end: int) -> tuple[list[Problem], int]:
+    from consentkit.audit.store import open_store
+
+    report = VerifyReport()
+    store = open_store(url, migrate=False)
+    try:
+        with store.snapshot() as snap:
+            hashes: list[bytes | None] = [None] * (end - start)
+            for batch in snap.level_hashes(0, start, end):
+                for index, value in batch:
+                    hashes[int(index) - start] = bytes(value)
+            _check_events(snap, report, start, end, _Leaves(hashes, start, snap))
+    finally:
+        store.close()
+    return report.problems, report.events_checked

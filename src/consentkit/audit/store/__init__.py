@@ -11,8 +11,9 @@ from __future__ import annotations
 from consentkit.audit.store.base import AppendTx, AuditStore, EventRow, HeadRow, ReadCounter, Snapshot, StoreError
 
 
-def open_store(url: str) -> AuditStore:
-    """``sqlite:///path/to/audit.sqlite3`` or ``postgresql://user@host/db`` → a migrated store."""
+def open_store(url: str, *, migrate: bool = True) -> AuditStore:
+    """``sqlite:///path/to/audit.sqlite3`` or ``postgresql://user@host/db`` → a migrated store (``migrate=False``:
+    as it is, for a reader that must not write)."""
     if url.startswith("sqlite:///"):
         from consentkit.audit.store.sqlite import SqliteStore
 
@@ -23,6 +24,8 @@ def open_store(url: str) -> AuditStore:
         store = PostgresStore(url)
     else:
         raise StoreError(f"unsupported database_url {url.split(':', 1)[0]!r}: use sqlite:///… or postgresql://…")
+    if not migrate:
+        return store
     try:
         store.migrate()
     except BaseException:

@@ -79,14 +79,13 @@ class Snapshot:
         counter = self._store.counter
         counter.nodes += len(ids)
         found: dict[NodeId, bytes] = {}
-        for chunk_start in range(0, len(ids), 400):
-            chunk = ids[chunk_start : chunk_start + 400]
-            values = ",".join(["(?, ?)"] * len(chunk))
+        for chunk_start in range(0, len(ids), 200):
+            chunk = ids[chunk_start : chunk_start + 200]
+            # OR of point lookups: both databases answer it from the primary key (SQLite scans the whole table
+            # for the row-value form "(level, idx) IN (VALUES …)")
+            where = " OR ".join(["(level = ? AND idx = ?)"] * len(chunk))
             params = [v for node in chunk for v in node]
-            rows = self._all(
-                f"SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES {values})",  # noqa: S608
-                params,
-            )
+            rows = self._all(f"SELECT level, idx, hash FROM nodes WHERE {where}", params)  # noqa: S608
             for level, index, value in rows:
                 found[(int(level), int(index))] = bytes(value)
         return found
@@ -109,18 +108,31 @@ class Snapshot:
         for row in self._store.stream(sql + " ORDER BY idx", params):
             yield _event_row(row)
 
-    def event_batches(self) -> Iterator[list[tuple[int, str, str | None, str, bytes]]]:
-        """(index, type, case_id, time, body) of every event in index order, in batches (for verification)."""
-        yield from self._store.stream_batches("SELECT idx, type, case_id, time, body FROM events ORDER BY idx", ())
+    def event_batches(
+        self, start: int = 0, end: int | None = None
+    ) -> Iterator[list[tuple[int, str, str | None, str, bytes]]]:
+        """(index, type, case_id, time, body) of the events ``start <= index < end`` in index order, in batches
+        (for verification)."""
+        sql = "SELECT idx, type, case_id, time, body FROM events WHERE idx >= ?"
+        params: list[Any] = [start]
+        if end is not None:
+            sql += " AND idx < ?"
+            params.append(end)
+        yield from self._store.stream_batches(sql + " ORDER BY idx", params)
 
     def node_levels(self) -> list[tuple[int, int]]:
         """(level, number of stored hashes) for every level present."""
         rows = self._all("SELECT level, count(*) FROM nodes GROUP BY level ORDER BY level")
         return [(int(a), int(b)) for a, b in rows]
 
-    def level_hashes(self, level: int) -> Iterator[list[tuple[int, bytes]]]:
-        """(index, hash) of one level's stored subtrees in index order, in batches."""
-        yield from self._store.stream_batches("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (level,))
+    def level_hashes(self, level: int, start: int = 0, end: int | None = None) -> Iterator[list[tuple[int, bytes]]]:
+        """(index, hash) of one level's stored subtrees (``start <= index < end``) in index order, in batches."""
+        sql = "SELECT idx, hash FROM nodes WHERE level = ? AND idx >= ?"
+        params: list[Any] = [level, start]
+        if end is not None:
+            sql += " AND idx < ?"
+            params.append(end)
+        yield from self._store.stream_batches(sql + " ORDER BY idx", params)
 
     def heads(self) -> list[HeadRow]:
         rows = self._all("SELECT id, size, root, time, checkpoint, signature, timestamp FROM heads ORDER BY id")

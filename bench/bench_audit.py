@@ -1,0 +1,222 @@
+"""Audit-log benchmarks, printed as a table.
+
+    .venv/bin/python bench/bench_audit.py                 # the full run: 1,000,000-event log
+    .venv/bin/python bench/bench_audit.py --events 100000 # quicker
+    .venv/bin/python bench/bench_audit.py --profile       # cProfile of the verification, top 25
+
+Targets (issue 5): appends ≥ 2,000/s on SQLite and PostgreSQL with a signed, timestamped tree head every 1,000
+events; full verification of a 1,000,000-event log ≤ 10 s; an inclusion proof at 1,000,000 events ≤ 2 ms.
+
+Real parts only: a workspace with its PKI, the embedded RFC 3161 TSA, the audit-log key, a SQLite file on disk
+(WAL, synchronous=FULL) and a throwaway PostgreSQL server with fsync on. The big log is written through
+``AuditLog.append_many`` — the append path itself, in transactions of 10,000 events — with a signed head every
+10,000 events (100 heads for a million).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import hashlib
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from _audit_fixtures import PASSPHRASE, WorkspaceTsa  # noqa: E402
+from consentkit.audit import events as ev  # noqa: E402
+from consentkit.audit import merkle  # noqa: E402
+from consentkit.audit.log import AuditLog  # noqa: E402
+
+SUBJECT = "hmac-sha256:" + hashlib.sha256(b"bench patient").hexdigest()
+T0 = dt.datetime(2025, 3, 1, 2, 0, tzinfo=dt.UTC)
+
+
+def event(i: int) -> ev._Event:
+    """A realistic mix: one case's story repeated (about 300-450 bytes an event)."""
+    case = f"C-2025-{i // 8:07d}"
+    t = T0 + dt.timedelta(seconds=i)
+    digest = "sha256:" + hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+    kind = i % 8
+    common = {"case": case, "subject": SUBJECT, "time": t}
+    if kind == 0:
+        return ev.packet_generated(
+            **common,
+            actor="dr-wang",
+            actor_role="physician",
+            procedure="botulinum-toxin",
+            version="1.2.0",
+            spec=digest,
+            locales=("zh-CN", "en"),
+            files={"packet.pdf": digest, "manifest.json": digest},
+        )
+    if kind == 1:
+        return ev.disclosure_presented(**common, actor="li.na", actor_role="nurse", how="printed", locales=["zh-CN"])
+    if kind in (2, 3, 4):
+        role = ("physician", "patient", "witness")[kind - 2]
+        return ev.document_signed(
+            **common,
+            actor=SUBJECT if role == "patient" else "dr-wang",
+            actor_role=role,  # type: ignore[arg-type]
+            role=role,  # type: ignore[arg-type]
+            field=f"sig-{role}",
+            signer_cert=digest,
+            tsa_time=t,
+            file_name="packet.pdf",
+            file_sha256=digest,
+        )
+    if kind == 5:
+        return ev.procedure_checkin(**common, actor="li.na", actor_role="nurse", outcome="pass", at=t)
+    if kind == 6:
+        return ev.procedure_started(**common, actor="dr-wang", actor_role="physician", at=t)
+    return ev.case_read(**common, actor="auditor-1", actor_role="auditor", via="audit-show")
+
+
+def rate(label: str, log: AuditLog, count: int, batch: int, head_every: int) -> tuple[str, float, str]:
+    events = [event(i) for i in range(count)]
+    heads = 0
+    start = time.perf_counter()
+    for i in range(0, count, batch):
+        chunk = events[i : i + batch]
+        if batch == 1:
+            log.append(chunk[0])
+        else:
+            log.append_many(chunk)
+        if (i + len(chunk)) % head_every == 0:
+            log.head()
+            heads += 1
+    seconds = time.perf_counter() - start
+    how = "one transaction per event" if batch == 1 else f"{batch} events per transaction"
+    return label, count / seconds, f"{how}, {heads} signed+timestamped heads"
+
+
+def build_big(log: AuditLog, count: int) -> float:
+    start = time.perf_counter()
+    step = 10_000
+    for i in range(0, count, step):
+        log.append_many([event(j) for j in range(i, min(i + step, count))])
+        log.head()
+    return time.perf_counter() - start
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="size of the big log (default 1,000,000)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the verification")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    rows: list[tuple[str, str, str, str]] = []
+    folder = Path(tempfile.mkdtemp(prefix="ck-bench-"))
+    print(f"workspace, PKI and TSA in {folder} …", flush=True)
+    tsa = WorkspaceTsa(folder / "clinic")
+
+    # --- appends ---
+    targets: list[tuple[str, str]] = [("SQLite", f"sqlite:///{folder / 'append.sqlite3'}")]
+    server = None
+    if not args.no_postgres:
+        try:
+            from _pg_fixtures import start_pg_server
+
+            server = start_pg_server(durable=True)
+            targets.append(("PostgreSQL", server.new_schema()))
+        except BaseException as exc:  # pytest.skip outside pytest, or no server
+            print(f"PostgreSQL skipped: {exc}")
+    try:
+        for name, url in targets:
+            for batch, count in ((1, 2_000), (100, 20_000)):
+                with tsa.open(url) as log:
+                    label, per_second, note = rate(f"appends/s, {name}", log, count, batch, head_every=1_000)
+                goal = "≥ 2,000" if batch > 1 else "(info)"
+                rows.append((label, f"{per_second:,.0f}", goal, note))
+                print(rows[-1], flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+
+    # --- the big log ---
+    url = f"sqlite:///{folder / 'big.sqlite3'}"
+    log = tsa.open(url)
+    print(f"writing {args.events:,} events through append_many …", flush=True)
+    built = build_big(log, args.events)
+    rows.append(
+        (
+            f"append_many, SQLite, {args.events:,} events",
+            f"{args.events / built:,.0f}/s",
+            "",
+            "10,000 a batch, a head each",
+        )
+    )
+    size_mb = sum(p.stat().st_size for p in folder.glob("big.sqlite3*")) / 1e6
+    print(rows[-1], f"database {size_mb:,.0f} MB", flush=True)
+
+    log.close()
+    log = tsa.open(url)  # a cold start: nothing cached in the process
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+    seconds, report = timed(log.verify)
+    if args.profile:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    assert report.ok, report.problems[:3]  # type: ignore[attr-defined]
+    rows.append(
+        (
+            f"full verify, {args.events:,} events",
+            f"{seconds:.2f} s",
+            "≤ 10 s",
+            f"{report.subtrees_checked:,} subtree hashes, {report.heads_checked} heads",  # type: ignore[attr-defined]
+        )
+    )
+    print(rows[-1], flush=True)
+
+    # --- inclusion proofs ---
+    n = log.size()
+    sth = log.latest_head()
+    assert sth is not None and sth.size == n
+    rng = random.Random(5)
+    indexes = [rng.randrange(n) for _ in range(1000)]
+    log.store.counter.reset()
+    seconds, proofs = timed(lambda: [log.prove_inclusion(i, n) for i in indexes])
+    reads, queries = log.store.counter.nodes / len(indexes), log.store.counter.queries / len(indexes)
+    check, _ = timed(lambda: [p.verify(sth.root) for p in proofs])  # type: ignore[attr-defined]
+    rows.append(
+        (
+            f"inclusion proof at {n:,} events",
+            f"{seconds / len(indexes) * 1000:.3f} ms",
+            "≤ 2 ms",
+            f"{reads:.0f} stored hashes in {queries:.0f} queries; verifying one: {check / len(indexes) * 1e6:.0f} µs",
+        )
+    )
+    seconds, _ = timed(lambda: log.prove_consistency(n // 3, n))
+    rows.append((f"consistency proof {n // 3:,} → {n:,}", f"{seconds * 1000:.3f} ms", "", ""))
+    log.close()
+    assert merkle.HASH_SIZE == 32
+
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    headers = ("measure", "result", "goal", "how")
+    width = [max(w, len(h)) for w, h in zip(width, headers, strict=True)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(headers, width, strict=True)))
+    print("  ".join("-" * w for w in width))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)))
+    print(f"\n(machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; files in {folder})")
+
+
+if __name__ == "__main__":
+    main()
