@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("consentkit.cli.sign_cmd:verify", "Check a signed packet offline: signers, timestamps, changes, LTV."),
     "tsa": ("consentkit.cli.tsa_cmd:tsa", "Serve the embedded RFC 3161 time-stamping authority over HTTP."),
     "audit": ("consentkit.cli.audit_cmd:audit", "The tamper-evident audit log: verify, show a case, signed heads."),
+    "review": ("consentkit.cli.review_cmd:review", "Compare procedure versions, approve them, file a review report."),
 }
 
 

@@ -59,6 +59,7 @@ RULE_MODULES: tuple[str, ...] = (
     "consentkit.lint.rules.timeline",
     "consentkit.lint.rules.readability",
     "consentkit.lint.rules.rendering",
+    "consentkit.lint.rules.governance",
 )
 """Modules that define rules, imported in this order. Later issues append theirs (rendering: CK200/CK210,
 governance: CK220)."""

@@ -1,0 +1,85 @@
+"""CK220: approved content changed since its approval.
+
+An approval pins a procedure version's spec content hash and the hashes of the templates and fixed wording its
+documents render with (:mod:`consentkit.review`). When either moves, the approval no longer covers what a patient
+would read, packets are refused, and this rule says so in CI, on the spec's ``version:`` line.
+
+The rule reads the workspace's ``approvals/`` folder (the statements only: no signature checks, no database, no
+rendering), so lint stays fast and works in CI, where the audit database is absent. Outside a workspace there are
+no approvals and the rule does not apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from consentkit.lint.context import LintContext
+from consentkit.lint.findings import Hit, hit
+from consentkit.lint.registry import define_rule
+from consentkit.spec.library import Loaded
+from consentkit.spec.models import ProcedureSpec
+
+CK220 = define_rule(
+    "CK220",
+    "error",
+    "changed-since-approval",
+    "a procedure that a review role (clinical, legal) approved has changed since: its version, its spec content, or "
+    "a template or fixed-wording catalogue it renders with no longer matches that approval, so packets for it are "
+    "refused until it is approved again",
+    fix="read what changed (consentkit review diff PROCEDURE@OLD PROCEDURE), then have the reviewer approve the "
+    "current version: consentkit review approve PROCEDURE --reviewer NAME --role ROLE",
+)
+
+
+def cache_fingerprint(ctx: LintContext) -> str:
+    """The approval files (names, sizes, times) and the review roles in force: CK220 findings depend on them.
+    Template changes are already in the cache key (the rendering rules' fingerprint covers every template file)."""
+    if ctx.workspace is None:
+        return "no-workspace"
+    from consentkit.review.statement import APPROVALS_DIR, listing_fingerprint
+
+    roles = ctx.workspace.config.review.required_roles
+    return f"{listing_fingerprint(ctx.workspace.root / APPROVALS_DIR)}:{roles}"
+
+
+def _templates(ctx: LintContext, locales: tuple[str, ...]) -> dict[str, str]:
+    from consentkit.render.env import template_hashes
+
+    key = f"CK220:templates:{'+'.join(locales)}"
+    if key not in ctx.memo:
+        ctx.memo[key] = template_hashes(ctx.template_roots, locales)
+    found: dict[str, str] = ctx.memo[key]
+    return found
+
+
+@CK220.per_spec
+def _changed_since_approval(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit]:
+    ws = ctx.workspace
+    if ws is None:
+        return
+    from consentkit.review.approvals import Pinned, approval_state, required_roles
+    from consentkit.review.statement import APPROVALS_DIR, find_approvals
+    from consentkit.spec.canonical import content_hash
+
+    found = find_approvals(ws.root / APPROVALS_DIR, spec.model.id).approvals
+    if not found:
+        return
+    model = spec.model
+    pinned = Pinned(model.id, model.version, content_hash(model), _templates(ctx, tuple(model.locales)))
+    if ctx.policy is not None:
+        required = required_roles(ws, ctx.policy.model)
+    else:
+        required = tuple(ws.config.review.required_roles or ())
+    state = approval_state(pinned, found, required)
+    for role in state.roles.values():
+        if not role.stale or role.previous is None:
+            continue
+        before = role.previous
+        yield hit(
+            spec,
+            ("version",),
+            f"the {role.role} approval of {before.statement.version} ({before.reviewer}, "
+            f"{before.approved_at:%Y-%m-%d}) no longer matches: changed since: {'; '.join(role.changes)}; "
+            f"packets are refused until it is approved again "
+            f"(consentkit review approve {model.id} --reviewer NAME --role {role.role})",
+        )
