@@ -22,6 +22,7 @@ import hashlib
 import os
 import pstats
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -118,6 +119,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="size of the big log (default 1,000,000)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the verification")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the workspace and databases")
+    parser.add_argument("--verify-runs", type=int, default=3, help="verifications of the big log (best is shown)")
     args = parser.parse_args()
     os.environ.setdefault("CONSENTKIT_PASSPHRASE", PASSPHRASE)
     rows: list[tuple[str, str, str, str]] = []
@@ -165,20 +168,33 @@ def main() -> None:
     print(rows[-1], f"database {size_mb:,.0f} MB", flush=True)
 
     log.close()
-    log = tsa.open(url)  # a cold start: nothing cached in the process
-    if args.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-    seconds, report = timed(log.verify)
-    if args.profile:
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    assert report.ok, report.problems[:3]  # type: ignore[attr-defined]
+    from consentkit.audit.verify import PARALLEL_FROM
+
+    parallel = args.events >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    walls, cpus = [], []
+    for run in range(args.verify_runs):
+        log = tsa.open(url)  # a cold start each time: nothing cached in the process
+        if args.profile and run == 0:
+            profiler = cProfile.Profile()
+            profiler.enable()
+        before = os.times()
+        seconds, report = timed(log.verify)
+        after = os.times()
+        if args.profile and run == 0:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+        assert report.ok, report.problems[:3]  # type: ignore[attr-defined]
+        walls.append(seconds)
+        cpus.append(sum(after[:4]) - sum(before[:4]))  # this process and its worker processes
+        log.close()
+        print(f"verify run {run + 1}: {seconds:.2f} s wall, {cpus[-1]:.2f} s CPU", flush=True)
+    log = tsa.open(url)
     rows.append(
         (
             f"full verify, {args.events:,} events",
-            f"{seconds:.2f} s",
+            f"{min(walls):.2f} s",
             "≤ 10 s",
+            f"best of {len(walls)} (CPU {min(cpus):.1f} s{', events in 2 processes' if parallel else ''}); "
             f"{report.subtrees_checked:,} subtree hashes, {report.heads_checked} heads",  # type: ignore[attr-defined]
         )
     )
@@ -215,7 +231,11 @@ def main() -> None:
     print("  ".join("-" * w for w in width))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)))
-    print(f"\n(machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; files in {folder})")
+    print(f"\n(machine: {os.cpu_count()} cores; Python {sys.version.split()[0]})")
+    if args.keep:
+        print(f"files kept in {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -172,3 +172,33 @@ def test_the_documented_openssl_commands_check_an_exported_head(
     tsr[-40] ^= 1  # inside the TSA's signature
     (folder / "head.tsr").write_bytes(bytes(tsr))
     assert check()[0] == 0 and all(code != 0 for code in check()[1:])
+
+
+def test_values_of_the_wrong_type_and_a_damaged_file_are_findings(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a sqlite3 shell makes easy — text where bytes belong — and a file overwritten with garbage: exit 1,
+    a sentence, no traceback."""
+    fill(ws, 6)
+    run(["audit", "head"], capsys)
+    url = AuditLog.for_workspace(ws).store.url
+    db = RawDb(url)
+    try:
+        db.run("UPDATE events SET body = 'not bytes' WHERE idx = 2")
+        db.run("UPDATE nodes SET hash = ? WHERE level = 1 AND idx = 0", "x" * 32)
+        db.run("UPDATE heads SET signature = 'abc', timestamp = 'def'")
+    finally:
+        db.close()
+    code, _, err = run(["audit", "verify"], capsys)
+    assert code == 1
+    assert "event 2: content is stored as str" in err or "event 2: content does not match" in err
+    assert "head #1" in err
+    if url.startswith("sqlite:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        data = bytearray(path.read_bytes())
+        data[100:4000] = b"\xff" * 3900
+        path.write_bytes(bytes(data))
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        code, _, err = run(["audit", "verify"], capsys)
+        assert code == 1 and "cannot be read" in err

@@ -39,8 +39,8 @@ from consentkit.audit.heads import (
     load_public_key,
     make_head,
 )
-from consentkit.audit.store import AuditStore, EventRow, HeadRow, Snapshot, open_store
-from consentkit.errors import SigningError, VerificationError
+from consentkit.audit.store import AuditStore, EventRow, HeadRow, Snapshot, StoreError, open_store
+from consentkit.errors import IntegrityError, SigningError, VerificationError
 from consentkit.tsa import Timestamper, TimestampToken
 
 if TYPE_CHECKING:
@@ -320,9 +320,18 @@ class AuditLog:
         """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`.
         ``workers``: processes for the event checks of a big log (default: up to 2, one per core)."""
         from consentkit.audit.tokencache import ChainCache
-        from consentkit.audit.verify import verify_snapshot
 
         verify_token = ChainCache(self.verify_token) if self.verify_token is not None else None
+        try:
+            return self._verify(verify_token, against, workers)
+        except StoreError as exc:  # a damaged database is a finding too
+            raise IntegrityError(f"the audit database cannot be read: {exc.message}") from exc
+
+    def _verify(
+        self, verify_token: TokenVerifier | None, against: Iterable[SignedTreeHead], workers: int | None
+    ) -> VerifyReport:
+        from consentkit.audit.verify import verify_snapshot
+
         with self.store.snapshot() as snap:
             return verify_snapshot(
                 snap,

@@ -35,10 +35,15 @@ def verify(ctx: click.Context, against: tuple[Path, ...]) -> None:
     Exit 0 when everything holds; 1 with the problems, first one first, when anything was altered."""
     from consentkit.audit.heads import SignedTreeHead
     from consentkit.audit.log import AuditLog
+    from consentkit.audit.store import StoreError
 
     ws = needed_workspace(ctx)
     exported = [SignedTreeHead.load(p) for p in against]
-    with AuditLog.for_workspace(ws) as log:
+    try:
+        log = AuditLog.for_workspace(ws)
+    except StoreError as exc:  # a database that cannot even be opened is a failed check, not bad input
+        raise IntegrityError(f"the audit database cannot be read: {exc.message}") from exc
+    with log:
         report = log.verify(against=exported)
     summary = f"{report.size} events, {report.subtrees_checked} subtree hashes, {report.heads_checked} signed heads" + (
         f", {report.exported_checked} exported heads" if against else ""

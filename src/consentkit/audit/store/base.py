@@ -87,7 +87,7 @@ class Snapshot:
             params = [v for node in chunk for v in node]
             rows = self._all(f"SELECT level, idx, hash FROM nodes WHERE {where}", params)  # noqa: S608
             for level, index, value in rows:
-                found[(int(level), int(index))] = bytes(value)
+                found[(int(level), int(index))] = blob(value)
         return found
 
     def event(self, index: int) -> EventRow | None:
@@ -137,8 +137,7 @@ class Snapshot:
     def heads(self) -> list[HeadRow]:
         rows = self._all("SELECT id, size, root, time, checkpoint, signature, timestamp FROM heads ORDER BY id")
         return [
-            HeadRow(int(i), int(s), bytes(r), str(t), bytes(c), bytes(sig), bytes(ts))
-            for i, s, r, t, c, sig, ts in rows
+            HeadRow(int(i), int(s), blob(r), str(t), blob(c), blob(sig), blob(ts)) for i, s, r, t, c, sig, ts in rows
         ]
 
 
@@ -168,7 +167,19 @@ class AppendTx(Snapshot):
 
 
 def _event_row(row: Sequence[Any]) -> EventRow:
-    return EventRow(int(row[0]), str(row[1]), None if row[2] is None else str(row[2]), str(row[3]), bytes(row[4]))
+    return EventRow(int(row[0]), str(row[1]), None if row[2] is None else str(row[2]), str(row[3]), blob(row[4]))
+
+
+def blob(value: Any) -> bytes:
+    """A stored binary value as bytes, whatever someone with a database shell put there (text, a number), so
+    that verification compares it and reports a mismatch instead of failing on its type."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return b"" if value is None else str(value).encode()
 
 
 class AuditStore(ABC):

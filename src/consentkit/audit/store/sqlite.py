@@ -42,10 +42,16 @@ class SqliteStore(SqlStore):
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         self.counter.queries += 1
-        return self._db.execute(sql, tuple(params)).fetchall()
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"audit database {self.path}: {exc}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._db.executemany(sql, rows)
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(f"audit database {self.path}: {exc}") from exc
 
     def execute_script(self, statements: Sequence[str]) -> None:
         for statement in statements:
@@ -57,15 +63,21 @@ class SqliteStore(SqlStore):
 
     def stream_batches(self, sql: str, params: Sequence[Any]) -> Iterator[list[Any]]:
         self.counter.queries += 1
-        cursor = self._db.execute(sql, tuple(params))
         try:
-            while batch := cursor.fetchmany(STREAM_BATCH):
-                yield batch
-        finally:
-            cursor.close()
+            cursor = self._db.execute(sql, tuple(params))
+            try:
+                while batch := cursor.fetchmany(STREAM_BATCH):
+                    yield batch
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"audit database {self.path}: {exc}") from exc
 
     def _begin_read(self) -> None:
-        self._db.execute("BEGIN")
+        try:
+            self._db.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(f"audit database {self.path}: {exc}") from exc
 
     def _begin_append(self) -> None:
         try:
