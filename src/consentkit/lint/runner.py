@@ -396,12 +396,16 @@ def _spec_phase(
     global _FORKED
     if jobs <= 1 or len(paths) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [_check_specs(ctx, rules, paths, strict, debug, base, digests)]
-    jobs = min(jobs, len(paths))
-    chunks = [list(paths[i::jobs]) for i in range(jobs)]  # interleaved: big and small files spread evenly
+    # The first spec here, before forking: the workers inherit its compiled patterns, character tables and
+    # per-text results instead of each building their own.
+    first = _check_specs(ctx, rules, paths[:1], strict, debug, base, digests)
+    rest = paths[1:]
+    jobs = min(jobs, len(rest))
+    chunks = [list(rest[i::jobs]) for i in range(jobs)]  # interleaved: big and small files spread evenly
     _FORKED = (ctx, rules, strict, debug, base, digests)
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return pool.map(_forked_check, chunks)
+            return [first, *pool.map(_forked_check, chunks)]
     finally:
         _FORKED = None
 
