@@ -1,0 +1,444 @@
+"""VERIFY.md: how to check an evidence bundle with tools no one at the clinic wrote — ``sha256sum``, ``openssl``,
+``pdfsig``/``certutil``, ``xxd`` and GNU ``date`` — one copy-pasteable ``sh`` block per check, each ending in a
+command that fails when the check fails, followed by the output to expect. ``tests/test_evidence_verify_md.py``
+runs every block against real bundles, intact and tampered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from consentkit.evidence import bundle as b
+from consentkit.evidence.gate_words import duration
+from consentkit.evidence.history import LoggedEvent
+from consentkit.evidence.signatures import PacketSignature
+
+if TYPE_CHECKING:
+    from consentkit.evidence.bundle import BundleContext
+
+TOOLS = "sha256sum, date (GNU coreutils), openssl (1.1 or 3), pdfsig (poppler-utils), certutil (libnss3-tools), xxd"
+
+
+def _openssl_time(value: dt.datetime) -> str:
+    """How ``openssl ts -reply -text`` prints a time: ``Nov 25 05:49:23.421 2026 GMT``."""
+    value = value.astimezone(dt.UTC)
+    millis = f".{value.microsecond // 1000:03d}".rstrip("0").rstrip(".")
+    return f"{value:%b} {value.day:2d} {value:%H:%M:%S}{millis} {value.year} GMT"
+
+
+def _colon_fingerprint(digest: bytes) -> str:
+    return ":".join(f"{x:02X}" for x in digest)
+
+
+def _sh(*lines: str) -> str:
+    return "```sh\n" + "\n".join(lines) + "\n```\n"
+
+
+def _out(*lines: str) -> str:
+    return "```\n" + "\n".join(lines) + "\n```\n"
+
+
+def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
+    m = c.manifest
+    zone = c.ws.zone
+    root = x509.load_pem_x509_certificate(files[b.CLINIC_ROOT])
+    log_key = serialization.load_pem_public_key(files[b.LOG_KEY])
+    spki = log_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    log_fp = hashlib.sha256(spki).hexdigest()
+    root_fp = root.fingerprint(hashes.SHA256())
+    head = c.head
+    head_time = _openssl_time(_token_time(head.token))
+    parts: list[str] = []
+    add = parts.append
+    add("# Checking this evidence without consentkit\n\n")
+    add(
+        f"Case **{m.case_id}**, packet **{m.packet_id}** ({m.procedure.id} {m.procedure.version}), exported "
+        f"{c.now:%Y-%m-%d %H:%M:%S} UTC by consentkit. Times below are UTC unless a zone is named; the clinic's zone "
+        f"is {zone.key}.\n\n"
+        "This folder holds a signed consent packet and the clinic's audit-log records of what happened to it. Each "
+        "block below is a shell (bash) command list to run in the folder where the bundle was unzipped "
+        "(`unzip bundle.zip -d evidence && cd evidence`); each stops with a non-zero exit status when its check "
+        f"fails, and is followed by the output to expect. Tools: {TOOLS}.\n\n"
+        "Two things must come from somewhere other than this bundle: the fingerprints of the clinic's root "
+        "certificate and of its audit-log key (step 2). Everything else is proved from those two.\n\n"
+    )
+    add("## 1. The files are the ones exported\n\n")
+    add(_sh("sha256sum -c SHA256SUMS"))
+    add(
+        f"Expected: {len(files) - 1} lines, each ending in `OK`. This only shows the files were not damaged in "
+        "transit: whoever edits a file can edit SHA256SUMS too. The checks below are the ones that count.\n\n"
+    )
+    add("## 2. The trust anchors\n\n")
+    add(
+        _sh(
+            "openssl x509 -in certs/clinic-root.pem -noout -fingerprint -sha256",
+            "openssl pkey -pubin -in keys/audit-log.pub.pem -outform DER | openssl dgst -sha256",
+        )
+    )
+    add("Expected:\n\n")
+    add(_out(f"sha256 Fingerprint={_colon_fingerprint(root_fp)}", f"SHA2-256(stdin)= {log_fp}"))
+    add(
+        "Compare both with the fingerprints the clinic published (or with an earlier copy). If either differs, "
+        "stop: nothing below proves anything.\n\n"
+    )
+    add("## 3. The audit log's tree head: signed with the log key, timestamped\n\n")
+    add(
+        _sh(
+            "openssl dgst -sha256 -verify keys/audit-log.pub.pem -signature log/head.sig log/head.json",
+            "openssl ts -verify -data log/head.json -in log/head.tsr -CAfile certs/trust-roots.pem "
+            "-untrusted certs/issuing-ca.pem",
+            "openssl ts -reply -in log/head.tsr -text | grep '^Time stamp'",
+            "LOG=$(openssl pkey -pubin -in keys/audit-log.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-64)",
+            'grep -q "\\"log\\":\\"sha256:$LOG\\"" log/head.json && echo \'the head names this log key\'',
+        )
+    )
+    add("Expected:\n\n")
+    add(_out("Verified OK", "Verification: OK", f"Time stamp: {head_time}", "the head names this log key"))
+    add(
+        f"`log/head.json` says that at that time the clinic's log held **{head.size}** events and that their "
+        f"Merkle tree (RFC 9162) had the root `{head.root.hex()}`.\n\n"
+    )
+    add(_events_section(c))
+    add(_packet_section(c))
+    add(_pdfsig_section(c.signatures))
+    add(_cms_section(c.signatures, c.signed_events))
+    add(_timestamp_section(c.signatures))
+    add(_cooling_section(c))
+    add(_approvals_section(c, files))
+    add(
+        "## What these checks do not show\n\n"
+        "- That the bundle holds *every* event of the case: the head commits to the whole log, so the clinic can "
+        "be asked for any other event of this case with its proof to the same head.\n"
+        "- The procedure's start time is the clinic's record (the check-in time the gate judged), not an RFC 3161 "
+        "time; the patient's signature time is.\n"
+        '- The clinic\'s time zone, used only to show local times and for a "not on the same day" rule, comes '
+        "from `bundle.json`, which nothing signs.\n"
+    )
+    return "".join(parts)
+
+
+def _token_time(token_der: bytes) -> dt.datetime:
+    from consentkit.tsa.tokens import describe_token
+
+    return describe_token(token_der).time
+
+
+def _events_section(c: BundleContext) -> str:
+    lines = [
+        "## 4. Every event in this bundle is in that tree\n\n",
+        "Each `log/events/<index>-<type>.json` holds an event's exact bytes. Its leaf hash is "
+        "SHA-256(0x00 ‖ bytes); `log/proofs/<index>.path` lists the sibling hashes from the leaf up to the root, "
+        "`L` when the sibling is on the left, and each step is SHA-256(0x01 ‖ left ‖ right). The loop folds every "
+        "proof and compares the result with the root in `log/head.json`. (`log/proofs/<index>.json` holds the same "
+        "proof with the leaf index and tree size, for RFC 9162 verifiers.)\n\n",
+        _sh(
+            'ROOT=$(grep -o \'"root":"[0-9a-f]*"\' log/head.json | cut -d\'"\' -f4)',
+            "fail=0",
+            "for event in log/events/*.json; do",
+            '  n=$(basename "$event" .json)',
+            "  h=$( (printf '\\000'; cat \"$event\") | sha256sum | cut -c1-64)",
+            "  while read -r side sibling; do",
+            '    if [ "$side" = L ]; then h=$( (printf \'\\001\'; echo "$sibling$h" | xxd -r -p) '
+            "| sha256sum | cut -c1-64)",
+            "    else h=$( (printf '\\001'; echo \"$h$sibling\" | xxd -r -p) | sha256sum | cut -c1-64); fi",
+            '  done < "log/proofs/${n%%-*}.path"',
+            '  if [ "$h" = "$ROOT" ]; then echo "$n: in the tree"; else echo "$n: NOT in the tree"; fail=1; fi',
+            "done",
+            'test "$fail" = 0',
+        ),
+        "Expected:\n\n",
+        _out(*(f"{b.event_name(e.index, e.type)[11:-5]}: in the tree" for e in c.events)),
+        "The events, in log order (read any of them with `cat`; they hold codes, ids and hashes, never names):\n\n",
+        "| # | event | logged (UTC) | what it records |\n|---|---|---|---|\n",
+    ]
+    for e in c.events:
+        lines.append(f"| {e.index} | `{e.type}` | {e.time:%Y-%m-%d %H:%M:%S} | {_describe(e)} |\n")
+    lines.append("\n")
+    return "".join(lines)
+
+
+def _describe(e: LoggedEvent) -> str:
+    d = e.event.data
+    if e.type == "packet.generated":
+        return f"packet made from {d.procedure} {d.version}; hashes of the manifest and every file"
+    if e.type == "disclosure.presented":
+        return (
+            f"disclosure {'handed over, printed' if d.how == 'printed' else 'shown on screen'} ({', '.join(d.locales)})"
+        )
+    if e.type == "document.signed":
+        return f"`{d.field}` signed ({d.role}); RFC 3161 time {d.tsa_time:%Y-%m-%d %H:%M:%S}; the file after it"
+    if e.type == "procedure.checkin":
+        why = f": {', '.join(d.reasons)}" if d.reasons else ""
+        return f"check-in for {d.at:%Y-%m-%d %H:%M:%S}: **{d.outcome}**{why}"
+    if e.type == "procedure.started":
+        return f"procedure started at {d.at:%Y-%m-%d %H:%M:%S}"
+    if e.type == "spec.approved":
+        return f"{d.review} approval of {d.procedure} {d.version} by `{e.event.actor.id}`"
+    return e.type
+
+
+def _packet_section(c: BundleContext) -> str:
+    m = c.manifest
+    assert m.packet is not None
+    gen = b.event_name(c.generated.index, c.generated.type)
+    last = c.signed_events[-1] if c.signed_events else None
+    final = hashlib.sha256(c.pdf).hexdigest()
+    lines = [
+        "## 5. The packet is the one the log recorded\n\n",
+        "`packet.pdf` was printed from the first "
+        f"{m.packet.size} bytes; every signature appended a revision after them.\n\n",
+    ]
+    cmds = [
+        "sha256sum packet/packet.pdf packet/manifest.json",
+        f"head -c {m.packet.size} packet/packet.pdf | sha256sum",
+        f'grep -q "sha256:$(sha256sum < packet/manifest.json | cut -c1-64)" {gen} '
+        '&& echo "manifest: recorded when the packet was made"',
+        f'grep -q "sha256:$(head -c {m.packet.size} packet/packet.pdf | sha256sum | cut -c1-64)" {gen} '
+        '&& echo "packet as printed: recorded when it was made"',
+    ]
+    expected = [
+        f"{final}  packet/packet.pdf",
+        f"{hashlib.sha256(c.manifest_bytes).hexdigest()}  packet/manifest.json",
+        f"{m.packet.sha256}  -",
+        "manifest: recorded when the packet was made",
+        "packet as printed: recorded when it was made",
+    ]
+    if last is not None:
+        name = b.event_name(last.index, last.type)
+        cmds.append(
+            f'grep -q "sha256:$(sha256sum < packet/packet.pdf | cut -c1-64)" {name} '
+            '&& echo "signed packet: recorded after the last signature"'
+        )
+        expected.append("signed packet: recorded after the last signature")
+    lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
+    return "".join(lines)
+
+
+def _pdfsig_section(signatures: Sequence[PacketSignature]) -> str:
+    signed = [s for s in signatures if not s.is_document_timestamp]
+    listing = ", ".join(f"#{s.number + 1} `{s.field}` ({s.role})" for s in signatures)
+    return "".join(
+        [
+            "## 6. The signatures, with pdfsig\n\n",
+            f"pdfsig numbers the signatures from 1: {listing}.\n\n",
+            _sh(
+                "rm -rf nss && mkdir nss && certutil -N -d sql:nss --empty-password",
+                'certutil -A -d sql:nss -n clinic-root -t "CT,C,C" -i certs/clinic-root.pem',
+                "pdfsig -nssdir sql:nss packet/packet.pdf > pdfsig.txt; cat pdfsig.txt",
+                f"test \"$(grep -c 'Signature is Valid.' pdfsig.txt)\" -eq {len(signed)}",
+                f"test \"$(grep -c 'Certificate is Trusted.' pdfsig.txt)\" -eq {len(signed)}",
+            ),
+            f"Expected: for each of the {len(signed)} signatures `Signature Validation: Signature is Valid.` and "
+            "`Certificate Validation: Certificate is Trusted.`; the document timestamp (the last entry) shows "
+            "`Signature has not yet been verified.` — pdfsig cannot check timestamps (step 8 does). pdfsig exits 0 "
+            "even when a signature is broken (`Digest Mismatch.`), so the `test` lines count its words.\n\n",
+        ]
+    )
+
+
+def _cms_section(signatures: Sequence[PacketSignature], events: Sequence[LoggedEvent]) -> str:
+    times = {e.event.data.field: e.event.data.tsa_time for e in events}
+    calls = []
+    for s in signatures:
+        if s.is_document_timestamp:
+            continue
+        _, first, start, length = s.ranges
+        when = times.get(s.field)
+        at = f" {int(when.timestamp())}" if when is not None else ""
+        calls.append(f"check {s.number} {first} {start} {length}{at}   # {s.field} ({s.role})")
+    return "".join(
+        [
+            "## 7. Each signature, with openssl\n\n",
+            "`pdfsig -dump` writes each signature's CMS as `packet.pdf.sig<N>` (from 0). A signature covers two byte "
+            "ranges of the file (pdfsig's `Signed Ranges`): everything except its own value. The certificates are "
+            "checked at the signing time (`-attime`, the RFC 3161 time in seconds since 1970): a patient's one-time "
+            "certificate is valid for 30 days only.\n\n",
+            _sh(
+                "pdfsig -dump packet/packet.pdf > /dev/null",
+                "check() {  # N, length of the first range, start and length of the second, signing time",
+                '  head -c "$2" packet/packet.pdf > "sig$1.signed"',
+                '  head -c "$(($3 + $4))" packet/packet.pdf | tail -c "$4" >> "sig$1.signed"',
+                '  openssl cms -verify -binary -inform DER -in "packet.pdf.sig$1" -content "sig$1.signed" \\',
+                '    -CAfile certs/clinic-root.pem -purpose any ${5:+-attime "$5"} -out /dev/null',
+                "}",
+                *calls,
+            ),
+            f"Expected: `CMS Verification successful` {len(calls)} times.\n\n",
+        ]
+    )
+
+
+def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
+    calls = [f"stamp {s.number} {s.name}" for s in signatures if not s.is_document_timestamp and s.token_der]
+    doc = next((s for s in signatures if s.is_document_timestamp), None)
+    expected = []
+    for s in signatures:
+        if s.token_der is None:
+            continue
+        expected.append("Verification: OK")
+        expected.append(f"{s.name}: Time stamp: {_openssl_time(_token_time(s.token_der))}")
+    lines = [
+        "## 8. The RFC 3161 timestamps\n\n",
+        "Each signature carries a token from the time-stamping authority over its signature value: the proof of "
+        "*when* it was made. `stamp` cuts the value and the token out of the CMS, checks the token, checks that "
+        "`timestamps/<role>.tsr` in this bundle holds the same token, and prints its time (UTC).\n\n",
+    ]
+    cmds = [
+        "_len() {  # the whole length of an asn1parse line's object: header + content",
+        "  echo \"$1\" | sed -E 's/.*hl= *([0-9]+) +l= *([0-9]+).*/\\1 \\2/' | { read -r h l; echo $((h + l)); }",
+        "}",
+        "stamp() {  # N, role",
+        '  P=$(openssl asn1parse -inform DER -in "packet.pdf.sig$1")',
+        "  echo \"$P\" | grep -B1 'd=5 .*cont \\[ 1 \\]' | sed -n 1p | sed 's/.*\\[HEX DUMP\\]://' \\",
+        '    | xxd -r -p > "sig$1.value"',
+        '  T=$(echo "$P" | grep -A2 id-smime-aa-timeStampToken | tail -1)  # the token: offset, header and length',
+        "  O=$(echo \"$T\" | cut -d: -f1 | tr -d ' ')",
+        '  openssl asn1parse -inform DER -in "packet.pdf.sig$1" -offset "$O" -length "$(_len "$T")" \\',
+        '    -out "sig$1.token" -noout',
+        '  openssl ts -verify -data "sig$1.value" -in "sig$1.token" -token_in -CAfile certs/trust-roots.pem \\',
+        "    -untrusted certs/issuing-ca.pem",
+        '  openssl ts -reply -in "timestamps/$2.tsr" -token_out -out "$2.token" && cmp "$2.token" "sig$1.token"',
+        '  echo "$2: $(openssl ts -reply -in "timestamps/$2.tsr" -text | grep \'^Time stamp\')"',
+        "}",
+        *calls,
+    ]
+    if doc is not None:
+        _, first, start, length = doc.ranges
+        n = doc.number
+        cmds += [
+            "# the document timestamp: its CMS is itself the token, over the file's byte ranges",
+            f"head -c {first} packet/packet.pdf > sig{n}.signed",
+            f"head -c {start + length} packet/packet.pdf | tail -c {length} >> sig{n}.signed",
+            f"D=$(openssl asn1parse -inform DER -in packet.pdf.sig{n} | sed -n 1p)  # the token: header and length",
+            f'openssl asn1parse -inform DER -in packet.pdf.sig{n} -length "$(_len "$D")" -out sig{n}.token -noout',
+            f"openssl ts -verify -data sig{n}.signed -in sig{n}.token -token_in -CAfile certs/trust-roots.pem "
+            "-untrusted certs/issuing-ca.pem",
+            "openssl ts -reply -in timestamps/document-timestamp.tsr -token_out -out document-timestamp.token "
+            f"&& cmp document-timestamp.token sig{n}.token",
+            'echo "document-timestamp: $(openssl ts -reply -in timestamps/document-timestamp.tsr -text '
+            "| grep '^Time stamp')\"",
+        ]
+    lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
+    return "".join(lines)
+
+
+def _cooling_section(c: BundleContext) -> str:
+    m = c.manifest
+    zone = c.ws.zone.key
+    consenting = [r for r in ("patient", "guardian") if r in m.required_roles]
+    started = [e for e in c.events if e.type == "procedure.started" and e.index > c.generated.index]
+    days, same_day = m.cooling_off.days, m.cooling_off.not_same_day
+    rule = f"at least {days} days ({days * 24} hours)" + (", and not on the day of signing" if same_day else "")
+    lines = [
+        "## 9. The cooling-off period\n\n",
+        f"The packet promised the patient a cooling-off period of {rule} after signing "
+        f"(`cooling_off` in `packet/manifest.json`). The signing time is the RFC 3161 time of the "
+        f"{' and '.join(consenting)} signature (step 8); the start is the time in the `procedure.started` event.\n\n",
+    ]
+    if started:
+        start_file = b.event_name(started[-1].index, started[-1].type)
+        cmds = [f'STARTED=$(grep -o \'"at":"[^"]*"\' {start_file} | cut -d\'"\' -f4)']
+    else:
+        lines.append(
+            "**No procedure start is recorded in this bundle.** Set `STARTED` to the start time from the "
+            "operating record (e.g. `STARTED=2026-12-10T09:00:00+08:00`) before running the block.\n\n"
+        )
+        cmds = ["STARTED=${STARTED:?set STARTED to the procedure start time, e.g. 2026-12-10T09:00:00+08:00}"]
+    cmds.append(f'echo "procedure started: $(TZ={zone} date -d "$STARTED" \'+%Y-%m-%d %H:%M:%S %Z\')"')
+    expected = []
+    judged_start = started[-1].event.data.at if started else None
+    if judged_start is not None:
+        expected.append(f"procedure started: {_local(judged_start, c)}")
+    for role in consenting:
+        var = role.upper()
+        cmds += [
+            f"{var}=$(openssl ts -reply -in timestamps/{role}.tsr -text | sed -n 's/^Time stamp: //p')",
+            f'echo "{role} signed: $(TZ={zone} date -d "${var}" \'+%Y-%m-%d %H:%M:%S %Z\')"',
+            f'ELAPSED=$(( $(date -d "$STARTED" +%s) - $(date -d "${var}" +%s) ))',
+            'echo "elapsed: $((ELAPSED / 86400)) days $((ELAPSED % 86400 / 3600)) hours '
+            '$((ELAPSED % 3600 / 60)) minutes"',
+            f'test "$ELAPSED" -ge {days * 86400}',
+        ]
+        if same_day:
+            cmds.append(f'test "$(TZ={zone} date -d "$STARTED" +%F)" != "$(TZ={zone} date -d "${var}" +%F)"')
+        sig = next((s for s in c.signatures if s.role == role and s.token_der), None)
+        if sig is not None and sig.token_der is not None:
+            when = _token_time(sig.token_der)
+            expected.append(f"{role} signed: {_local(when, c)}")
+            if judged_start is not None:
+                secs = int(judged_start.timestamp()) - int(when.replace(microsecond=0).timestamp())
+                expected.append(
+                    f"elapsed: {secs // 86400} days {secs % 86400 // 3600} hours {secs % 3600 // 60} minutes"
+                )
+    lines += [_sh(*cmds)]
+    if expected:
+        lines += ["Expected:\n\n", _out(*expected)]
+    lines.append(
+        f"The block fails (exit status 1) when fewer than {days * 86400} seconds passed"
+        + (" or the start fell on the signing day (in the clinic's zone)" if same_day else "")
+        + ".\n\n"
+    )
+    return "".join(lines)
+
+
+def _local(value: dt.datetime, c: BundleContext) -> str:
+    here = value.astimezone(c.ws.zone)
+    return f"{here:%Y-%m-%d %H:%M:%S} {here.tzname()}"
+
+
+def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
+    m = c.manifest
+    lines = ["## 10. Who approved the disclosure text the patient signed\n\n"]
+    if not m.approvals:
+        lines.append("The manifest cites no approval of this procedure version.\n\n")
+        return "".join(lines)
+    lines.append(
+        f"The manifest cites {len(m.approvals)} approval(s) of {m.procedure.id} {m.procedure.version} (spec hash "
+        f"`{m.procedure.spec_hash}`). Each reviewer signed a statement naming that hash with their own key; the "
+        "log recorded it as a `spec.approved` event (step 4 proved it is in the tree).\n\n"
+    )
+    by_leaf = {"sha256:" + e.leaf.hex(): e for e in c.events if e.type == "spec.approved"}
+    cmds: list[str] = []
+    expected: list[str] = []
+    for ref in m.approvals:
+        event = by_leaf.get(ref.event_hash)
+        if event is None:
+            lines.append(f"- {ref.role}: {ref.reviewer} — its event is not in this bundle.\n")
+            continue
+        names = [d.name for d in event.event.documents]
+        statement = next((n for n in names if n.endswith(".statement.json")), None)
+        signature = next((n for n in names if n.endswith(".p7s")), None)
+        lines.append(
+            f"- **{ref.role}**: {ref.reviewer}, {ref.approved_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"(`{b.event_name(event.index, event.type)}`)\n"
+        )
+        if statement and signature and f"approvals/{statement}" in files and f"approvals/{signature}" in files:
+            ev_file = b.event_name(event.index, event.type)
+            cmds += [
+                f"openssl cms -verify -binary -inform DER -in approvals/{signature} -content approvals/{statement} \\",
+                f"  -CAfile certs/clinic-root.pem -purpose any -attime {int(ref.approved_at.timestamp())} "
+                "-out /dev/null",
+                f'grep -q "sha256:$(sha256sum < approvals/{statement} | cut -c1-64)" {ev_file} '
+                f'&& echo "{ref.role}: statement recorded in the log"',
+                f'grep -q \'"spec":"{m.procedure.spec_hash}"\' approvals/{statement} '
+                f'&& echo "{ref.role}: approves the spec hash in the manifest"',
+            ]
+            expected += [
+                "CMS Verification successful",
+                f"{ref.role}: statement recorded in the log",
+                f"{ref.role}: approves the spec hash in the manifest",
+            ]
+    lines.append("\n")
+    if cmds:
+        cmds.append('grep -o \'"spec_hash": "[^"]*"\' packet/manifest.json')
+        expected.append(f'"spec_hash": "{m.procedure.spec_hash}"')
+        lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
+    return "".join(lines)
+
+
+__all__ = ["duration", "verify_md"]

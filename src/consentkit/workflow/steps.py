@@ -1,0 +1,206 @@
+"""The steps before the gate, each doing its work and then recording it in the audit log — only once the work is
+complete: a packet generated, the disclosure presented, a role's signature (with a signed, timestamped tree head
+after every signature)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from consentkit.audit import events as ev
+from consentkit.errors import RefusedError
+from consentkit.evidence.history import from_stored, packet_generated_for
+from consentkit.manifest import MANIFEST_NAME, PACKET_PDF, prefix_matches, read_manifest
+from consentkit.workflow._log import opened
+from consentkit.workflow.actors import Actor, actor
+from consentkit.workflow.cases import CasePacket, find_packet, record_packet
+
+if TYPE_CHECKING:
+    from consentkit.audit.heads import SignedTreeHead
+    from consentkit.audit.log import Appended, AuditLog
+    from consentkit.case import CaseFile
+    from consentkit.packet import PacketResult
+    from consentkit.sign.signing import SignatureResult, SignerRef
+    from consentkit.workspace import Workspace
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
+def _sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class GeneratedPacket:
+    packet: PacketResult
+    event: Appended
+
+
+def generate_packet(
+    ws: Workspace,
+    case_path: Path,
+    out_dir: Path,
+    *,
+    draft: bool = False,
+    who: Actor | None = None,
+    now: dt.datetime | None = None,
+    log: AuditLog | None = None,
+) -> GeneratedPacket:
+    """``consentkit packet``: build the packet, log ``packet.generated`` (the manifest and every file, by hash)
+    and make it the case's current packet in the case index."""
+    from consentkit.packet import build_packet
+
+    who = who or actor(None, "staff")
+    result = build_packet(ws, case_path, out_dir, draft=draft, now=now)
+    m = result.manifest
+    files = {MANIFEST_NAME: _sha((result.directory / MANIFEST_NAME).read_bytes())}
+    files.update({name: "sha256:" + digest for name, digest in sorted(result.output_hashes.items())})
+    event = ev.packet_generated(
+        case=m.case_id,
+        subject=m.subject,
+        actor=who.id,
+        actor_role=who.role,
+        procedure=m.procedure.id,
+        version=m.procedure.version,
+        spec=m.procedure.spec_hash,
+        locales=m.locales,
+        files=files,
+        time=_utc(now),
+    )
+    with opened(ws, log) as audit:
+        appended = audit.append(event)
+    record_packet(ws, m, result.directory, case_path)
+    return GeneratedPacket(result, appended)
+
+
+def present_disclosure(
+    ws: Workspace,
+    case_id: str,
+    *,
+    how: Literal["printed", "screen"],
+    packet_dir: Path | None = None,
+    who: Actor | None = None,
+    now: dt.datetime | None = None,
+    log: AuditLog | None = None,
+) -> Appended:
+    """``consentkit present``: the packet was handed over (printed) or shown on a screen. Logged with the hashes of
+    the file shown and its manifest; a draft or altered packet is refused."""
+    who = who or actor(None, "staff")
+    packet = find_packet(ws, case_id, packet_dir)
+    pdf = packet.pdf.read_bytes()
+    _require_final(packet, pdf)
+    with opened(ws, log) as audit:
+        history = from_stored(audit.case_events(case_id))
+        generated = packet_generated_for(history, hashlib.sha256(packet.manifest_path.read_bytes()).hexdigest())
+        event = ev.disclosure_presented(
+            case=case_id,
+            subject=packet.manifest.subject,
+            actor=who.id,
+            actor_role=who.role,
+            how=how,
+            locales=packet.manifest.locales,
+            files={PACKET_PDF: _sha(pdf), MANIFEST_NAME: _sha(packet.manifest_path.read_bytes())},
+            refs=(generated.ref(),) if generated else (),
+            time=_utc(now),
+        )
+        return audit.append(event)
+
+
+def _require_final(packet: CasePacket, pdf: bytes) -> None:
+    m = packet.manifest
+    if m.draft:
+        raise RefusedError(f"{packet.pdf} is a DRAFT packet: show the patient the final packet, not a draft")
+    if m.packet is None or not prefix_matches(pdf, m.packet):
+        raise RefusedError(f"{packet.pdf} is not the packet its manifest describes (different or altered file)")
+
+
+@dataclass(frozen=True)
+class SignedStep:
+    result: SignatureResult
+    events: list[Appended]
+    head: SignedTreeHead
+
+
+def sign_role(
+    ws: Workspace,
+    pdf: Path,
+    role: str,
+    signer: SignerRef | str | None = None,
+    *,
+    secret: bytes | None = None,
+    case: CaseFile | None = None,
+    manifest_path: Path | None = None,
+    output: Path | None = None,
+    signature_image: bytes | None = None,
+    seal: bool = True,
+    who: Actor | None = None,
+    now: dt.datetime | None = None,
+    log: AuditLog | None = None,
+) -> SignedStep:
+    """``consentkit sign``: sign as ``role`` (see :func:`consentkit.sign.signing.sign_packet`), then log one
+    ``document.signed`` per signature made (the role's, and the seal's when this call sealed), and a signed,
+    timestamped tree head. The actor is the patient's pseudonym for the patient and guardian, the signer's slug
+    for a physician or witness, else ``who`` (default: the operating-system user, as the clinic)."""
+    from consentkit.sign.signing import sign_packet
+
+    manifest = read_manifest(manifest_path or pdf.with_name(MANIFEST_NAME))
+    explicit = who
+    result = sign_packet(
+        ws,
+        pdf,
+        role,
+        signer,
+        secret=secret,
+        case=case,
+        manifest_path=manifest_path,
+        output=output,
+        signature_image=signature_image,
+        seal=seal,
+        now=now,
+    )
+    file_sha = "sha256:" + result.sha256
+    made = [result] if result.seal is None else [result, result.seal]
+    with opened(ws, log) as audit:
+        history = from_stored(audit.case_events(manifest.case_id))
+        manifest_file = manifest_path or pdf.with_name(MANIFEST_NAME)
+        generated = packet_generated_for(history, hashlib.sha256(manifest_file.read_bytes()).hexdigest())
+        refs = (generated.ref(),) if generated else ()
+        batch = []
+        for sig in made:
+            signing_role = "clinic" if sig.role == "seal" else sig.role
+            by = explicit or _signer_actor(ws, signing_role, sig, manifest.subject)
+            batch.append(
+                ev.document_signed(
+                    case=manifest.case_id,
+                    subject=manifest.subject,
+                    actor=by.id,
+                    actor_role=by.role,
+                    role=signing_role,  # type: ignore[arg-type]
+                    field=sig.field,
+                    signer_cert="sha256:" + sig.certificate_sha256,
+                    tsa_time=sig.tsa_time,
+                    file_name=PACKET_PDF,
+                    file_sha256=file_sha,
+                    refs=refs,
+                )
+            )
+        appended = audit.append_many(batch)
+        head = audit.head()
+    return SignedStep(result, appended, head)
+
+
+def _signer_actor(ws: Workspace, role: str, sig: SignatureResult, subject: str) -> Actor:
+    if role in ("patient", "guardian"):
+        return Actor(subject, role)  # type: ignore[arg-type]
+    if role in ("physician", "witness"):
+        from consentkit.pki import WorkspacePki
+
+        record = next((r for r in WorkspacePki(ws).records() if r.sha256 == sig.certificate_sha256), None)
+        if record is not None and record.slug:
+            return actor(record.slug, role)
+    return actor(None, "clinic")
