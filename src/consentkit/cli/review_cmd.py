@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,7 +141,7 @@ def _table(statuses: Sequence[ProcedureStatus], in_workspace: bool) -> None:
 
     table = Table(title="Procedure library review status", show_lines=True)
     for name in ("procedure", "version", "spec", "approvals", "next review", "lint"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", min_width=44 if name == "approvals" else None)
     for s in statuses:
         roles = [f"{role}: {s.role_text(role)}" for role in s.state.roles] or ["no approval required"]
         colour = "green" if s.approved else "red"
@@ -156,7 +157,9 @@ def _table(statuses: Sequence[ProcedureStatus], in_workspace: bool) -> None:
             review,
             lint,
         )
-    console = Console(width=max(120, shutil.get_terminal_size((160, 40)).columns))
+    # a terminal gets its own width; a pipe or file gets lines long enough to grep
+    width = shutil.get_terminal_size((160, 40)).columns if sys.stdout.isatty() else 200
+    console = Console(width=max(120, width))
     console.print(table)
     if not in_workspace:
         console.print("outside a workspace: the built-in library, no approvals (run inside a workspace)")

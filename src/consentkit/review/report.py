@@ -114,6 +114,7 @@ def _role_views(s: ProcedureStatus, zone: Any) -> list[dict[str, Any]]:
                 "detail": detail,
                 "short": short,
                 "event": chosen.index if chosen is not None and ok else None,
+                "leaf": (chosen.leaf or "")[:23] + "…" if chosen is not None else "",
                 "certificate": chosen.statement.reviewer.certificate[:23] + "…" if chosen is not None else "",
             }
         )

@@ -182,14 +182,18 @@ def policy_checks(spec: ProcedureSpec, policy: Policy, lint: LintSummary | None)
     return checks
 
 
-def _lint_summaries(ws: Workspace | None, library: Library) -> dict[Path, LintSummary]:
+def _lint_summaries(
+    ws: Workspace | None, library: Library, chosen: Sequence[Loaded[ProcedureSpec]]
+) -> dict[Path, LintSummary]:
     """Lint findings per spec file (the workspace's own files and the built-in ones it uses), from lint's cache when
     the files are unchanged."""
     from consentkit.lint import lint_paths
     from consentkit.lint.runner import display_path
 
     base = ws.root if ws is not None else builtin_dir("procedures")
-    if ws is not None:
+    if len(chosen) < len(library.procedures):
+        report = lint_paths([s.path for s in chosen], workspace_dir=ws.root if ws else None, use_cache=True, base=base)
+    elif ws is not None:
         report = lint_paths(workspace_dir=ws.root, include_builtin=True, use_cache=True, base=base)
     else:
         report = lint_paths([builtin_dir("procedures")], use_cache=True, base=base)
@@ -224,8 +228,8 @@ def library_status(
     policy = library.policy(jurisdiction).model
     required = required_roles(ws, policy)
     found = find_approvals(approvals_dir(ws)).approvals if ws else []
-    summaries = _lint_summaries(ws, library) if lint else {}
     chosen = [library.procedure(p) for p in procedures] if procedures else list(library.procedures.values())
+    summaries = _lint_summaries(ws, library, chosen) if lint else {}
     statuses = []
     for loaded in sorted(chosen, key=lambda s: s.model.id):
         spec = loaded.model
