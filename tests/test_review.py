@@ -21,7 +21,7 @@ from consentkit.lint import lint_paths
 from consentkit.packet import build_packet
 from consentkit.pki import WorkspacePki
 from consentkit.resources import builtin_dir
-from consentkit.review import approve, find_approvals, verify_approval, workspace_state
+from consentkit.review import approvals_for_refs, approve, find_approvals, verify_approval, workspace_state
 from consentkit.review.approvals import approvals_dir, open_log
 from consentkit.review.diff import rendered_diff, semantic_diff
 from consentkit.review.history import resolve_version
@@ -116,6 +116,9 @@ def test_approved_then_packet_pins_the_approvals(story: dict[str, object]) -> No
     for ref in manifest.approvals:
         assert ref.event_hash in leaves
         assert ref.reviewer == REVIEWERS[ref.role]
+    filed = approvals_for_refs(ws, manifest.approvals)
+    assert [a.leaf for a in filed] == [r.event_hash for r in manifest.approvals]
+    assert all(a.signature_path.is_file() and a.log_path.is_file() for a in filed)
 
 
 def test_one_word_changed_unapproves(story: dict[str, object]) -> None:

@@ -5,6 +5,7 @@ the report a compliance officer files. See docs/review.md.
     workspace_state(ws, spec, policy) -> ApprovalState           # per role: approved, by whom, or what changed
     require_approvals(ws, spec, policy, template_roots) -> list[ApprovalRef]   # packets; RefusedError if missing
     verify_approval(approval, pki=..., log=...)                  # signature + audit event, VerificationError
+    approvals_for_refs(ws, manifest.approvals) -> list[Approval]  # the filed files a manifest cites (evidence)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from consentkit.review.approvals import (
     RoleState,
     approval_state,
     approvals_dir,
+    approvals_for_refs,
     approve,
     pinned_for,
     require_approvals,
@@ -34,6 +36,7 @@ __all__ = [
     "RoleState",
     "approval_state",
     "approvals_dir",
+    "approvals_for_refs",
     "approve",
     "find_approvals",
     "pinned_for",

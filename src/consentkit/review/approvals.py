@@ -444,6 +444,20 @@ def require_approvals(
     return [refs[r] for r in sorted(refs)]
 
 
+def approvals_for_refs(ws: Workspace, refs: Sequence[ApprovalRef]) -> list[Approval]:
+    """The filed approvals a packet manifest cites (matched by the ``spec.approved`` leaf hash), for the gate and
+    evidence bundles: each has its statement, signature and log files. A reference with no filed approval raises
+    :class:`VerificationError`."""
+    by_leaf = {a.leaf: a for a in find_approvals(approvals_dir(ws)).approvals if a.leaf}
+    out = []
+    for ref in refs:
+        found = by_leaf.get(ref.event_hash)
+        if found is None:
+            raise VerificationError(f"the {ref.role} approval {ref.event_hash[:19]}… is not filed under approvals/")
+        out.append(found)
+    return out
+
+
 def refusal(spec: ProcedureSpec, state: ApprovalState, missing: Sequence[str], failures: dict[str, str]) -> str:
     """Why a packet is refused, naming each missing role, what changed since its last approval, and the command."""
     plural = "s" if len(missing) > 1 else ""

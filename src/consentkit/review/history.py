@@ -136,8 +136,8 @@ def spec_file_for(ws: Workspace | None, procedure_id: str) -> Path:
 def resolve_version(ws: Workspace | None, ref: str) -> SpecVersion:
     """``PROCEDURE``, ``PROCEDURE@VERSION`` or a path to a spec file.
 
-    ``PROCEDURE@VERSION`` is looked for in the current file, then in the git history of the workspace's file (or of
-    the built-in file in a clone), then in the built-in library."""
+    ``PROCEDURE@VERSION`` is looked for in the git history of the workspace's file (newest commit with that
+    version), then in its working copy, then likewise for the built-in file (its history exists in a clone)."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
         if not path.is_file():
@@ -152,13 +152,14 @@ def resolve_version(ws: Workspace | None, ref: str) -> SpecVersion:
     if not candidates:
         raise SpecError(f"unknown procedure '{procedure_id}' (no {current_file.name} in the workspace or built-ins)")
     for candidate in candidates:
+        # a committed VERSION wins over the working tree (which may hold uncommitted edits of that version)
+        found = from_history(candidate, procedure_id, version) if version else None
+        if found is not None:
+            return found
         loaded = load_spec(candidate)
         if not version or loaded.model.version == version:
             origin = "built-in" if candidate == builtin_file else "working tree"
             return SpecVersion(loaded, origin)
-        found = from_history(candidate, procedure_id, version)
-        if found is not None:
-            return found
     known = sorted({v for c in candidates for v in [load_spec(c).model.version, *committed_versions(c)]})
     raise InputError(
         f"{procedure_id}@{version}: no such version in the working tree, the git history or the built-in library "
