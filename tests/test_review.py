@@ -377,3 +377,19 @@ def test_cli_issue_approve_status(
     code, out, err = _cli(*w, "review", "status", capsys=capsys)
     assert "legal: approved by Zhao Lei" in out and "clinical: not approved" in out
     assert "rhinoplasty" in out  # built-in procedures are listed too
+
+
+def test_two_approvals_in_one_second_are_both_filed(tmp_path: Path) -> None:
+    import datetime as dt
+
+    ws = make_ws(tmp_path / "clinic")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    first, second = (
+        approve(ws, PROCEDURE, reviewer=REVIEWERS["legal"], role="legal", secret=PASSPHRASE.encode(), now=now,
+                check_lint=False)
+        for _ in range(2)
+    )  # fmt: skip
+    assert first.path != second.path and second.path.name.endswith("-2.statement.json")
+    with open_log(ws, None) as audit:
+        for approval in find_approvals(approvals_dir(ws), PROCEDURE).approvals:
+            verify_approval(approval, pki=WorkspacePki(ws), log=audit)

@@ -262,6 +262,19 @@ def open_log(ws: Workspace, secret: bytes | None) -> AuditLog:
     )
 
 
+def _claim(stem: Path, data: bytes) -> Path:
+    """Write the statement under the first free name (``…-2``, ``…-3`` when one reviewer approves twice in a
+    second) and return the stem taken."""
+    for n in range(1, 100):
+        candidate = stem if n == 1 else stem.with_name(f"{stem.name}-{n}")
+        try:
+            write_new(candidate.with_name(candidate.name + STATEMENT_SUFFIX), data)
+        except FileExistsError:
+            continue
+        return candidate
+    raise RefusedError(f"too many approvals named {stem.name}; wait a second and try again")
+
+
 def approve(
     ws: Workspace,
     procedure_id: str,
@@ -312,7 +325,7 @@ def approve(
     )
     data = statement.to_bytes()
     signature = sign_detached(data, key, cert, pki.chain())
-    stem = approval_stem(approvals_dir(ws), statement)
+    stem = _claim(approval_stem(approvals_dir(ws), statement), data)
     statement_path = stem.with_name(stem.name + STATEMENT_SUFFIX)
     signature_path = stem.with_name(stem.name + SIGNATURE_SUFFIX)
     event = events.SpecApproved(
@@ -324,14 +337,12 @@ def approve(
         ),
         data=events.ApprovalData(procedure=model.id, version=model.version, content=statement.spec, review=role),  # type: ignore[arg-type]
     )
-    body = events.event_bytes(event)
     try:
-        write_new(statement_path, data)
+        body = events.event_bytes(event)
         write_new(signature_path, signature)
-    except FileExistsError:
-        raise RefusedError(
-            f"{statement_path.name} already exists: one approval per reviewer and role a second"
-        ) from None
+    except BaseException:
+        statement_path.unlink(missing_ok=True)
+        raise
     with open_log(ws, secret) as log:
         try:
             done = log.append(event)
