@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tsa": ("consentkit.cli.tsa_cmd:tsa", "Serve the embedded RFC 3161 time-stamping authority over HTTP."),
     "audit": ("consentkit.cli.audit_cmd:audit", "The tamper-evident audit log: verify, show a case, signed heads."),
     "review": ("consentkit.cli.review_cmd:review", "Compare procedure versions, approve them, file a review report."),
+    "present": ("consentkit.cli.present_cmd:present", "Record that the disclosure was handed over or shown."),
+    "checkin": ("consentkit.cli.checkin_cmd:checkin", "The pre-procedure gate: may this procedure start now?"),
+    "evidence": ("consentkit.cli.evidence_cmd:evidence", "Write a case's offline-verifiable evidence bundle (zip)."),
+    "verify-evidence": ("consentkit.cli.evidence_cmd:verify_evidence", "Check an evidence bundle offline."),
+    "demo": ("consentkit.cli.demo_cmd:demo", "Run the whole story on the embedded defaults, end to end."),
 }
 
 

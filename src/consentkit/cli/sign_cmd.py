@@ -44,6 +44,12 @@ ROLES = ["clinic", "physician", "patient", "guardian", "witness", "seal"]
     "--no-seal", is_flag=True, help="Do not apply the clinic seal after the last role (use --role seal later)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--actor",
+    metavar="LOGIN",
+    help="Who ran the signing, as a login for the audit log (default: the signer's slug, or the operating-system "
+    "user for the clinic and seal; the patient and guardian are always logged by their pseudonym).",
+)
 @click.pass_context
 def sign(
     ctx: click.Context,
@@ -57,18 +63,24 @@ def sign(
     output: Path | None,
     no_seal: bool,
     as_json: bool,
+    actor: str | None,
 ) -> None:
     """Sign PDF as ROLE, in the signing profile's order (clinic, physician, patient or guardian, witness).
     After the last role the clinic seal locks the packet and a document timestamp makes it PAdES B-LTA.
-    The file is replaced atomically."""
+    The file is replaced atomically. Each signature is logged (document.signed) with a signed tree head; the
+    patient and guardian are logged by their pseudonym, others by --actor (default: the signer's slug, or the
+    operating-system user for the clinic)."""
     from consentkit import keystore
     from consentkit.case import load_case
-    from consentkit.sign.signing import SignerRef, sign_packet
+    from consentkit.sign.signing import SignerRef
+    from consentkit.workflow import actor as make_actor
+    from consentkit.workflow import sign_role
 
     ws = needed_workspace(ctx)
+    who = make_actor(actor, "clinic") if actor else None
     case = load_case(case_path)[0] if case_path else None
     image = _read(signature_image) if signature_image else None
-    result = sign_packet(
+    step = sign_role(
         ws,
         pdf,
         role,
@@ -79,7 +91,9 @@ def sign(
         output=output,
         signature_image=image,
         seal=not no_seal,
+        who=who,
     )
+    result = step.result
     if as_json:
         data = _result_dict(result)
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -96,6 +110,11 @@ def sign(
             f"sealed: clinic seal locks every field; document timestamp {when:%Y-%m-%d %H:%M:%S %Z} ({s.pades_level})"
         )
     click.echo(f"sha256 {result.sha256}  {result.size} bytes")
+    logged = ", ".join(str(e.index) for e in step.events)
+    click.echo(
+        f"logged: document.signed, audit event{'s' if len(step.events) > 1 else ''} {logged}; tree head of "
+        f"{step.head.size} events signed and timestamped"
+    )
 
 
 def _read(path: Path) -> bytes:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from consentkit.cooling_off import CoolingOffPeriod
 from consentkit.errors import ConsentkitError
@@ -37,7 +39,7 @@ def certificate_facts(c: BundleContext) -> CertificateFacts:
         ("packet_hash", f"sha256:{m.packet.sha256}" if m.packet else "—"),
         ("final_hash", "sha256:" + hashlib.sha256(c.pdf).hexdigest()),
         ("manifest_hash", "sha256:" + hashlib.sha256(c.manifest_bytes).hexdigest()),
-        ("head", f"{c.head.root.hex()} · {c.head.size} · {c.head.head.time.astimezone(zone):%Y-%m-%d %H:%M:%S}"),
+        ("head", f"{c.head.root.hex()} · {_events(c.head.size, m.locales)} · {_local(c.head.head.time, zone)}"),
     ]
     return CertificateFacts(
         clinic=pick(c.ws.config.clinic.name, m.locales[0]),
@@ -53,6 +55,15 @@ def certificate_facts(c: BundleContext) -> CertificateFacts:
         hashes=hashes,
         generated_at=c.now,
     )
+
+
+def _events(count: int, locales: list[str]) -> str:
+    words = {"zh-CN": f"{count} 个事件", "zh-TW": f"{count} 個事件", "en": f"{count} events"}
+    return " · ".join(dict.fromkeys(words.get(loc, words["en"]) for loc in locales))
+
+
+def _local(value: dt.datetime, zone: ZoneInfo) -> str:
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M:%S}"
 
 
 def procedure_title(ws: Workspace, m: Manifest) -> str:

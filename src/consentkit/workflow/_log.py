@@ -12,13 +12,15 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def opened(ws: Workspace, log: AuditLog | None) -> Iterator[AuditLog]:
+def opened(ws: Workspace, log: AuditLog | None, secret: bytes | None = None) -> Iterator[AuditLog]:
+    """``log``, or the workspace's own (its heads signed with ``secret``, the passphrase, when the caller already
+    has it — so a prompt is not shown twice)."""
     if log is not None:
         yield log
         return
-    from consentkit.audit.log import AuditLog
+    from consentkit.review.approvals import open_log
 
-    own = AuditLog.for_workspace(ws)
+    own = open_log(ws, secret)
     try:
         yield own
     finally:

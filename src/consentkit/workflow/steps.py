@@ -144,8 +144,9 @@ def sign_role(
 ) -> SignedStep:
     """``consentkit sign``: sign as ``role`` (see :func:`consentkit.sign.signing.sign_packet`), then log one
     ``document.signed`` per signature made (the role's, and the seal's when this call sealed), and a signed,
-    timestamped tree head. The actor is the patient's pseudonym for the patient and guardian, the signer's slug
-    for a physician or witness, else ``who`` (default: the operating-system user, as the clinic)."""
+    timestamped tree head. The actor is the patient's pseudonym for the patient and guardian; else ``who``'s login
+    (in the signing role), by default the signer's slug for a physician or witness and the operating-system user
+    for the clinic."""
     from consentkit.sign.signing import sign_packet
 
     manifest = read_manifest(manifest_path or pdf.with_name(MANIFEST_NAME))
@@ -165,7 +166,7 @@ def sign_role(
     )
     file_sha = "sha256:" + result.sha256
     made = [result] if result.seal is None else [result, result.seal]
-    with opened(ws, log) as audit:
+    with opened(ws, log, secret) as audit:
         history = from_stored(audit.case_events(manifest.case_id))
         manifest_file = manifest_path or pdf.with_name(MANIFEST_NAME)
         generated = packet_generated_for(history, hashlib.sha256(manifest_file.read_bytes()).hexdigest())
@@ -173,7 +174,7 @@ def sign_role(
         batch = []
         for sig in made:
             signing_role = "clinic" if sig.role == "seal" else sig.role
-            by = explicit or _signer_actor(ws, signing_role, sig, manifest.subject)
+            by = _signer_actor(ws, signing_role, sig, manifest.subject, explicit)
             batch.append(
                 ev.document_signed(
                     case=manifest.case_id,
@@ -194,9 +195,11 @@ def sign_role(
     return SignedStep(result, appended, head)
 
 
-def _signer_actor(ws: Workspace, role: str, sig: SignatureResult, subject: str) -> Actor:
-    if role in ("patient", "guardian"):
+def _signer_actor(ws: Workspace, role: str, sig: SignatureResult, subject: str, explicit: Actor | None) -> Actor:
+    if role in ("patient", "guardian"):  # the patient acts, named by the pseudonym, whoever ran the command
         return Actor(subject, role)  # type: ignore[arg-type]
+    if explicit is not None:
+        return Actor(explicit.id, role)  # type: ignore[arg-type]
     if role in ("physician", "witness"):
         from consentkit.pki import WorkspacePki
 
