@@ -103,11 +103,39 @@ class PgServer:
         return self.url(schema=name)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_orphans(binaries: Path) -> None:
+    """Stop servers this module started for a test session that was killed before it could stop them: each
+    folder names its owner process; a folder whose owner is gone holds an orphan."""
+    for folder in Path(tempfile.gettempdir()).glob("ck-pg-*"):
+        try:
+            owner = int((folder / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        server = PgServer(folder, binaries, "postgres" if os.geteuid() == 0 else None)
+        try:
+            server.stop()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def start_pg_server(*, durable: bool = False) -> PgServer:
     """Start a throwaway server (the caller stops it). Skips the test when PostgreSQL is not installed."""
     binaries = pg_bin()
     if binaries is None:
         pytest.skip("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (bootstrap.sh installs them)")
+    stop_orphans(binaries)
     user: str | None = None
     if os.geteuid() == 0:
         try:
@@ -120,6 +148,7 @@ def start_pg_server(*, durable: bool = False) -> PgServer:
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     folder.chmod(0o700)
+    (folder / "owner").write_text(str(os.getpid()))
     server = PgServer(folder, binaries, user)
     try:
         server.start(durable=durable)
