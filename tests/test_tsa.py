@@ -3,6 +3,7 @@ failover, and checks by `openssl ts`, a TSA implementation no one here wrote."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import socket
 import subprocess
@@ -208,3 +209,22 @@ def test_untrusted_external_tsa_is_refused(openssl_tsa: OpensslTsa, pki: Workspa
     client = HttpTimestamper([openssl_tsa.url], timeout=5, trust_roots=[pki.root])
     with pytest.raises(TimestampError, match="not from a trusted TSA"):
         client.timestamp(hashlib.sha256(DATA).digest())
+
+
+def test_any_damaged_token_is_a_verification_error(pki: WorkspacePki) -> None:
+    """Low-level parser errors never leak: every mutation either still verifies or is a VerificationError."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    token = embedded_tsa(pki.ws, SECRET).timestamp(hashlib.sha256(DATA).digest())
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.integers(0, len(token.der) - 1), st.integers(1, 255)), min_size=1, max_size=4))
+    def mutate(flips: list[tuple[int, int]]) -> None:
+        der = bytearray(token.der)
+        for at, mask in flips:
+            der[at] ^= mask
+        with contextlib.suppress(VerificationError):
+            verify_token(bytes(der), DATA, [pki.root])
+
+    mutate()

@@ -179,4 +179,10 @@ def verify_token(
     algorithm, or the data itself; ``is_digest`` forces one reading), its signature is intact, and the TSA
     certificate (EKU timeStamping) chains to one of ``trust_roots`` at the token's time. With ``crls`` the TSA
     chain must also be shown unrevoked by them. Raises :class:`VerificationError`; returns what the token says."""
-    return asyncio.run(async_verify_token(der, digest_or_data, trust_roots, crls=crls, is_digest=is_digest))
+    try:
+        return asyncio.run(async_verify_token(der, digest_or_data, trust_roots, crls=crls, is_digest=is_digest))
+    except VerificationError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError) as exc:
+        # asn1crypto parses lazily: damage deep inside a token can surface anywhere in the checks above
+        raise VerificationError(f"the time-stamp token is damaged or not a token ({type(exc).__name__})") from exc
