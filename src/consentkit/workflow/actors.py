@@ -27,6 +27,13 @@ def os_actor(role: str) -> Actor:
     return Actor(user if _LOGIN.fullmatch(user) else "os-user", cast(ActorRole, role))
 
 
+def checked(who: Actor) -> Actor:
+    """``who`` again, refused now if its id could not go into an audit event (before any work is done)."""
+    if not _LOGIN.fullmatch(who.id) and not re.fullmatch(r"hmac-sha256:[0-9a-f]{64}", who.id):
+        actor(who.id, who.role)
+    return who
+
+
 def actor(name: str | None, role: str) -> Actor:
     """``name`` (a login such as ``li.na`` or ``dr-wang``), or the operating-system user when None."""
     if name is None:

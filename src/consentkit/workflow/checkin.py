@@ -14,7 +14,7 @@ from consentkit.evidence.gate import GateDecision, evaluate
 from consentkit.evidence.history import from_stored
 from consentkit.manifest import PACKET_PDF
 from consentkit.workflow._log import opened
-from consentkit.workflow.actors import Actor, actor
+from consentkit.workflow.actors import Actor, actor, checked
 from consentkit.workflow.cases import CasePacket, find_packet
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def checkin(
 ) -> CheckinResult:
     """Judge whether the procedure may start at ``at`` (default now) and log the decision. The caller reports a
     refusal (``result.passed`` is False) — it is an answer, not an error."""
-    who = who or actor(None, "nurse")
+    who = checked(who or actor(None, "nurse"))
     at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     packet = find_packet(ws, case_id, packet_dir)
     with opened(ws, log) as audit:

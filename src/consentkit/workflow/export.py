@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from consentkit.audit import events as ev
 from consentkit.workflow._log import opened
-from consentkit.workflow.actors import Actor, actor
+from consentkit.workflow.actors import Actor, actor, checked
 from consentkit.workflow.cases import CasePacket, find_packet
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def export_evidence(
 ) -> ExportedEvidence:
     from consentkit.evidence.bundle import assemble, write_zip
 
-    who = who or actor(None, "staff")
+    who = checked(who or actor(None, "staff"))
     packet = find_packet(ws, case_id, packet_dir)
     with opened(ws, log) as audit:
         bundle = assemble(ws, packet, audit, now=now)

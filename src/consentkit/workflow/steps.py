@@ -15,7 +15,7 @@ from consentkit.errors import RefusedError
 from consentkit.evidence.history import from_stored, packet_generated_for
 from consentkit.manifest import MANIFEST_NAME, PACKET_PDF, prefix_matches, read_manifest
 from consentkit.workflow._log import opened
-from consentkit.workflow.actors import Actor, actor
+from consentkit.workflow.actors import Actor, actor, checked
 from consentkit.workflow.cases import CasePacket, find_packet, record_packet
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def generate_packet(
     and make it the case's current packet in the case index."""
     from consentkit.packet import build_packet
 
-    who = who or actor(None, "staff")
+    who = checked(who or actor(None, "staff"))
     result = build_packet(ws, case_path, out_dir, draft=draft, now=now)
     m = result.manifest
     files = {MANIFEST_NAME: _sha((result.directory / MANIFEST_NAME).read_bytes())}
@@ -90,7 +90,7 @@ def present_disclosure(
 ) -> Appended:
     """``consentkit present``: the packet was handed over (printed) or shown on a screen. Logged with the hashes of
     the file shown and its manifest; a draft or altered packet is refused."""
-    who = who or actor(None, "staff")
+    who = checked(who or actor(None, "staff"))
     packet = find_packet(ws, case_id, packet_dir)
     pdf = packet.pdf.read_bytes()
     _require_final(packet, pdf)
@@ -150,7 +150,7 @@ def sign_role(
     from consentkit.sign.signing import sign_packet
 
     manifest = read_manifest(manifest_path or pdf.with_name(MANIFEST_NAME))
-    explicit = who
+    explicit = checked(who) if who is not None else None
     result = sign_packet(
         ws,
         pdf,

@@ -1,0 +1,134 @@
+"""A clinic for the workflow, gate and evidence tests: a workspace with its PKI, a physician, a second physician,
+a witness and two reviewers; the demo's procedure approved; case files made from the demo's sample patient; packets
+generated, presented and signed for real (embedded TSA) through consentkit.workflow.
+
+Building a signed packet costs a few seconds, so ``signed_clinic`` builds one complete case per test process (a
+checked-in, evidence-ready case) and caches it; tests that change things copy what they change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from consentkit.case import load_case
+from consentkit.demo import PROCEDURE, REVIEWERS, sample_case
+from consentkit.pki import WorkspacePki
+from consentkit.review import approve
+from consentkit.workflow import Actor, checkin, export_evidence, generate_packet, present_disclosure, sign_role
+from consentkit.workspace import Workspace, init_workspace
+
+PASSPHRASE = "correct horse battery"
+SECRET = PASSPHRASE.encode()
+PHYSICIAN = "王医生"
+OTHER_PHYSICIAN = "李医生"
+WITNESS = "张护士"
+NURSE = Actor("li.na", "nurse")
+
+
+@dataclass
+class Clinic:
+    ws: Workspace
+    root: Path
+    cases: dict[str, Path] = field(default_factory=dict)
+
+
+def make_clinic(root: Path) -> Clinic:
+    os.environ["CONSENTKIT_PASSPHRASE"] = PASSPHRASE
+    ws = init_workspace(root / "clinic")
+    pki = WorkspacePki(ws)
+    pki.create(SECRET)
+    for role, name in (("physician", PHYSICIAN), ("physician", OTHER_PHYSICIAN), ("witness", WITNESS)):
+        pki.issue_signer(role, name, SECRET)
+    for name in REVIEWERS.values():
+        pki.issue_signer("reviewer", name, SECRET)
+    for role, name in REVIEWERS.items():
+        approve(ws, PROCEDURE, reviewer=name, role=role, secret=SECRET, check_lint=False)
+    return Clinic(ws, root)
+
+
+def write_case(clinic: Clinic, case_id: str, *, minor: bool = False, **changes: Any) -> Path:
+    now = dt.datetime.now(clinic.ws.zone).replace(microsecond=0)
+    data = yaml.safe_load(sample_case(now, now + dt.timedelta(days=21)))
+    data["case_id"] = case_id
+    if minor:
+        data["patient"]["date_of_birth"] = dt.date(now.year - 16, 1, 15)
+        data["guardian"] = {
+            "name": "陈大山",
+            "relationship": "父亲",
+            "identity": {"type": "resident-id", "number": "310101197001010011"},
+        }
+    data.update(changes)
+    path = clinic.root / "cases" / f"{case_id}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    clinic.cases[case_id] = path
+    return path
+
+
+def packet_dir(clinic: Clinic, case_id: str) -> Path:
+    return clinic.root / "packets" / case_id
+
+
+def make_packet(clinic: Clinic, case_id: str, *, draft: bool = False, **case: Any) -> Path:
+    path = write_case(clinic, case_id, **case)
+    generate_packet(clinic.ws, path, packet_dir(clinic, case_id), draft=draft, who=Actor("reception", "staff"))
+    return packet_dir(clinic, case_id) / "packet.pdf"
+
+
+SIGNERS = {"clinic": None, "physician": PHYSICIAN, "patient": None, "guardian": None, "witness": WITNESS}
+
+
+def sign(clinic: Clinic, case_id: str, roles: tuple[str, ...]) -> None:
+    case = load_case(clinic.cases[case_id])[0]
+    for role in roles:
+        sign_role(clinic.ws, packet_dir(clinic, case_id) / "packet.pdf", role, SIGNERS[role], secret=SECRET, case=case)
+
+
+def full_case(clinic: Clinic, case_id: str) -> None:
+    """Packet, presented, signed by every role and sealed."""
+    make_packet(clinic, case_id)
+    present_disclosure(clinic.ws, case_id, how="printed", who=NURSE)
+    sign(clinic, case_id, ("clinic", "physician", "patient", "witness"))
+
+
+@dataclass
+class Finished:
+    """A complete case: signed, refused too early, passed after the period, evidence exported."""
+
+    clinic: Clinic
+    case_id: str
+    earliest: dt.datetime
+    started: dt.datetime
+    bundle: Path
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def finished_case(base: Path) -> Finished:
+    """Built once per test process (in the session's base temporary folder)."""
+    if "finished" not in _CACHE:
+        clinic = make_clinic(base / "finished")
+        case_id = "C-EV-0001"
+        full_case(clinic, case_id)
+        early = checkin(clinic.ws, case_id, who=NURSE)
+        assert not early.passed and early.decision.earliest is not None
+        started = early.decision.earliest + dt.timedelta(minutes=7)
+        late = checkin(clinic.ws, case_id, at=started, who=NURSE)
+        assert late.passed, late.decision.codes
+        bundle = clinic.root / "evidence" / f"{case_id}.zip"
+        export_evidence(clinic.ws, case_id, bundle, who=Actor("auditor.wu", "auditor"))
+        _CACHE["finished"] = Finished(clinic, case_id, early.decision.earliest, started, bundle)
+    os.environ["CONSENTKIT_PASSPHRASE"] = PASSPHRASE
+    finished: Finished = _CACHE["finished"]
+    return finished
+
+
+def anchors(ws: Workspace) -> tuple[Path, Path]:
+    """The clinic's published anchors: root certificate and audit-log public key."""
+    return ws.signatures_dir / "trust" / "clinic-root.pem", ws.state_dir / "pki" / "audit-log.pub.pem"

@@ -1,0 +1,200 @@
+"""The pre-procedure gate on real packets, signed with the embedded TSA: a refusal for each condition, in words a
+nurse reads, and a pass; each decision logged with its reason codes and a signed tree head."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from _workflow_fixtures import (
+    NURSE,
+    OTHER_PHYSICIAN,
+    Clinic,
+    full_case,
+    make_clinic,
+    make_packet,
+    packet_dir,
+    sign,
+    write_case,
+)
+from consentkit.audit.log import AuditLog
+from consentkit.cli import main
+from consentkit.workflow import checkin
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
+    clinic = make_clinic(tmp_path_factory.mktemp("gate"))
+    full_case(clinic, "C-GATE-FULL")
+    make_packet(clinic, "C-GATE-MINOR", minor=True)
+    sign(clinic, "C-GATE-MINOR", ("clinic", "physician", "patient"))
+    make_packet(clinic, "C-GATE-DRAFT", draft=True)
+    return clinic
+
+
+@pytest.fixture(scope="module")
+def earliest(clinic: Clinic) -> dt.datetime:
+    result = checkin(clinic.ws, "C-GATE-FULL", who=NURSE)
+    assert result.decision.earliest is not None
+    return result.decision.earliest
+
+
+def events(clinic: Clinic, case_id: str) -> list[tuple[int, object]]:
+    with AuditLog.for_workspace(clinic.ws) as log:
+        return [(s.index, s.event) for s in log.case_events(case_id)]
+
+
+def latest_head_size(clinic: Clinic) -> int:
+    with AuditLog.for_workspace(clinic.ws) as log:
+        head = log.latest_head()
+        assert head is not None
+        return head.size
+
+
+def test_too_early_is_refused_with_the_earliest_start_in_the_clinics_zone(
+    clinic: Clinic, earliest: dt.datetime
+) -> None:
+    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest - dt.timedelta(days=3), who=NURSE)
+    assert not result.passed and result.started is None
+    assert result.decision.codes == ["cooling-off-not-elapsed"]
+    en = result.decision.failures[0].message("en")
+    local = earliest.astimezone(clinic.ws.zone)
+    assert f"{local:%Y-%m-%d %H:%M} CST (Asia/Shanghai)" in en
+    assert "at least 15 days" in en and "3 days 0 hours after this check-in time" in en
+    zh = result.decision.failures[0].message("zh-CN")
+    assert "时间太早" in zh and "15 天" in zh
+    # logged with the code, the judged time and a head right after it
+    index, event = events(clinic, "C-GATE-FULL")[-1]
+    assert index == result.checkin.index and event.type == "procedure.checkin"  # type: ignore[attr-defined]
+    assert event.data.outcome == "refused" and event.data.reasons == ("cooling-off-not-elapsed",)  # type: ignore[attr-defined]
+    assert latest_head_size(clinic) == index + 1
+
+
+def test_one_second_before_the_end_of_the_period_is_still_too_early(clinic: Clinic, earliest: dt.datetime) -> None:
+    assert not checkin(clinic.ws, "C-GATE-FULL", at=earliest - dt.timedelta(seconds=1), who=NURSE).passed
+
+
+def test_after_the_period_the_gate_passes_and_logs_the_start(clinic: Clinic, earliest: dt.datetime) -> None:
+    at = earliest + dt.timedelta(minutes=1)
+    result = checkin(clinic.ws, "C-GATE-FULL", at=at, who=NURSE)
+    assert result.passed, result.decision.codes
+    assert result.started is not None and result.started.index == result.checkin.index + 1
+    logged = dict(events(clinic, "C-GATE-FULL"))
+    passed, started = logged[result.checkin.index], logged[result.started.index]
+    assert passed.data.outcome == "pass" and passed.data.at == at  # type: ignore[attr-defined]
+    assert started.type == "procedure.started" and started.data.at == at  # type: ignore[attr-defined]
+    assert started.refs[0].index == result.checkin.index  # type: ignore[attr-defined]
+    assert latest_head_size(clinic) == result.started.index + 1
+    assert result.decision.physician_signer == "王医生" and result.decision.operating_physician == "王医生"
+
+
+def test_a_changed_packet_file_is_refused(clinic: Clinic, earliest: dt.datetime, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(packet_dir(clinic, "C-GATE-FULL"), copy)
+    pdf = copy / "packet.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    pdf.write_bytes(bytes(data))
+    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=1), packet_dir=copy, who=NURSE)
+    assert not result.passed and result.started is None
+    assert result.decision.codes[0] == "packet-altered"
+    assert "changed after it was made or signed" in result.decision.failures[0].message("en")
+
+
+def test_a_packet_the_log_never_saw_is_refused(clinic: Clinic, tmp_path: Path) -> None:
+    from consentkit.packet import build_packet
+
+    case = write_case(clinic, "C-GATE-UNLOGGED")
+    build_packet(clinic.ws, case, tmp_path / "p")
+    result = checkin(clinic.ws, "C-GATE-UNLOGGED", packet_dir=tmp_path / "p", who=NURSE)
+    assert result.decision.codes[:1] == ["packet-not-in-log"]
+    assert "not-signed" in result.decision.codes and "cooling-off-not-started" in result.decision.codes
+
+
+def test_the_operating_physician_must_be_the_one_who_signed(clinic: Clinic, earliest: dt.datetime) -> None:
+    at = earliest + dt.timedelta(hours=2)
+    result = checkin(clinic.ws, "C-GATE-FULL", at=at, physician=OTHER_PHYSICIAN, who=NURSE)
+    assert result.decision.codes == ["physician-mismatch"]
+    message = result.decision.failures[0].message("en")
+    assert "王医生 explained and signed the disclosure, but 李医生 is operating" in message
+    # the default comes from the case file's operating physician
+    path = clinic.cases["C-GATE-FULL"]
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(
+            original.replace("operating:\n    name: 王医生", "operating:\n    name: 李医生"), encoding="utf-8"
+        )
+        assert "李医生" in path.read_text(encoding="utf-8")
+        assert checkin(clinic.ws, "C-GATE-FULL", at=at, who=NURSE).decision.codes == ["physician-mismatch"]
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_a_minors_guardian_must_sign(clinic: Clinic) -> None:
+    result = checkin(clinic.ws, "C-GATE-MINOR", at=dt.datetime.now(dt.UTC) + dt.timedelta(days=60), who=NURSE)
+    codes = result.decision.codes
+    assert "guardian-not-signed" in codes
+    assert codes.index("guardian-not-signed") < codes.index("not-signed")  # named first, on its own line
+    missing = next(f for f in result.decision.failures if f.code == "not-signed").message("en")
+    assert "the witness" in missing and "guardian" not in missing
+    assert "parent or guardian has not signed" in result.decision.failures[codes.index("guardian-not-signed")].message(
+        "en"
+    )
+    assert "seal-missing" in codes and "cooling-off-not-started" in codes  # every failing condition is listed
+
+
+def test_a_draft_is_refused(clinic: Clinic) -> None:
+    result = checkin(clinic.ws, "C-GATE-DRAFT", who=NURSE)
+    assert result.decision.codes[0] == "draft-packet"
+    assert "DRAFT" in result.decision.failures[0].message("en")
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_refusal_lists_reasons_and_exits_1_pass_exits_0(
+    clinic: Clinic, earliest: dt.datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = ["-w", str(clinic.ws.root)]
+    early = (earliest - dt.timedelta(hours=5)).astimezone(clinic.ws.zone).strftime("%Y-%m-%d %H:%M")
+    code, out, err = run([*w, "checkin", "C-GATE-FULL", "--at", early, "--lang", "en", "--actor", "li.na"], capsys)
+    assert code == 1, err
+    assert "REFUSED" in out and "  1. Too early." in out and "cooling-off-not-elapsed" in out
+    late = (earliest + dt.timedelta(minutes=2)).isoformat()
+    code, out, err = run([*w, "checkin", "C-GATE-FULL", "--at", late], capsys)
+    assert code == 0, out + err
+    assert "PASSED" in out and "procedure.started" in out
+    code, out, err = run([*w, "checkin", "C-GATE-MINOR"], capsys)
+    assert code == 1 and "1. 患者未成年，监护人还没有签署" in out  # the clinic's first language by default
+
+
+def test_cli_bad_input_is_exit_3_and_logs_nothing(clinic: Clinic, capsys: pytest.CaptureFixture[str]) -> None:
+    w = ["-w", str(clinic.ws.root)]
+    before = len(events(clinic, "C-GATE-FULL"))
+    for args in (["--at", "next tuesday"], ["--actor", "王护士"]):
+        code, _out, err = run([*w, "checkin", "C-GATE-FULL", *args], capsys)
+        assert code == 3 and "Traceback" not in err, err
+    code, _out, err = run([*w, "checkin", "../../etc/passwd"], capsys)
+    assert code == 3 and "not a case id" in err
+    code, _out, err = run([*w, "checkin", "C-NO-SUCH-CASE"], capsys)
+    assert code == 3 and "no packet is recorded for case C-NO-SUCH-CASE" in err
+    assert len(events(clinic, "C-GATE-FULL")) == before
+
+
+def test_the_log_never_holds_names_or_identity_numbers(clinic: Clinic) -> None:
+    with AuditLog.for_workspace(clinic.ws) as log:
+        bodies = b"".join(log.event(i).body for i in range(log.size()))
+    for secret in ("陈思雨", "王医生", "张护士", "310101199605120028", "MRN-DEMO-0001", "陈大山"):
+        assert secret.encode() not in bodies
+    index = (clinic.ws.state_dir / "cases" / "C-GATE-FULL.json").read_text(encoding="utf-8")
+    assert "陈思雨" not in index and "310101199605120028" not in index

@@ -1,0 +1,136 @@
+"""consentkit.workflow: each step does its work, then logs it — only when the work completed — with the hashes of
+what it produced; the case index finds a case's packet; actors are logins or pseudonyms, never names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from _workflow_fixtures import NURSE, SECRET, Clinic, make_clinic, make_packet, packet_dir, sign, write_case
+from consentkit.audit.log import AuditLog
+from consentkit.cli import main
+from consentkit.errors import InputError, RefusedError
+from consentkit.manifest import read_manifest
+from consentkit.workflow import Actor, actor, find_packet, generate_packet, present_disclosure, sign_role
+
+CASE = "C-WF-0001"
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
+    clinic = make_clinic(tmp_path_factory.mktemp("workflow"))
+    make_packet(clinic, CASE)
+    return clinic
+
+
+def case_events(clinic: Clinic, case_id: str = CASE) -> list[object]:
+    with AuditLog.for_workspace(clinic.ws) as log:
+        return [s.event for s in log.case_events(case_id)]
+
+
+def sha(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_packet_generated_records_every_file_and_the_case_index(clinic: Clinic) -> None:
+    folder = packet_dir(clinic, CASE)
+    generated = case_events(clinic)[0]
+    assert generated.type == "packet.generated"  # type: ignore[attr-defined]
+    docs = {d.name: d.sha256 for d in generated.documents}  # type: ignore[attr-defined]
+    assert set(docs) == {p.name for p in folder.iterdir()}
+    for name, digest in docs.items():
+        assert sha(folder / name) == digest, name
+    m = read_manifest(folder / "manifest.json")
+    assert generated.data.spec == m.procedure.spec_hash and generated.actor.id == "reception"  # type: ignore[attr-defined]
+    index = json.loads((clinic.ws.state_dir / "cases" / f"{CASE}.json").read_text(encoding="utf-8"))
+    assert index["packet_id"] == m.packet_id and Path(index["packet_dir"]) == folder.resolve()
+    assert Path(index["case_file"]) == clinic.cases[CASE].resolve()
+    found = find_packet(clinic.ws, CASE)
+    assert found.directory == folder.resolve() and found.manifest == m
+
+
+def test_present_records_the_file_shown_and_refuses_a_draft(clinic: Clinic, tmp_path: Path) -> None:
+    done = present_disclosure(clinic.ws, CASE, how="screen", who=NURSE)
+    event = case_events(clinic)[-1]
+    assert event.type == "disclosure.presented" and event.data.how == "screen"  # type: ignore[attr-defined]
+    assert {d.name: d.sha256 for d in event.documents}["packet.pdf"] == sha(packet_dir(clinic, CASE) / "packet.pdf")  # type: ignore[attr-defined]
+    assert event.refs[0].index == 0 or event.refs[0].index < done.index  # type: ignore[attr-defined]
+    make_packet(clinic, "C-WF-DRAFT", draft=True)
+    with pytest.raises(RefusedError, match="DRAFT"):
+        present_disclosure(clinic.ws, "C-WF-DRAFT", how="printed", who=NURSE)
+    assert [e.type for e in case_events(clinic, "C-WF-DRAFT")] == ["packet.generated"]  # type: ignore[attr-defined]
+
+
+def test_each_signature_is_logged_with_the_file_after_it_and_a_head(clinic: Clinic) -> None:
+    pdf = packet_dir(clinic, CASE) / "packet.pdf"
+    sign(clinic, CASE, ("clinic", "physician", "patient"))
+    from consentkit.case import load_case
+
+    step = sign_role(clinic.ws, pdf, "witness", "张护士", secret=SECRET, case=load_case(clinic.cases[CASE])[0])
+    assert step.result.seal is not None and len(step.events) == 2  # the witness, then the seal
+    signed = [e for e in case_events(clinic) if e.type == "document.signed"]  # type: ignore[attr-defined]
+    assert [(e.data.role, e.data.field) for e in signed] == [  # type: ignore[attr-defined]
+        ("clinic", "sig-clinic"),
+        ("physician", "sig-physician"),
+        ("patient", "sig-patient"),
+        ("witness", "sig-witness"),
+        ("clinic", "sig-clinic-seal"),
+    ]
+    assert signed[-1].documents[0].sha256 == sha(pdf) == signed[-2].documents[0].sha256  # type: ignore[attr-defined]
+    manifest = read_manifest(pdf.with_name("manifest.json"))
+    actors = {e.data.role: (e.actor.id, e.actor.role) for e in signed[:4]}  # type: ignore[attr-defined]
+    assert actors["patient"] == (manifest.subject, "patient")  # the patient by pseudonym, never by name
+    assert actors["physician"][0].startswith("physician-") and actors["witness"][0].startswith("witness-")
+    assert step.head.size == step.events[-1].index + 1
+    assert signed[2].data.tsa_time <= signed[3].data.tsa_time  # type: ignore[attr-defined]
+
+
+def test_a_bad_actor_is_refused_before_any_work(clinic: Clinic) -> None:
+    with pytest.raises(InputError, match="not a login name"):
+        actor("王护士", "nurse")
+    assert actor(None, "nurse").role == "nurse"
+    path = write_case(clinic, "C-WF-ACTOR")
+    with pytest.raises(InputError, match="not a login name"):
+        generate_packet(clinic.ws, path, packet_dir(clinic, "C-WF-ACTOR"), who=Actor("has space", "staff"))
+    assert not packet_dir(clinic, "C-WF-ACTOR").exists() and not case_events(clinic, "C-WF-ACTOR")
+
+
+def test_packet_folder_of_another_case_is_refused(clinic: Clinic) -> None:
+    with pytest.raises(InputError, match=f"this packet is for case {CASE}"):
+        find_packet(clinic.ws, "C-WF-OTHER", packet_dir(clinic, CASE))
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_packet_present_and_sign_log_their_events(clinic: Clinic, capsys: pytest.CaptureFixture[str]) -> None:
+    w = ["-w", str(clinic.ws.root)]
+    case = write_case(clinic, "C-WF-CLI")
+    out_dir = packet_dir(clinic, "C-WF-CLI")
+    code, out, err = run([*w, "packet", str(case), "-o", str(out_dir), "--actor", "front.desk"], capsys)
+    assert code == 0, err
+    assert "logged: packet.generated, audit event" in out and "signatures needed:" in out
+    code, out, err = run([*w, "present", "C-WF-CLI", "--how", "printed", "--actor", "li.na", "--as", "nurse"], capsys)
+    assert code == 0 and "disclosure handed over (printed)" in out, err
+    code, out, err = run([*w, "sign", str(out_dir / "packet.pdf"), "--role", "clinic", "--actor", "admin.zhou"], capsys)
+    assert code == 0 and "logged: document.signed" in out and "tree head" in out, err
+    code, _out, err = run([*w, "sign", str(out_dir / "packet.pdf"), "--role", "patient", "--case", str(case)], capsys)
+    assert code == 1 and "the physician signs before the patient" in err
+    kinds = [(e.type, e.actor.id) for e in case_events(clinic, "C-WF-CLI")]  # type: ignore[attr-defined]
+    assert kinds == [
+        ("packet.generated", "front.desk"),
+        ("disclosure.presented", "li.na"),
+        ("document.signed", "admin.zhou"),
+    ]
+    code, _out, err = run([*w, "present", "C-WF-CLI", "--how", "printed", "--actor", "李 护士"], capsys)
+    assert code == 3 and "not a login name" in err
