@@ -1,0 +1,325 @@
+"""consentkit evidence / verify-evidence on a real case: signed with the embedded TSA, refused too early, passed
+after the cooling-off period (simulated clock), exported; then verified offline, intact and tampered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from _bundle_tools import event_file, flip_signed_byte, read, write
+from _workflow_fixtures import Finished, anchors, finished_case, full_case
+from consentkit.audit.log import AuditLog
+from consentkit.cli import main
+from consentkit.errors import InputError
+from consentkit.evidence import zipread
+from consentkit.evidence.verify_bundle import verify_evidence
+from consentkit.workflow import Actor, export_evidence
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory: pytest.TempPathFactory) -> Finished:
+    return finished_case(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def files(done: Finished) -> dict[str, bytes]:
+    return read(done.bundle)
+
+
+def pinned(done: Finished) -> dict[str, object]:
+    root, key = anchors(done.clinic.ws)
+    return {"trust_roots": [root], "log_key": key}
+
+
+def test_the_bundle_holds_everything_needed_offline(done: Finished, files: dict[str, bytes]) -> None:
+    names = set(files)
+    for required in (
+        "VERIFY.md",
+        "SHA256SUMS",
+        "bundle.json",
+        "disclosure-certificate.pdf",
+        "packet/packet.pdf",
+        "packet/manifest.json",
+        "log/head.json",
+        "log/head.sig",
+        "log/head.tsr",
+        "certs/clinic-root.pem",
+        "certs/issuing-ca.pem",
+        "keys/audit-log.pub.pem",
+    ):
+        assert required in names, required
+    roles = {"clinic", "physician", "patient", "witness", "seal", "document-timestamp"}
+    assert {n.removeprefix("timestamps/").removesuffix(".tsr") for n in names if n.startswith("timestamps/")} == roles
+    assert {"certs/patient.pem", "certs/physician.pem", "certs/witness.pem"} <= names
+    kinds = [n.split("-", 1)[1].removesuffix(".json") for n in sorted(names) if n.startswith("log/events/")]
+    assert kinds.count("spec.approved") == 2 and kinds.count("document.signed") == 5
+    assert kinds[-3:] == ["procedure.checkin", "procedure.checkin", "procedure.started"]
+    assert sum(1 for n in names if n.startswith("approvals/")) == 4  # two signed statements and their signatures
+    sums = dict(line.split("  ")[::-1] for line in files["SHA256SUMS"].decode().splitlines())
+    assert set(sums) == names - {"SHA256SUMS"}
+    assert all(hashlib.sha256(files[n]).hexdigest() == d for n, d in sums.items())
+    events = b"".join(files[n] for n in names if n.startswith("log/events/"))
+    assert "陈思雨".encode() not in events and b"310101199605120028" not in events
+
+
+def test_evidence_exported_is_logged_after_the_bundle_with_its_hash(done: Finished, files: dict[str, bytes]) -> None:
+    with AuditLog.for_workspace(done.clinic.ws) as log:
+        exported = [s.event for s in log.case_events(done.case_id) if s.event.type == "evidence.exported"]
+    assert len(exported) >= 1
+    event = exported[0]
+    head = json.loads(files["log/head.json"])
+    assert event.data.tree_size == head["size"]
+    assert event.documents[0].sha256 == "sha256:" + hashlib.sha256(done.bundle.read_bytes()).hexdigest()
+    assert event.actor.id == "auditor.wu"
+    assert not any(n.endswith("evidence.exported.json") for n in files)  # it cannot be in the bundle it names
+
+
+def test_the_disclosure_certificate_is_one_readable_page(files: dict[str, bytes], tmp_path: Path) -> None:
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(files["disclosure-certificate.pdf"])
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "Pages:           1" in info
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(" yes yes yes " in line for line in fonts)  # embedded, subset, unicode
+    text = "".join(
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
+    manifest = json.loads(files["packet/manifest.json"])
+    for expected in (
+        "知情告知与同意证明",
+        "已遵守考虑期",
+        "C-EV-0001",
+        "手术开始",
+        "患者签名（同意）",
+        "考虑期结束",
+        "术前核查：未通过",
+        "DrLiNa",
+        manifest["procedure"]["spec_hash"],
+        "sha256:" + hashlib.sha256(files["packet/packet.pdf"]).hexdigest(),
+        json.loads(files["log/head.json"])["root"],
+    ):
+        assert expected in text, expected
+
+
+def test_verify_evidence_with_pinned_anchors(done: Finished) -> None:
+    report = verify_evidence(done.bundle, **pinned(done))  # type: ignore[arg-type]
+    assert report.ok, report.problems
+    assert report.verdict == "kept" and report.sentence.startswith("YES: the disclosure provably preceded")
+    assert "15 days 0 hours 7 minutes later" in report.sentence and "not pinned" not in report.sentence
+    assert all(a.pinned for a in report.anchors)
+    assert report.procedure_at == done.started and report.earliest == done.earliest
+    assert [(a.review, a.reviewer, a.statement_verified) for a in report.approvals] == [
+        ("clinical", "Dr Li Na", True),
+        ("legal", "Wang Fang (legal)", True),
+    ]
+    assert [m.key for m in report.timeline][-3:] == ["cooling-off.ends", "checkin.pass", "procedure.started"]
+    assert any("recorded ahead of time" in n for n in report.notes)  # the simulated clock is said, not hidden
+
+
+def test_unpinned_anchors_are_named_with_their_fingerprints(done: Finished, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(["verify-evidence", str(done.bundle)], capsys)
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("YES:") and "not pinned" in first
+    root = anchors(done.clinic.ws)[0].read_bytes()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    assert x509.load_pem_x509_certificate(root).fingerprint(hashes.SHA256()).hex() in out
+    assert "NOT pinned" in out
+
+
+def test_a_procedure_started_too_early_is_reported_as_such(done: Finished, capsys: pytest.CaptureFixture[str]) -> None:
+    root, key = anchors(done.clinic.ws)
+    early = (done.earliest - dt.timedelta(days=2)).isoformat()
+    code, out, _err = run(
+        [
+            "verify-evidence",
+            str(done.bundle),
+            "--procedure-at",
+            early,
+            "--trust-root",
+            str(root),
+            "--log-key",
+            str(key),
+        ],
+        capsys,
+    )
+    assert code == 1
+    assert out.splitlines()[0].startswith("NO: the procedure started at") and "13 days" in out.splitlines()[0]
+    code, out, _err = run(["verify-evidence", str(done.bundle), "--json", "--procedure-at", early], capsys)
+    data = json.loads(out)
+    assert (
+        code == 1 and data["verdict"] == "too-early" and data["cooling_off"]["procedure_time_from"] == "--procedure-at"
+    )
+
+
+def test_a_flipped_byte_in_the_packet_is_found(done: Finished, files: dict[str, bytes], tmp_path: Path) -> None:
+    changed = dict(files, **{"packet/packet.pdf": flip_signed_byte(files["packet/packet.pdf"])})
+    report = verify_evidence(write(changed, tmp_path / "b.zip"), **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok and report.sentence.startswith("NOT PROVEN")
+    assert any("packet.pdf is not the file the log recorded after the last signature" in p for p in report.problems)
+    assert any(p.startswith("packet.pdf:") and "changed" in p for p in report.problems)
+
+
+def test_an_edited_event_is_found(done: Finished, files: dict[str, bytes], tmp_path: Path) -> None:
+    name = event_file(files, "procedure.started")
+    body = files[name].decode()
+    earlier = body.replace(f'"at":"{done.started:%Y-%m-%d}', f'"at":"{done.started - dt.timedelta(days=9):%Y-%m-%d}')
+    assert earlier != body
+    report = verify_evidence(write(dict(files, **{name: earlier.encode()}), tmp_path / "b.zip"), **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok
+    index = int(name.split("/")[-1][:8])
+    assert any(
+        p.startswith(f"event {index} (procedure.started): its bytes are not in the tree") for p in report.problems
+    )
+
+
+def test_a_swapped_head_is_found(done: Finished, files: dict[str, bytes], tmp_path: Path) -> None:
+    with AuditLog.for_workspace(done.clinic.ws) as log:
+        older = next(h for h in reversed(log.heads()) if h.size < json.loads(files["log/head.json"])["size"])
+    paths = older.export(tmp_path / "old.json")
+    swapped = dict(files, **{f"log/head{p.suffix}": p.read_bytes() for p in paths})
+    report = verify_evidence(write(swapped, tmp_path / "b.zip"), **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok
+    assert any("its proof is for event" in p and f"the head's {older.size}" in p for p in report.problems)
+    # a head signed with another key is refused outright
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from consentkit.audit.heads import HeadSigner, make_head
+    from consentkit.tsa import embedded_tsa
+
+    head = json.loads(files["log/head.json"])
+    forged = make_head(
+        head["size"],
+        bytes.fromhex(head["root"]),
+        HeadSigner(ec.generate_private_key(ec.SECP256R1())),
+        embedded_tsa(done.clinic.ws, b"correct horse battery"),
+    ).export(tmp_path / "forged.json")
+    report = verify_evidence(
+        write(dict(files, **{f"log/head{p.suffix}": p.read_bytes() for p in forged}), tmp_path / "c.zip"),
+        **pinned(done),
+    )  # type: ignore[arg-type]
+    assert any("the tree head is signed for a different audit-log key" in p for p in report.problems)
+
+
+def test_a_replaced_timestamp_file_and_another_clinics_root_are_found(
+    done: Finished, files: dict[str, bytes], tmp_path: Path
+) -> None:
+    swapped = dict(files, **{"timestamps/patient.tsr": files["timestamps/physician.tsr"]})
+    report = verify_evidence(write(swapped, tmp_path / "b.zip"), **pinned(done))  # type: ignore[arg-type]
+    assert "timestamps/patient.tsr is not the token in the packet's patient signature" in report.problems
+    other = tmp_path / "other-root.pem"
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Another clinic root")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    other.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    report = verify_evidence(done.bundle, trust_roots=[other], log_key=anchors(done.clinic.ws)[1])
+    assert not report.ok and any("not one of the pinned roots" in n for n in report.notes)
+    assert any("not trusted" in p or "trusted TSA" in p for p in report.problems)
+
+
+def test_no_recorded_start_is_not_shown_unless_given(done: Finished, tmp_path: Path) -> None:
+    clinic = done.clinic
+    full_case(clinic, "C-EV-NOSTART")
+    bundle = export_evidence(
+        clinic.ws, "C-EV-NOSTART", tmp_path / "nostart.zip", who=Actor("auditor.wu", "auditor")
+    ).path
+    report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
+    assert report.verdict == "no-start" and not report.ok and not report.problems
+    assert report.sentence.startswith("NOT SHOWN: no procedure start is recorded")
+    assert report.earliest is not None
+    later = verify_evidence(bundle, procedure_at=report.earliest + dt.timedelta(hours=1), **pinned(done))  # type: ignore[arg-type]
+    assert later.ok and later.verdict == "kept"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../evil.txt", "would escape"),
+        ("/etc/passwd", "absolute"),
+        ("packet\\..\\x", "absolute or non-portable"),
+        ("C:/x", "absolute"),
+        ("log/./x", "would escape"),
+    ],
+)
+def test_unsafe_member_names_are_refused(tmp_path: Path, name: str, message: str) -> None:
+    bundle = tmp_path / "evil.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr("bundle.json", "{}")
+        zf.writestr(name, "x")
+    with pytest.raises(InputError, match=message):
+        zipread.read_bundle(bundle)
+
+
+def test_links_duplicates_bombs_and_non_zips_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("packet/packet.pdf")
+        info.external_attr = 0o120777 << 16
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(InputError, match="symbolic link"):
+        zipread.read_bundle(link)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("packet/packet.pdf", b"\0" * 4_000_000)
+    monkeypatch.setattr(zipread, "MAX_MEMBER_BYTES", 1_000_000)
+    with pytest.raises(InputError, match="1000000"):
+        zipread.read_bundle(bomb)
+    (tmp_path / "not.zip").write_bytes(b"%PDF-1.7 not a zip")
+    code, _out, err = run(["verify-evidence", str(tmp_path / "not.zip")], capsys)
+    assert code == 3 and "not a zip file" in err and "Traceback" not in err
+    code, _out, err = run(["verify-evidence", str(link)], capsys)
+    assert code == 3 and "symbolic link" in err
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("README.txt", "hello")
+    code, _out, err = run(["verify-evidence", str(empty)], capsys)
+    assert code == 3 and "not a consentkit evidence bundle" in err
+
+
+def test_cli_evidence_writes_the_bundle_atomically(
+    done: Finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out" / "case-evidence.zip"
+    code, out, err = run(["-w", str(done.clinic.ws.root), "evidence", done.case_id, "-o", str(target)], capsys)
+    assert code == 0, err
+    assert f"wrote {target}" in out and "logged: evidence.exported" in out
+    assert zipfile.ZipFile(target).testzip() is None
+    assert [p.name for p in target.parent.iterdir()] == ["case-evidence.zip"]  # no temporary file left
+    code, _out, err = run(["-w", str(done.clinic.ws.root), "evidence", "C-NOPE", "-o", str(tmp_path / "x.zip")], capsys)
+    assert code == 3 and not (tmp_path / "x.zip").exists()
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -1,0 +1,141 @@
+"""VERIFY.md's commands, run as written with real sha256sum, openssl, pdfsig, certutil, xxd and date in a folder
+where a real bundle is unzipped: every block passes on the intact bundle, and the right ones fail on a tampered
+one (a careful forger also rewrites SHA256SUMS, so only the cryptographic checks stand between them and success)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from _bundle_tools import event_file, flip_signed_byte, read, unpack
+from _workflow_fixtures import Finished, finished_case, full_case
+from consentkit.audit.log import AuditLog
+from consentkit.workflow import Actor, export_evidence
+
+pytestmark = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("openssl", "pdfsig", "certutil", "xxd", "sha256sum")),
+    reason="VERIFY.md needs openssl, pdfsig, certutil, xxd and sha256sum (bootstrap.sh installs them)",
+)
+
+
+def blocks(verify_md: str) -> dict[int, str]:
+    """Step number → its sh block (each step has at most one)."""
+    found: dict[int, str] = {}
+    for section in re.split(r"^## ", verify_md, flags=re.M)[1:]:
+        number = re.match(r"(\d+)\.", section)
+        code = re.search(r"```sh\n(.*?)```", section, re.S)
+        if number and code:
+            found[int(number.group(1))] = code.group(1)
+    return found
+
+
+def run_all(folder: Path, env: dict[str, str] | None = None) -> dict[int, subprocess.CompletedProcess[str]]:
+    steps = blocks((folder / "VERIFY.md").read_text(encoding="utf-8"))
+    results = {}
+    for number, code in sorted(steps.items()):
+        results[number] = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", code],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=120,
+        )
+    return results
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory: pytest.TempPathFactory) -> Finished:
+    return finished_case(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def intact(done: Finished, tmp_path_factory: pytest.TempPathFactory) -> dict[int, subprocess.CompletedProcess[str]]:
+    return run_all(unpack(read(done.bundle), tmp_path_factory.mktemp("verify-md")))
+
+
+def test_every_block_passes_on_the_real_bundle(intact: dict[int, subprocess.CompletedProcess[str]]) -> None:
+    assert sorted(intact) == list(range(1, 11))
+    for number, result in intact.items():
+        assert result.returncode == 0, f"step {number}:\n{result.stdout}\n{result.stderr}"
+
+
+def test_the_expected_output_is_what_the_tools_print(
+    done: Finished, intact: dict[int, subprocess.CompletedProcess[str]]
+) -> None:
+    text = read(done.bundle)["VERIFY.md"].decode()
+    for section in re.split(r"^## ", text, flags=re.M)[1:]:
+        number = int(section.split(".")[0]) if section[0].isdigit() else None
+        expected = re.search(r"Expected:\n\n```\n(.*?)```", section, re.S)
+        if number is None or expected is None:
+            continue
+        shown = intact[number].stdout + intact[number].stderr
+        for line in expected.group(1).splitlines():
+            assert line in shown, f"step {number}: {line!r} not in\n{shown}"
+    assert intact[6].stdout.count("Signature is Valid.") == 5
+    assert intact[7].stderr.count("CMS Verification successful") == 5
+    assert "elapsed: 15 days 0 hours 7 minutes" in intact[9].stdout
+
+
+def test_a_flipped_byte_in_the_packet_fails_the_signature_and_record_checks(done: Finished, tmp_path: Path) -> None:
+    files = read(done.bundle)
+    files["packet/packet.pdf"] = flip_signed_byte(files["packet/packet.pdf"])
+    results = run_all(unpack(files, tmp_path))
+    assert results[1].returncode != 0 and "FAILED" in results[1].stdout  # SHA256SUMS, if the forger left it
+    for step in (5, 6, 7):
+        assert results[step].returncode != 0, f"step {step} passed on a changed packet"
+    assert "Digest Mismatch." in results[6].stdout
+
+
+def test_an_edited_event_fails_the_tree_check(done: Finished, tmp_path: Path) -> None:
+    files = read(done.bundle)
+    name = event_file(files, "procedure.started")
+    files[name] = files[name].replace(b'"at":"20', b'"at":"19')
+    results = run_all(unpack(files, tmp_path))
+    assert results[4].returncode != 0
+    assert f"{name[11:-5]}: NOT in the tree" in results[4].stdout
+    assert results[3].returncode == 0  # the head itself is still the clinic's
+
+
+def test_a_swapped_head_fails_the_tree_check(done: Finished, tmp_path: Path) -> None:
+    files = read(done.bundle)
+    size = int(re.search(rb'"size":(\d+)', files["log/head.json"]).group(1))  # type: ignore[union-attr]
+    with AuditLog.for_workspace(done.clinic.ws) as log:
+        older = next(h for h in reversed(log.heads()) if h.size < size)
+    for path in older.export(tmp_path / "older.json"):
+        files[f"log/head{path.suffix}"] = path.read_bytes()
+    results = run_all(unpack(files, tmp_path / "bundle"))
+    assert results[3].returncode == 0  # an older head is a real head …
+    assert results[4].returncode != 0 and "NOT in the tree" in results[4].stdout  # … but the events do not lead to it
+    files["log/head.sig"] = read(done.bundle)["log/head.sig"]  # and a signature over other bytes fails step 3
+    assert run_all(unpack(files, tmp_path / "mixed"))[3].returncode != 0
+
+
+def test_the_cooling_off_block_fails_for_an_early_start(done: Finished, tmp_path: Path) -> None:
+    full_case(done.clinic, "C-MD-NOSTART")
+    bundle = export_evidence(done.clinic.ws, "C-MD-NOSTART", tmp_path / "b.zip", who=Actor("auditor.wu", "auditor"))
+    folder = unpack(read(bundle.path), tmp_path / "b")
+    assert "No procedure start is recorded in this bundle" in (folder / "VERIFY.md").read_text(encoding="utf-8")
+    signed = bundle.bundle.events[-1].event.data.tsa_time
+    zone = done.clinic.ws.zone
+    early = (signed + dt.timedelta(days=14, hours=23)).astimezone(zone).isoformat()
+    late = (signed + dt.timedelta(days=15, minutes=1)).astimezone(zone).isoformat()
+    code = blocks((folder / "VERIFY.md").read_text(encoding="utf-8"))[9]
+
+    def cooling(started: str | None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "STARTED"}
+        if started is not None:
+            env["STARTED"] = started
+        return subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", code], cwd=folder, capture_output=True, text=True, env=env
+        )
+
+    assert cooling(early).returncode != 0
+    assert cooling(late).returncode == 0
+    assert cooling(None).returncode != 0  # the block insists on a start time
