@@ -146,6 +146,22 @@ def test_a_minors_guardian_must_sign(clinic: Clinic) -> None:
     assert "seal-missing" in codes and "cooling-off-not-started" in codes  # every failing condition is listed
 
 
+def test_a_packet_without_the_required_approvals_is_refused(
+    clinic: Clinic, earliest: dt.datetime, tmp_path: Path
+) -> None:
+    import json
+
+    copy = tmp_path / "copy"
+    shutil.copytree(packet_dir(clinic, "C-GATE-FULL"), copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["approvals"] = [a for a in manifest["approvals"] if a["role"] != "legal"]
+    (copy / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=3), packet_dir=copy, who=NURSE)
+    assert "not-approved" in result.decision.codes and "packet-not-in-log" in result.decision.codes
+    failure = next(f for f in result.decision.failures if f.code == "not-approved")
+    assert "no legal approval on record" in failure.message("en") and "法务审批" in failure.message("zh-CN")
+
+
 def test_a_draft_is_refused(clinic: Clinic) -> None:
     result = checkin(clinic.ws, "C-GATE-DRAFT", who=NURSE)
     assert result.decision.codes[0] == "draft-packet"

@@ -7,7 +7,8 @@ names every one that fails, most important first:
   trust roots (:func:`consentkit.sign.verify.verify_packet`); a minor's guardian is named separately;
 - the patient's (and guardian's) RFC 3161 signature time plus the cooling-off period is at or before the check-in
   time — the longer of the terms printed in the packet and the current spec and policy;
-- where the policy requires it, the operating physician is the physician who signed the disclosure.
+- where the policy requires it, the operating physician is the physician who signed the disclosure;
+- the packet cites an approval of its procedure text for every review the policy requires (clinical, legal).
 
 Pure evaluation: :func:`consentkit.workflow.checkin` records the decision in the audit log.
 """
@@ -137,6 +138,11 @@ def evaluate(
     if generated is None or (m.packet is not None and generated.document("packet.pdf") != m.packet.sha256):
         failures.append(_failure("packet-not-in-log"))
 
+    if not m.draft:
+        unapproved = [r for r in _required_reviews(ws, m) if r not in {a.role for a in m.approvals}]
+        if unapproved:
+            failures.append(_failure("not-approved", lambda loc: {"reviews": words.role_list(unapproved, loc)}))
+
     report = None
     if not m.draft and not altered:
         from consentkit.sign.profile import load_profile
@@ -264,6 +270,18 @@ def _period(ws: Workspace, m: Manifest) -> CoolingOffPeriod:
     if current is not None and (current.days > days or (current.not_same_day and not not_same_day)):
         days, not_same_day, source = max(days, current.days), not_same_day or current.not_same_day, "current policy"
     return CoolingOffPeriod(days, not_same_day, source)
+
+
+def _required_reviews(ws: Workspace, m: Manifest) -> tuple[str, ...]:
+    """The reviews the current policy (or ``[review] required_roles``) requires before a packet may be used."""
+    from consentkit.review import required_roles
+
+    try:
+        from consentkit.packet import cached_library
+
+        return required_roles(ws, cached_library(ws.procedure_roots()).policy(m.jurisdiction).model)
+    except ConsentkitError:
+        return ("clinical", "legal")  # unknown policy: keep the stricter rule
 
 
 def _physician_must_consent(ws: Workspace, m: Manifest) -> bool:

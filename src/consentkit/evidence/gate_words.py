@@ -31,6 +31,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "诊所的记录里没有这份文件的生成记录。不要继续。请告知诊所负责人。",
         "zh-TW": "診所的紀錄裡沒有這份文件的產生紀錄。不要繼續。請告知診所負責人。",
     },
+    "not-approved": {
+        "en": "This version of the procedure text has no {reviews} approval on record. Do not go ahead. "
+        "Tell the clinic manager.",
+        "zh-CN": "本项目这一版本的告知内容没有{reviews}审批记录。不要继续。请告知诊所负责人。",
+        "zh-TW": "本項目這一版本的告知內容沒有{reviews}核准紀錄。不要繼續。請告知診所負責人。",
+    },
     "signature-invalid": {
         "en": "A signature on the packet does not check out ({detail}). Do not go ahead. Tell the clinic manager.",
         "zh-CN": "文件上的签名验证不通过（{detail}）。不要继续。请告知诊所负责人。",
@@ -93,8 +99,14 @@ ROLES: dict[str, dict[str, str]] = {
 }
 
 
+REVIEWS: dict[str, dict[str, str]] = {
+    "clinical": {"en": "clinical", "zh-CN": "临床", "zh-TW": "臨床"},
+    "legal": {"en": "legal", "zh-CN": "法务", "zh-TW": "法務"},
+}
+
+
 def role_list(roles: Sequence[str], locale: str) -> str:
-    words = [ROLES.get(r, {}).get(locale, r) for r in roles]
+    words = [(ROLES.get(r) or REVIEWS.get(r) or {}).get(locale, r) for r in roles]
     return ", ".join(words) if locale == "en" else "、".join(words)
 
 
