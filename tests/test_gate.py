@@ -214,3 +214,13 @@ def test_the_log_never_holds_names_or_identity_numbers(clinic: Clinic) -> None:
         assert secret.encode() not in bodies
     index = (clinic.ws.state_dir / "cases" / "C-GATE-FULL.json").read_text(encoding="utf-8")
     assert "陈思雨" not in index and "310101199605120028" not in index
+
+
+def test_every_reason_code_and_command_is_documented() -> None:
+    from consentkit.evidence.gate_words import MESSAGES
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "evidence.md").read_text(encoding="utf-8")
+    for code in MESSAGES:
+        assert f"`{code}`" in docs, code
+    for command in ("present", "checkin", "evidence", "verify-evidence", "demo"):
+        assert f"consentkit {command} " in docs, command
