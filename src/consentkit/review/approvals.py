@@ -1,8 +1,8 @@
 """Approving a procedure version, finding approvals, and checking them.
 
-    from consentkit.review import approve, approval_state
+    from consentkit.review import approve, workspace_state, require_approvals
     approval = approve(ws, "botulinum-toxin", reviewer="Dr Li Na", role="clinical", secret=b"…")
-    state = workspace_state(ws, "botulinum-toxin")      # per required role: approved, by whom, or what changed
+    state = workspace_state(ws, spec, policy)      # per review role: approved, by whom, or what changed since
     refs = require_approvals(ws, spec, policy, ws.template_roots())   # packets: refuse unless all roles approved
 
 What is approved (:class:`~consentkit.review.statement.ApprovalStatement`): the spec's content hash and the hashes
@@ -72,7 +72,7 @@ class Pinned:
         )
 
     def changes_since(self, st: ApprovalStatement) -> list[str]:
-        """What differs from an approval, in words: ``["spec 1.0.1 → 1.0.2", "template html/consent.html.j2"]``."""
+        """What differs from an approval, in words: ``["version 1.0.1 → 1.0.2", "template html/consent.html.j2"]``."""
         out = []
         if st.version != self.version:
             out.append(f"version {st.version} → {self.version}")
