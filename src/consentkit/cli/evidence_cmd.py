@@ -48,9 +48,8 @@ def evidence(
     )
     click.echo(f"  {stamps} RFC 3161 tokens, certificate chains, disclosure-certificate.pdf, VERIFY.md")
     click.echo(f"logged: evidence.exported, audit event {done.event.index}")
-    click.echo(
-        f"check it: consentkit verify-evidence {done.path} --trust-root clinic-root.pem --log-key audit-log.pub.pem"
-    )
+    root, key = ws.signatures_dir / "trust" / "clinic-root.pem", ws.state_dir / "pki" / "audit-log.pub.pem"
+    click.echo(f"check it: consentkit verify-evidence {done.path} --trust-root {root} --log-key {key}")
 
 
 @click.command(name="verify-evidence")
