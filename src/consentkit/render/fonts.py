@@ -139,6 +139,16 @@ def fonts_for(template_roots: Sequence[Path]) -> FontSet:
 
 @cache
 def _cmap(path: Path, family: str) -> frozenset[str]:
+    from consentkit.render.sfnt import codepoints
+
+    found = codepoints(path, family)
+    if found is not None:
+        return frozenset(map(chr, found))
+    return _cmap_fonttools(path, family)
+
+
+def _cmap_fonttools(path: Path, family: str) -> frozenset[str]:
+    """fontTools' best Unicode cmap (the reference :mod:`consentkit.render.sfnt` agrees with)."""
     from fontTools.ttLib import TTCollection, TTFont
 
     if path.suffix.lower() in (".ttc", ".otc"):

@@ -19,7 +19,7 @@ from consentkit.resources import builtin_dir
 from consentkit.sign.profile import SIGNING_ORDER, SigningProfile, load_profile
 from consentkit.spec.canonical import content_hash
 from consentkit.spec.library import Library, load_library
-from consentkit.spec.models import Policy
+from consentkit.spec.models import Policy, ProcedureSpec
 from consentkit.workspace import ClinicConfig, Workspace
 
 Format = Literal["pdf", "docx", "html"]
@@ -52,6 +52,21 @@ def parse_locales(value: str, known: Sequence[str]) -> tuple[str, ...]:
     return parts
 
 
+_HASHES: list[tuple[ProcedureSpec, str]] = []
+
+
+def _spec_hash(spec: ProcedureSpec) -> str:
+    """``content_hash(spec)``, computed once per spec object (lint previews each spec six times; the models are
+    frozen, so the hash of one object never changes)."""
+    for seen, digest in _HASHES:
+        if seen is spec:
+            return digest
+    digest = content_hash(spec)
+    _HASHES.append((spec, digest))
+    del _HASHES[:-16]
+    return digest
+
+
 def preview_input(
     library: Library,
     procedure_id: str,
@@ -78,7 +93,7 @@ def preview_input(
         roles = tuple(r for r in SIGNING_ORDER if r in known)
     return RenderInput(
         spec=spec,
-        spec_hash=content_hash(spec),
+        spec_hash=_spec_hash(spec),
         intake=library.intake.model,
         policy=policy,
         clinic=clinic,

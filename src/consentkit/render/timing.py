@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from consentkit.render.i18n import N_, Translator
@@ -57,26 +58,20 @@ class Clock:
         self.zone = zone
 
     def date(self, value: dt.date | dt.datetime) -> str:
-        from babel.dates import format_skeleton
-
         if isinstance(value, dt.datetime):
             value = value.astimezone(self.zone)
-        return str(format_skeleton("yMMMEd", value, locale=self.t.babel_locale))
+        return _babel("skeleton", "yMMMEd", value, _tz(value), self.t.babel_locale)
 
     def plain_date(self, value: dt.date) -> str:
-        from babel.dates import format_skeleton
-
-        return str(format_skeleton("yMMMd", value, locale=self.t.babel_locale))
+        return _babel("skeleton", "yMMMd", value, _tz(value), self.t.babel_locale)
 
     def time(self, value: dt.datetime) -> str:
-        from babel.dates import format_time
-
-        return str(format_time(value.astimezone(self.zone), "HH:mm", locale=self.t.babel_locale))
+        local = value.astimezone(self.zone)
+        return _babel("time", "HH:mm", local, local.tzinfo, self.t.babel_locale)
 
     def zone_name(self, at: dt.datetime) -> str:
-        from babel.dates import get_timezone_name
-
-        return str(get_timezone_name(at.astimezone(self.zone), locale=self.t.babel_locale))
+        local = at.astimezone(self.zone)
+        return _babel("zone", "", local, local.tzinfo, self.t.babel_locale)
 
     def datetime(self, value: dt.datetime) -> str:
         """ "Tue, 8 Dec 2026, 14:30 (China Standard Time)"."""
@@ -86,3 +81,22 @@ class Clock:
             time=self.time(value),
             zone=self.zone_name(value),
         )
+
+
+def _tz(value: dt.date | dt.datetime) -> object:
+    return value.tzinfo if isinstance(value, dt.datetime) else None
+
+
+@lru_cache(maxsize=4096)
+def _babel(kind: str, pattern: str, value: dt.date | dt.datetime, tz: object, locale: str) -> str:
+    """Babel's formatting, kept per (value, zone, locale): a pure function of these (``tz`` is part of the key
+    because aware datetimes of one instant in two zones compare equal), and a view formats each follow-up date
+    several times at 0.1 ms a call."""
+    from babel.dates import format_skeleton, format_time, get_timezone_name
+
+    if kind == "skeleton":
+        return str(format_skeleton(pattern, value, locale=locale))
+    assert isinstance(value, dt.datetime)
+    if kind == "time":
+        return str(format_time(value, pattern, locale=locale))
+    return str(get_timezone_name(value, locale=locale))
