@@ -12,6 +12,7 @@ import pytest
 from _workflow_fixtures import (
     NURSE,
     OTHER_PHYSICIAN,
+    SECRET,
     Clinic,
     full_case,
     make_clinic,
@@ -32,6 +33,14 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
     make_packet(clinic, "C-GATE-MINOR", minor=True)
     sign(clinic, "C-GATE-MINOR", ("clinic", "physician", "patient"))
     make_packet(clinic, "C-GATE-DRAFT", draft=True)
+    make_packet(clinic, "C-GATE-NOSEAL")
+    sign(clinic, "C-GATE-NOSEAL", ("clinic", "physician", "patient"))
+    from consentkit.case import load_case
+    from consentkit.workflow import sign_role
+
+    case = load_case(clinic.cases["C-GATE-NOSEAL"])[0]
+    pdf = packet_dir(clinic, "C-GATE-NOSEAL") / "packet.pdf"
+    sign_role(clinic.ws, pdf, "witness", "张护士", secret=SECRET, case=case, seal=False)
     return clinic
 
 
@@ -160,6 +169,12 @@ def test_a_packet_without_the_required_approvals_is_refused(
     assert "not-approved" in result.decision.codes and "packet-not-in-log" in result.decision.codes
     failure = next(f for f in result.decision.failures if f.code == "not-approved")
     assert "no legal approval on record" in failure.message("en") and "法务审批" in failure.message("zh-CN")
+
+
+def test_a_packet_signed_by_everyone_but_not_sealed_is_refused(clinic: Clinic) -> None:
+    result = checkin(clinic.ws, "C-GATE-NOSEAL", at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30), who=NURSE)
+    assert result.decision.codes == ["seal-missing"]  # not "a signature does not check out"
+    assert "seal is missing" in result.decision.failures[0].message("en")
 
 
 def test_a_draft_is_refused(clinic: Clinic) -> None:

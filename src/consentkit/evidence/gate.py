@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 CONSENTING = ("patient", "guardian")
 # verify_packet's reasons that the gate words itself (roles not signed yet, the seal), not "does not check out"
-_OWN_REASONS = ("not signed yet by", "the clinic seal is missing", "no document timestamp")
+_OWN_REASONS = ("not signed yet by", "the clinic seal is missing", "has no document timestamp")
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ def _signature_failures(
         failures.append(_failure("not-signed", lambda loc: {"roles": words.role_list(missing, loc)}))
         failures.append(_failure("seal-missing"))
         return failures
-    serious = [r for r in report.reasons if not r.lower().startswith(_OWN_REASONS)]
+    serious = [r for r in report.reasons if not any(own in r.lower() for own in _OWN_REASONS)]
     guardian_bad = "guardian" in required and ("guardian" not in checks or not checks["guardian"].ok)
     if guardian_bad and "guardian" in checks:
         serious = [r for r in serious if not r.startswith(checks["guardian"].field)]
