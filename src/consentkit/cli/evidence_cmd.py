@@ -109,39 +109,45 @@ def _bundle_zone(files: dict[str, bytes]) -> Any:
 
 
 def print_report(report: Any, echo: Any = click.echo) -> None:
-    from consentkit.evidence.gate_words import local_time
+    import datetime as dt
 
-    colour = "green" if report.ok else "red"
-    echo(click.style(report.sentence, fg=colour, bold=True))
     zone = report.zone
+
+    def when(value: dt.datetime | str | None) -> str:
+        if value is None:
+            return "—"
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        here = moment.astimezone(zone)
+        return f"{here:%Y-%m-%d %H:%M:%S} {here.tzname()}"
+
+    echo(click.style(report.sentence, fg="green" if report.ok else "red", bold=True))
     echo("")
+    echo(f"times in {zone.key}")
     echo("anchors relied on:")
     for a in report.anchors:
         state = "pinned" if a.pinned else "NOT pinned: compare with the clinic's published fingerprint"
         echo(f"  {a.what:<13} sha256 {a.fingerprint}  {a.name}  ({a.source}; {state})")
     if report.head:
         h = report.head
-        echo(
-            f"tree head: {h['size']} events, root {h['root']}, timestamped {h.get('timestamp') or '?'}"
-            f"{'' if h.get('ok') else ' — NOT VALID'}"
-        )
+        valid = "" if h.get("ok") else " — NOT VALID"
+        echo(f"tree head: {h['size']} events, root {h['root']}, timestamped {when(h.get('timestamp'))}{valid}")
     echo(f"events proven in the tree: {len(report.events)}")
     for s in report.signatures:
         mark = "ok" if s["ok"] else "NOT VALID"
-        echo(f"  signature {s['field']:<24} {s['role'] or '?':<19} {s['signer'] or '?'}  {s['time'] or '—'}  {mark}")
+        echo(f"  {s['field']:<24} {s['role'] or '?':<19} {when(s['time'])}  {mark}  {s['signer'] or '?'}")
     if report.timeline:
-        echo(f"timeline ({zone.key}):")
+        echo("timeline:")
         for m in report.timeline:
-            echo(f"  {local_time(m.time, zone)[:19]}  {m.label('en')}  [{m.source}]")
+            echo(f"  {when(m.time)}  {m.label('en'):<36} [{m.source}]")
     if report.period is not None:
         echo(f"cooling-off: {report.period.describe('en')} (the terms printed in the packet)")
         if report.procedure_at is not None:
-            echo(f"  procedure time from {report.procedure_source}: {local_time(report.procedure_at, zone)}")
+            echo(f"  procedure time from {report.procedure_source}: {when(report.procedure_at)}")
     if report.approvals:
         echo("who approved the disclosure text:")
         for a in report.approvals:
             signed = "signed statement verified" if a.statement_verified else "no signed statement checked"
-            echo(f"  {a.review:<9} {a.reviewer} ({a.reviewer_id}), {local_time(a.approved_at, zone)}; {signed}")
+            echo(f"  {a.review:<9} {a.reviewer} ({a.reviewer_id}), {when(a.approved_at)}; {signed}")
     if report.problems:
         echo(click.style("problems:", fg="red", bold=True))
         for p in report.problems:
