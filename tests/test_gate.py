@@ -109,8 +109,13 @@ def test_a_changed_packet_file_is_refused(clinic: Clinic, earliest: dt.datetime,
     pdf.write_bytes(bytes(data))
     result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=1), packet_dir=copy, who=NURSE)
     assert not result.passed and result.started is None
-    assert result.decision.codes[0] == "packet-altered"
+    assert result.decision.codes[:2] == ["packet-altered", "signature-invalid"]
     assert "changed after it was made or signed" in result.decision.failures[0].message("en")
+    assert "does not check out (the file does not start with the packet" in result.decision.failures[1].message("en")
+    # a file that is no longer a PDF at all
+    pdf.write_bytes(b"not a pdf any more")
+    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=1), packet_dir=copy, who=NURSE)
+    assert result.decision.codes[:2] == ["packet-altered", "signature-invalid"]
 
 
 def test_a_packet_the_log_never_saw_is_refused(clinic: Clinic, tmp_path: Path) -> None:

@@ -144,12 +144,17 @@ def evaluate(
             failures.append(_failure("not-approved", lambda loc: {"reviews": words.role_list(unapproved, loc)}))
 
     report = None
-    if not m.draft and not altered:
+    if not m.draft:  # a draft is never signed; an altered file is still checked, to say what broke
         from consentkit.sign.profile import load_profile
         from consentkit.sign.trust import workspace_trust_roots
 
         profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
-        report = verified(packet.pdf, data, packet.manifest_path, workspace_trust_roots(ws), profile)
+        try:
+            report = verified(packet.pdf, data, packet.manifest_path, workspace_trust_roots(ws), profile)
+        except ConsentkitError as exc:  # not a readable PDF any more
+            detail = exc.message
+            failures.append(_failure("signature-invalid", lambda _loc: {"detail": detail}))
+            return _decision(at, failures, zone, pdf_sha=hashlib.sha256(data).hexdigest())
     checks = _role_checks(report)
     failures += _signature_failures(m, report, checks, signed_events)
 
@@ -198,6 +203,11 @@ def evaluate(
     )
 
 
+def _decision(at: dt.datetime, failures: list[GateFailure], zone: ZoneInfo, *, pdf_sha: str) -> GateDecision:
+    failures.sort(key=lambda f: words.ORDER.index(f.code))
+    return GateDecision(at, failures, zone, pdf_sha256=pdf_sha)
+
+
 def _role_checks(report: VerificationReport | None) -> dict[str, SignatureCheck]:
     if report is None:
         return {}
@@ -212,7 +222,7 @@ def _signature_failures(
 ) -> list[GateFailure]:
     failures: list[GateFailure] = []
     required: list[str] = list(m.required_roles)
-    if report is None:  # a draft or an altered file: nothing in it can be relied on
+    if report is None:  # a draft: never signed
         missing = [r for r in required if r != "guardian"]
         if "guardian" in required:
             failures.append(_failure("guardian-not-signed"))
