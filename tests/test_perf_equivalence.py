@@ -119,3 +119,71 @@ def test_spec_hash_is_kept_per_spec_object(library) -> None:  # type: ignore[no-
         assert _spec_hash(spec) == content_hash(spec)
     other = library.procedure("rhinoplasty").model.model_copy(update={"version": "9.9.9"})
     assert _spec_hash(other) == content_hash(other) != content_hash(library.procedure("rhinoplasty").model)
+
+
+@pytest.fixture()
+def broken_ws(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Four specs, a glyph no font has, and templates that fail only for a patient, only as a specimen, only in
+    English — so every pass of the dry run has something to find."""
+    import shutil
+
+    from consentkit.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    for name in ("botulinum-toxin", "rhinoplasty", "liposuction", "chemical-peel"):
+        shutil.copy(builtin_dir("procedures") / f"{name}.yaml", ws.procedures_dir)
+    spec = ws.procedures_dir / "rhinoplasty.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("en: ", "en: \ue123 ", 1), encoding="utf-8")
+    shutil.copytree(TEMPLATES / "html", ws.templates_dir / "html")
+    page = ws.templates_dir / "html" / "consent.html.j2"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "{% block body %}",
+            "{% block body %}{% if not specimen %}{{ v.patient.nmae }}{% endif %}"
+            "{% if v.code == 'en' %}{{ v.only_en }}{% endif %}",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    page = ws.templates_dir / "html" / "care-guide.html.j2"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "{% block body %}", "{% block body %}{% if specimen %}{{ v.only_specimen }}{% endif %}", 1
+        ),
+        encoding="utf-8",
+    )
+    return ws
+
+
+def test_costly_rules_apart_in_workers_find_the_same(broken_ws) -> None:  # type: ignore[no-untyped-def]
+    from consentkit.lint import lint_paths
+
+    serial = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=1)
+    parallel = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=2)
+    assert parallel.findings == serial.findings
+    rules = {f.rule for f in serial.findings}
+    assert {"CK200", "CK210"} <= rules
+    messages = " ".join(f.message for f in serial.findings)
+    assert "for a sample patient" in messages and "as a specimen" in messages and " in en:" in messages
+
+
+def test_costly_rules_apart_fill_the_cache_per_file(broken_ws) -> None:  # type: ignore[no-untyped-def]
+    from consentkit.lint import lint_paths
+
+    reference = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=1)
+    first = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=2, use_cache=True)
+    again = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=2, use_cache=True)
+    assert first.findings == again.findings == reference.findings
+    assert again.timings.get("cached files") == 4.0
+
+
+def test_default_jobs_for_costly_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from consentkit.lint.runner import COSTLY_PARALLEL_MIN_SPECS, PARALLEL_MIN_SPECS, default_jobs
+
+    monkeypatch.delenv("CONSENTKIT_LINT_JOBS", raising=False)
+    assert default_jobs(COSTLY_PARALLEL_MIN_SPECS - 1, costly=True) == 1
+    assert default_jobs(PARALLEL_MIN_SPECS - 1) == 1
+    many = default_jobs(COSTLY_PARALLEL_MIN_SPECS, costly=True)
+    assert many == max(1, min(__import__("os").cpu_count() or 1, 4))
+    monkeypatch.setenv("CONSENTKIT_LINT_JOBS", "1")
+    assert default_jobs(1000, costly=True) == 1

@@ -76,6 +76,7 @@ class Rule:
     name: str
     summary: str
     fix: str = ""
+    costly: bool = False  # its per-spec checks take tens of milliseconds (rendering): run apart, in parallel
     spec_checks: list[SpecCheck] = field(default_factory=list)
     library_checks: list[LibraryCheck] = field(default_factory=list)
     text_checks: list[TextCheck] = field(default_factory=list)
@@ -108,13 +109,17 @@ _RULES: dict[str, Rule] = {}
 _loaded = False
 
 
-def define_rule(rule_id: str, severity: Severity, name: str, summary: str, *, fix: str = "") -> Rule:
-    """Create and register a rule. Ids are ``CK`` and three digits, unique across all modules."""
+def define_rule(
+    rule_id: str, severity: Severity, name: str, summary: str, *, fix: str = "", costly: bool = False
+) -> Rule:
+    """Create and register a rule. Ids are ``CK`` and three digits, unique across all modules. ``costly``: its
+    per-spec checks cost far more than the others' (a template dry run), so the runner gives them worker processes
+    of their own even for a small library (see :func:`consentkit.lint.runner.default_jobs`)."""
     if not (len(rule_id) == 5 and rule_id.startswith("CK") and rule_id[2:].isdigit()):
         raise ValueError(f"rule id {rule_id!r} must look like CK123")
     if rule_id in _RULES:
         raise ValueError(f"rule {rule_id} is defined twice")
-    rule = Rule(rule_id, severity, name, summary, fix)
+    rule = Rule(rule_id, severity, name, summary, fix, costly)
     _RULES[rule_id] = rule
     return rule
 

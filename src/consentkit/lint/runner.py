@@ -369,18 +369,37 @@ def _forked_check(paths: Sequence[Path]) -> _SpecPhase:
 
 
 PARALLEL_MIN_SPECS = 100
-"""Below this many specs, worker processes cost more than they save (measured in bench/bench_lint.py)."""
+"""Below this many specs, worker processes cost more than they save (measured in bench/bench_lint.py)..."""
+
+COSTLY_PARALLEL_MIN_SPECS = 4
+"""... unless a costly rule runs (the template dry run, ~40 ms a spec after ~0.3 s of warming up): then from this
+many specs."""
 
 
-def default_jobs(n_specs: int) -> int:
+def default_jobs(n_specs: int, *, costly: bool = False) -> int:
     """Worker processes for ``n_specs``: ``$CONSENTKIT_LINT_JOBS`` if set, else one per core (at most 4) for large
-    workspaces, else 1. Parallel checking needs the ``fork`` start method (Linux, and macOS when allowed)."""
+    workspaces (or from :data:`COSTLY_PARALLEL_MIN_SPECS` when a ``costly`` rule is selected), else 1. Parallel
+    checking needs the ``fork`` start method (Linux, and macOS when allowed)."""
     env = os.environ.get("CONSENTKIT_LINT_JOBS")
     if env and env.isdigit():
         return max(int(env), 1)
-    if n_specs < PARALLEL_MIN_SPECS or "fork" not in multiprocessing.get_all_start_methods():
+    least = COSTLY_PARALLEL_MIN_SPECS if costly else PARALLEL_MIN_SPECS
+    if n_specs < least or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _set_forked(
+    ctx: LintContext,
+    rules: Sequence[Rule],
+    strict: bool,
+    debug: bool,
+    base: Path | None,
+    digests: dict[Path, str] | None,
+) -> None:
+    """What the next forked workers inherit (a pool forks its workers when it is created)."""
+    global _FORKED
+    _FORKED = (ctx, rules, strict, debug, base, digests)
 
 
 def _spec_phase(
@@ -396,18 +415,129 @@ def _spec_phase(
     global _FORKED
     if jobs <= 1 or len(paths) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [_check_specs(ctx, rules, paths, strict, debug, base, digests)]
+    if any(r.costly for r in rules) and any(not r.costly for r in rules):
+        return _costly_apart(ctx, rules, paths, strict, debug, base, jobs, digests)
     # The first spec here, before forking: the workers inherit its compiled patterns, character tables and
     # per-text results instead of each building their own.
     first = _check_specs(ctx, rules, paths[:1], strict, debug, base, digests)
     rest = paths[1:]
     jobs = min(jobs, len(rest))
     chunks = [list(rest[i::jobs]) for i in range(jobs)]  # interleaved: big and small files spread evenly
-    _FORKED = (ctx, rules, strict, debug, base, digests)
+    _set_forked(ctx, rules, strict, debug, base, digests)
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             return [first, *pool.map(_forked_check, chunks)]
     finally:
         _FORKED = None
+
+
+def _costly_apart(
+    ctx: LintContext,
+    rules: Sequence[Rule],
+    paths: Sequence[Path],
+    strict: bool,
+    debug: bool,
+    base: Path | None,
+    jobs: int,
+    digests: dict[Path, str] | None,
+) -> list[_SpecPhase]:
+    """Costly rules (the template dry run) beside the others: one worker runs every other rule on every spec while
+    this process warms the costly rules up on the first spec (imports, compiled templates, fonts: ~0.3 s), then
+    ``jobs`` processes — this one and workers forked after the warm-up, so they inherit it — share the rest of the
+    costly work. A spec is loaded in both; its load problems are taken from the first. The findings are the same
+    as in one process: every check still runs once per spec, on its own."""
+    light = [r for r in rules if not r.costly]
+    costly = [r for r in rules if r.costly]
+    light_job = _fork_check(ctx, light, list(paths), strict, debug, base, digests)
+    try:
+        heavy = [_check_specs(ctx, costly, paths[:1], strict, debug, base, digests)]
+        rest = paths[1:]
+        n = min(jobs, len(rest))
+        chunks = [list(rest[i::n]) for i in range(n)]
+        others = [_fork_check(ctx, costly, chunk, strict, debug, base, digests) for chunk in chunks[1:]]
+        try:
+            if chunks:
+                heavy.append(_check_specs(ctx, costly, chunks[0], strict, debug, base, digests))
+        finally:
+            heavy.extend(_fork_result(job) for job in others)
+    finally:
+        light_phase = _fork_result(light_job)
+    return [_merge_apart(light_phase, heavy)]
+
+
+_Job = tuple[Any, Any]  # (process, receiving end of its pipe)
+
+
+def _fork_check(
+    ctx: LintContext,
+    rules: Sequence[Rule],
+    paths: list[Path],
+    strict: bool,
+    debug: bool,
+    base: Path | None,
+    digests: dict[Path, str] | None,
+) -> _Job:
+    """Check ``paths`` with ``rules`` in a forked process (it inherits everything loaded so far); a plain process
+    and a pipe rather than a pool, so no helper threads exist when the next worker is forked."""
+    global _FORKED
+    fork = multiprocessing.get_context("fork")
+    receive, send = fork.Pipe(duplex=False)
+    _set_forked(ctx, rules, strict, debug, base, digests)
+    try:
+        process = fork.Process(target=_child, args=(send, paths), daemon=True)
+        process.start()
+    finally:
+        _FORKED = None
+        send.close()
+    return process, receive
+
+
+def _child(send: Any, paths: list[Path]) -> None:
+    try:
+        result: tuple[bool, object] = (True, _forked_check(paths))
+    except BaseException as exc:  # re-raised in the parent (``debug``), never swallowed
+        result = (False, exc)
+    try:
+        send.send(result)
+    except Exception as exc:  # an exception that cannot be pickled
+        send.send((False, RuntimeError(f"a lint worker failed: {result[1]!r} ({exc})")))
+    finally:
+        send.close()
+
+
+def _fork_result(job: _Job) -> _SpecPhase:
+    process, receive = job
+    try:
+        ok, value = receive.recv()
+    except EOFError:
+        raise RuntimeError(f"a lint worker process died (exit code {process.exitcode})") from None
+    finally:
+        receive.close()
+        process.join()
+    if not ok:
+        raise value
+    assert isinstance(value, _SpecPhase)
+    return value
+
+
+def _merge_apart(light: _SpecPhase, heavy: Sequence[_SpecPhase]) -> _SpecPhase:
+    """One phase of the light and costly rules' results: every finding, the load problems once, and a cache entry
+    for a file only where both halves made one."""
+    findings = list(light.findings)
+    timings = dict(light.timings)
+    costly_entries: dict[str, Entry | None] = {}
+    for phase in heavy:
+        findings.extend(phase.findings)
+        for key, value in phase.timings.items():
+            if key != "parse":  # the costly half loads each spec again; count the reading once
+                timings[key] = timings.get(key, 0.0) + value
+        costly_entries.update(phase.entries)
+    entries = {}
+    for key, entry in light.entries.items():
+        other = costly_entries.get(key)
+        if other is not None:
+            entries[key] = Entry(entry.digest, [*entry.hits, *other.hits], entry.problems)
+    return _SpecPhase(findings, light.problems, timings, entries)
 
 
 def _use_cache(
@@ -493,7 +623,7 @@ def run_rules(
         phases, todo, digests = [], paths, None
         if cache is not None:
             phases, todo, digests = _use_cache(cache, ctx, chosen, paths, strict, base)
-        n_jobs = jobs or default_jobs(len(todo))
+        n_jobs = jobs or default_jobs(len(todo), costly=any(rule.costly for rule in chosen))
         with _fewer_collections():
             phases += _spec_phase(ctx, chosen, todo, strict, debug, base, n_jobs, digests)
         if cache is not None:

@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from consentkit.errors import RenderError
 from consentkit.render.context import DocKind, RenderInput
 from consentkit.render.env import DOCX_DIR, resolve
+from consentkit.render.fonts import FontSet
 from consentkit.render.html import document_context
 
 # Word needs fonts the reader's machine has; these are the usual ones for each script.
@@ -71,11 +72,13 @@ def _template_parts(path: Path, mtime_ns: int) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def dry_run_docx(inp: RenderInput, doc: DocKind, template_roots: Sequence[Path]) -> None:
+def dry_run_docx(
+    inp: RenderInput, doc: DocKind, template_roots: Sequence[Path], *, fonts: FontSet | None = None
+) -> None:
     """Render a DOCX template's Jinja parts without building the file (lint CK210): fails like
     :func:`render_docx` would on an undefined name or a template error, in a fraction of the time."""
     path = resolve(template_roots, f"{DOCX_DIR}/{doc}.docx")
-    context = document_context(inp, doc, template_roots)
+    context = document_context(inp, doc, template_roots, fonts)
     context["page_words"] = page_words(context["main"]["_"]("Page %(page)s of %(pages)s"))
     env = _env()
     try:

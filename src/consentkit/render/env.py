@@ -82,8 +82,12 @@ def environment(template_roots: Sequence[Path]) -> SandboxedEnvironment:
     return _environment(roots, _listing(roots))
 
 
-def render_template(template_roots: Sequence[Path], name: str, context: dict[str, Any]) -> str:
-    env = environment(template_roots)
+def render_template(
+    template_roots: Sequence[Path], name: str, context: dict[str, Any], *, env: SandboxedEnvironment | None = None
+) -> str:
+    """``env``: :func:`environment` of the same roots, when the caller renders many documents in a row (the lint's
+    dry run) and need not look for changed template files before each one."""
+    env = env or environment(template_roots)
     try:
         return env.get_template(name).render(context)
     except TemplateNotFound as exc:

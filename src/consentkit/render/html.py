@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from consentkit.errors import RenderError
@@ -43,13 +44,15 @@ def render_html(
     *,
     stylesheet: str | None = None,
     fonts: FontSet | None = None,
+    env: SandboxedEnvironment | None = None,
 ) -> str:
     """The document as HTML. ``stylesheet``, when given, is inlined (standalone HTML); the PDF engine passes its
-    parsed stylesheet separately instead."""
+    parsed stylesheet separately instead. ``fonts`` and ``env`` save looking them up again (see
+    :func:`~consentkit.render.env.render_template`)."""
     context = document_context(inp, doc, template_roots, fonts)
     # the stylesheet is our own CSS file (trusted like the templates), only kept from closing the <style> element
     context["stylesheet"] = Markup(stylesheet.replace("</", "<\\/")) if stylesheet else ""  # noqa: S704
-    html = render_template(template_roots, f"{doc}.html.j2", context)
+    html = render_template(template_roots, f"{doc}.html.j2", context, env=env)
     if "<html" not in html:
         raise RenderError(f"{doc}.html.j2 did not produce an HTML document")
     return html

@@ -4,6 +4,7 @@ template that fails for some procedure × locale × document (a StrictUndefined 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ CK210 = define_rule(
     "a document template (HTML or DOCX) fails to render for this procedure in some locale, as a specimen or for a "
     "sample patient: an undefined name, a missing field, a template error",
     fix="fix the template the message names (file and line), or add what the spec lacks",
+    costly=True,  # 36 template renders per spec
 )
 
 
@@ -113,6 +115,7 @@ def _templates_render(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator
     from consentkit.errors import ConsentkitError
     from consentkit.render.context import DOCS
     from consentkit.render.docx import dry_run_docx
+    from consentkit.render.env import environment
     from consentkit.render.html import render_html
     from consentkit.render.specimen import preview_input
 
@@ -123,6 +126,14 @@ def _templates_render(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator
     if spec.model.id not in library.procedures or library.procedures[spec.model.id].path != spec.path:
         return
     roots: tuple[Path, ...] = ctx.template_roots
+    # looked up once per spec instead of once per render (each lookup stats the template and font files)
+    fonts = _fonts(ctx)
+    fonts = None if isinstance(fonts, ConsentkitError) else fonts
+    try:
+        env = environment(roots)
+    except OSError:
+        env = None  # each render then fails the way it always did
+    renders = (("HTML", partial(render_html, fonts=fonts, env=env)), ("DOCX", partial(dry_run_docx, fonts=fonts)))
     seen: set[str] = set()
     for locale in spec.model.locales:
         for sample_patient in (False, True):
@@ -144,7 +155,7 @@ def _templates_render(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator
                     yield hit(spec, ("id",), message)
                 continue
             for doc in DOCS:
-                for kind, render in (("HTML", render_html), ("DOCX", dry_run_docx)):
+                for kind, render in renders:
                     try:
                         render(inp, doc, roots)
                     except ConsentkitError as exc:
