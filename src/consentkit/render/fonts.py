@@ -78,13 +78,14 @@ class FontSet:
 
     def missing_characters(self, text: str, locale: str) -> set[str]:
         """Characters of ``text`` that no face of the locale's stack can draw (spaces and controls excepted)."""
-        wanted = {c for c in text if not c.isspace() and ord(c) >= 0x20}
+        wanted = {c for c in set(text) if not c.isspace() and ord(c) >= 0x20}
         for family in self.stack(locale):
             if not wanted:
                 break
             for face in self.faces:
                 if face.family == family and face.weight == 400:
-                    wanted -= _cmap(face.path, face.family)
+                    mapped = _cmap(face.path, face.family)
+                    wanted = {c for c in wanted if ord(c) not in mapped}
         return wanted
 
 
@@ -138,16 +139,17 @@ def fonts_for(template_roots: Sequence[Path]) -> FontSet:
 
 
 @cache
-def _cmap(path: Path, family: str) -> frozenset[str]:
+def _cmap(path: Path, family: str) -> frozenset[int]:
+    """The codepoints the face maps to a glyph."""
     from consentkit.render.sfnt import codepoints
 
     found = codepoints(path, family)
     if found is not None:
-        return frozenset(map(chr, found))
+        return found
     return _cmap_fonttools(path, family)
 
 
-def _cmap_fonttools(path: Path, family: str) -> frozenset[str]:
+def _cmap_fonttools(path: Path, family: str) -> frozenset[int]:
     """fontTools' best Unicode cmap (the reference :mod:`consentkit.render.sfnt` agrees with)."""
     from fontTools.ttLib import TTCollection, TTFont
 
@@ -155,10 +157,10 @@ def _cmap_fonttools(path: Path, family: str) -> frozenset[str]:
         collection = TTCollection(str(path), lazy=True)
         for font in collection.fonts:
             if font["name"].getDebugName(1) == family:
-                return frozenset(chr(c) for c in font.getBestCmap())
+                return frozenset(font.getBestCmap())
         raise RenderError(f"{path} holds no face named {family!r}")
     font = TTFont(str(path), lazy=True)
-    return frozenset(chr(c) for c in font.getBestCmap())
+    return frozenset(font.getBestCmap())
 
 
 def check_harfbuzz_subset() -> None:

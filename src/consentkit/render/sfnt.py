@@ -108,11 +108,18 @@ def _format12(sub: bytes) -> set[int] | None:
         groups.byteswap()
     mapped: set[int] = set()
     last_end = 0
+    run_start, run_end = 0, -1  # consecutive groups (one per glyph run in CJK fonts) added as one range
     for first, last, glyph in zip(*[iter(groups)] * 3, strict=True):
         if last > 0x10FFFF or first > last or first < last_end:
             return None  # malformed: fontTools clamps and skips; let it
         last_end = last
-        mapped.update(range(first + 1 if glyph == 0 else first, last + 1))
+        start = first + 1 if glyph == 0 else first
+        if start == run_end + 1:
+            run_end = last
+            continue
+        mapped.update(range(run_start, run_end + 1))
+        run_start, run_end = start, last
+    mapped.update(range(run_start, run_end + 1))
     return mapped
 
 
