@@ -393,3 +393,26 @@ def test_two_approvals_in_one_second_are_both_filed(tmp_path: Path) -> None:
     with open_log(ws, None) as audit:
         for approval in find_approvals(approvals_dir(ws), PROCEDURE).approvals:
             verify_approval(approval, pki=WorkspacePki(ws), log=audit)
+
+
+def test_lint_cache_follows_approvals_and_templates(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path / "clinic")
+
+    def ck220() -> int:
+        report = lint_paths([ws.root], select=["CK220"], use_cache=True)
+        return sum(1 for f in report.findings if f.rule == "CK220")
+
+    assert ck220() == 0
+    approve_both(ws)
+    assert ck220() == 0  # cached findings of the unchanged spec are reused only while the approvals are unchanged
+    css = ws.templates_dir / "css" / "document.css"
+    css.parent.mkdir(parents=True)
+    css.write_text((builtin_dir("templates") / "css" / "document.css").read_text() + "\n/* local */\n")
+    assert ck220() == 2
+    css.unlink()
+    assert ck220() == 0
+    approval = find_approvals(approvals_dir(ws), PROCEDURE).approvals[0]
+    for path in (approval.path, approval.signature_path, approval.log_path):
+        path.unlink()
+    change_one_word(ws)
+    assert ck220() == 1  # the remaining approval went stale
