@@ -85,7 +85,7 @@ def verify_signature(data: bytes, der: bytes, *, issuing: x509.Certificate, root
         signature = signer["signature"].native
     except VerificationError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, x509.InvalidVersion) as exc:
         raise VerificationError(f"the approval signature is not readable CMS: {exc}") from None
     public = cert.public_key()
     try:

@@ -148,7 +148,7 @@ def _signer_cert(signed: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Ce
             elif cert.key_identifier != sid.chosen.native:
                 continue
             return x509.load_der_x509_certificate(cert.dump())
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, x509.InvalidVersion):
             continue
     return None
 

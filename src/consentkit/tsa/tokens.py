@@ -13,6 +13,7 @@ from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from consentkit.errors import VerificationError
@@ -183,6 +184,15 @@ def verify_token(
         return asyncio.run(async_verify_token(der, digest_or_data, trust_roots, crls=crls, is_digest=is_digest))
     except VerificationError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        IndexError,
+        x509.InvalidVersion,  # cryptography's certificate parser: a damaged version field
+        UnsupportedAlgorithm,
+    ) as exc:
         # asn1crypto parses lazily: damage deep inside a token can surface anywhere in the checks above
         raise VerificationError(f"the time-stamp token is damaged or not a token ({type(exc).__name__})") from exc
