@@ -78,6 +78,15 @@ def change_one_word(ws: Workspace) -> None:
     spec_file(ws).write_text(text.replace(OLD_WORDS, NEW_WORDS), encoding="utf-8")
 
 
+def bump_version(ws: Workspace) -> str:
+    text = spec_file(ws).read_text(encoding="utf-8")
+    version = resolve_version(ws, PROCEDURE).model.version
+    major, minor, patch = version.split(".")
+    bumped = f"{major}.{minor}.{int(patch) + 1}"
+    spec_file(ws).write_text(text.replace(f"version: {version}", f"version: {bumped}", 1), encoding="utf-8")
+    return bumped
+
+
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Approve (lint checked), make a packet; change one word; observe; re-approve; make a packet again."""
@@ -98,6 +107,10 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     after = resolve_version(ws, PROCEDURE)
     out["changes"] = semantic_diff(before.model, after.model)
     out["rendered"] = rendered_diff(ws, before, after)
+    with pytest.raises(RefusedError) as same_version:  # one version number names one text
+        approve_both(ws)
+    out["same_version_refusal"] = same_version.value.message
+    out["bumped_to"] = bump_version(ws)
     approve_both(ws)
     out["reapproved_state"] = state_of(ws)
     out["second_packet"] = packet(ws, base / "p4")
@@ -128,7 +141,22 @@ def test_one_word_changed_unapproves(story: dict[str, object]) -> None:
     version = state.pinned.version  # type: ignore[attr-defined]
     for role in ("clinical", "legal"):
         rs = state.roles[role]  # type: ignore[attr-defined]
-        assert rs.stale and rs.changes == (f"spec content (version {version} unchanged)",)
+        assert rs.stale and rs.changes == (
+            f"spec content changed without a version bump ({version} was approved with other content)",
+        )
+    assert state.needs_bump and len(state.conflicts) == 2  # type: ignore[attr-defined]
+
+
+def test_same_version_with_other_content_is_not_approved_again(story: dict[str, object]) -> None:
+    message = str(story["same_version_refusal"])
+    ws: Workspace = story["ws"]  # type: ignore[assignment]
+    version = story["changed_state"].pinned.version  # type: ignore[attr-defined]
+    assert message.startswith(f"bump the version: {PROCEDURE} {version} was approved with other content on ")
+    assert f"procedures/{PROCEDURE}.yaml" in message and str(story["bumped_to"]) in message
+    # nothing was filed for the refused attempt: the version folder holds one text only
+    folder = approvals_dir(ws) / PROCEDURE / version
+    specs = {json.loads(p.read_bytes())["spec"] for p in folder.glob("*.statement.json")}
+    assert len(specs) == 1
 
 
 def test_packet_refused_naming_roles_and_command(story: dict[str, object]) -> None:
@@ -136,7 +164,7 @@ def test_packet_refused_naming_roles_and_command(story: dict[str, object]) -> No
     assert "clinical and legal" in message
     assert f"consentkit review approve {PROCEDURE} --reviewer NAME --role clinical" in message
     assert "--role legal" in message and "--draft" in message
-    assert "changed since: spec content" in message
+    assert "changed since: spec content" in message and "bump the version" in message
     assert story["p2_exists"] is False
     draft = story["draft"].manifest  # type: ignore[attr-defined]
     assert draft.draft and draft.approvals == []
@@ -154,7 +182,9 @@ def test_ck220_names_the_roles_on_the_version_line(story: dict[str, object]) -> 
     assert {f.severity for f in findings} == {"error"}
     messages = " ".join(f.message for f in findings)
     assert "the clinical approval" in messages and "the legal approval" in messages
-    assert "spec content" in messages and "template" not in messages.split("approve again")[0]
+    assert "spec content changed without a version bump" in messages
+    assert "until the version is bumped (to " in messages
+    assert "template" not in messages.split("approved again")[0]
 
 
 def test_diff_names_exactly_that_risk_and_locale(story: dict[str, object]) -> None:
@@ -190,7 +220,9 @@ def test_status_shows_changed_since_approval(tmp_path: Path) -> None:
     [status] = library_status(ws, procedures=[PROCEDURE], lint=False)
     assert not status.approved and status.source == "workspace"
     assert status.role_text("clinical").startswith(f"changed since approval ({status.version} by Dr Li Na")
+    assert "bump the version (to " in status.role_text("clinical")
     data = status.as_dict()
+    assert data["needs_version_bump"] is True
     assert data["roles"]["legal"]["changed_since_approval"] is True
     assert data["roles"]["legal"]["approved"] is False
 

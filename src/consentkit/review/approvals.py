@@ -77,7 +77,7 @@ class Pinned:
         if st.version != self.version:
             out.append(f"version {st.version} → {self.version}")
         elif st.spec != self.spec:
-            out.append(f"spec content (version {self.version} unchanged)")
+            out.append(f"spec content changed without a version bump ({self.version} was approved with other content)")
         if st.templates != self.templates:
             names = sorted(
                 n for n in set(st.templates) | set(self.templates) if st.templates.get(n) != self.templates.get(n)
@@ -117,6 +117,12 @@ class RoleState:
 class ApprovalState:
     pinned: Pinned
     roles: dict[str, RoleState] = field(default_factory=dict)
+    # approvals (any role) of this very version with other spec content: it cannot be approved until bumped
+    conflicts: tuple[Approval, ...] = ()
+
+    @property
+    def needs_bump(self) -> bool:
+        return bool(self.conflicts)
 
     @property
     def required(self) -> list[str]:
@@ -152,7 +158,39 @@ def approval_state(pinned: Pinned, approvals: Iterable[Approval], required: Sequ
             )
         else:
             roles[role] = RoleState(role, role in required)
-    return ApprovalState(pinned, roles)
+    return ApprovalState(pinned, roles, tuple(other_content(pinned.procedure, pinned.version, pinned.spec, mine)))
+
+
+def other_content(procedure: str, version: str, spec_hash: str, approvals: Iterable[Approval]) -> list[Approval]:
+    """Approvals of this procedure version whose spec content is not ``spec_hash``: the version needs a bump."""
+    return [
+        a
+        for a in approvals
+        if (a.statement.procedure, a.statement.version) == (procedure, version) and a.statement.spec != spec_hash
+    ]
+
+
+def _shown(ws: Workspace, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ws.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def next_version(version: str) -> str:
+    """``1.0.2`` → ``1.0.3``: the smallest bump, suggested when a version was approved with other content."""
+    major, minor, patch = version.split(".")
+    return f"{major}.{minor}.{int(patch) + 1}"
+
+
+def bump_message(procedure: str, version: str, conflicts: Sequence[Approval], spec_file: Path | str) -> str:
+    """``bump the version: 1.0.1 was approved with other content on 2026-11-25 (clinical, Dr Li Na); …``"""
+    first = conflicts[0]
+    return (
+        f"bump the version: {procedure} {version} was approved with other content on "
+        f"{first.approved_at:%Y-%m-%d} ({first.role}, {first.reviewer}), and one version number must name one "
+        f"text; set 'version: {next_version(version)}' (or higher) in {spec_file}, then approve that version"
+    )
 
 
 def workspace_state(
@@ -302,6 +340,11 @@ def approve(
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     spec, policy = _spec_and_policy(ws, procedure_id)
     _check_version(ws, spec, version)
+    model = spec.model
+    spec_hash = content_hash(model)
+    conflicts = other_content(model.id, model.version, spec_hash, find_approvals(approvals_dir(ws), model.id).approvals)
+    if conflicts:
+        raise RefusedError(bump_message(model.id, model.version, conflicts, _shown(ws, spec.path)))
     pki = WorkspacePki(ws).require()
     record = reviewer_credential(pki, reviewer, now)
     if check_lint:
@@ -309,11 +352,10 @@ def approve(
     secret = secret if secret is not None else keystore.passphrase(ws)
     key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{record.slug}.p12", secret)
 
-    model = spec.model
     statement = ApprovalStatement(
         procedure=model.id,
         version=model.version,
-        spec=content_hash(model),
+        spec=spec_hash,
         locales=list(model.locales),
         templates=template_hashes(ws.template_roots(), model.locales),
         role=role,  # type: ignore[arg-type]
@@ -484,4 +526,7 @@ def refusal(spec: ProcedureSpec, state: ApprovalState, missing: Sequence[str], f
                 f"changed since: {'; '.join(rs.changes)}"
             )
     commands = " and ".join(f"consentkit review approve {spec.id} --reviewer NAME --role {r}" for r in missing)
+    if state.needs_bump:
+        parts.append(bump_message(spec.id, spec.version, state.conflicts, f"procedures/{spec.id}.yaml"))
+        return "; ".join(parts) + f". Then approve with: {commands} (or make a --draft packet)"
     return "; ".join(parts) + f". Approve with: {commands} (or make a --draft packet)"

@@ -16,6 +16,7 @@ from consentkit.review.approvals import (
     ApprovalState,
     approval_state,
     approvals_dir,
+    next_version,
     open_log,
     pinned_for,
     required_roles,
@@ -80,12 +81,13 @@ class ProcedureStatus:
             if role in self.invalid:
                 return f"DOES NOT VERIFY: {self.invalid[role]}"
             return f"approved by {rs.current.reviewer}, {rs.current.approved_at:%Y-%m-%d %H:%M} UTC"
+        bump = f"; bump the version (to {next_version(self.version)}) before approving" if self.state.needs_bump else ""
         if rs.previous is not None:
             return (
                 f"changed since approval ({rs.previous.statement.version} by {rs.previous.reviewer}, "
-                f"{rs.previous.approved_at:%Y-%m-%d}: {'; '.join(rs.changes)})"
+                f"{rs.previous.approved_at:%Y-%m-%d}: {'; '.join(rs.changes)}){bump}"
             )
-        return "not approved"
+        return f"not approved{bump}"
 
     def as_dict(self) -> dict[str, Any]:
         roles = {}
@@ -108,6 +110,7 @@ class ProcedureStatus:
             "source": self.source,
             "spec_hash": self.spec_hash,
             "approved": self.approved,
+            "needs_version_bump": self.state.needs_bump,
             "roles": roles,
             "next_review": self.next_review.isoformat() if self.next_review else None,
             "review_overdue": self.review_overdue,

@@ -57,7 +57,7 @@ def _changed_since_approval(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> It
     ws = ctx.workspace
     if ws is None:
         return
-    from consentkit.review.approvals import Pinned, approval_state, required_roles
+    from consentkit.review.approvals import Pinned, approval_state, next_version, required_roles
     from consentkit.review.statement import APPROVALS_DIR, find_approvals
     from consentkit.spec.canonical import content_hash
 
@@ -75,11 +75,16 @@ def _changed_since_approval(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> It
         if not role.stale or role.previous is None:
             continue
         before = role.previous
+        again = (
+            f"the version is bumped (to {next_version(model.version)} or higher) and approved again"
+            if state.needs_bump
+            else "it is approved again"
+        )
         yield hit(
             spec,
             ("version",),
             f"the {role.role} approval of {before.statement.version} ({before.reviewer}, "
             f"{before.approved_at:%Y-%m-%d}) no longer matches: changed since: {'; '.join(role.changes)}; "
-            f"packets are refused until it is approved again "
+            f"packets are refused until {again} "
             f"(consentkit review approve {model.id} --reviewer NAME --role {role.role})",
         )
