@@ -130,25 +130,30 @@ def _risks(inp: RenderInput, t: Translator, words: ConditionWords) -> list[dict[
     return rows
 
 
-def _instruction_when(inp: RenderInput, before: str | None, t: Translator, clock: Clock) -> tuple[str, str]:
-    """("7 days before", "Tue, 1 Dec 2026") — the date only on a patient's documents."""
+def _dated(inp: RenderInput, duration: str | None, sign: int, clock: Clock) -> dict[str, str]:
+    """The planned time moved by ``duration``: ``date`` in one piece ("Tue, 22 Dec 2026, 01:00 (China Standard
+    Time)", DOCX and running text) and as ``day`` and ``time`` (tables put the time on a line of its own); all empty
+    on a specimen, ``time`` empty for day-based durations."""
+    if inp.case is None or duration is None:
+        return {"date": "", "day": "", "time": ""}
+    at = shift(inp.case.planned_at, duration, sign, inp.zone)
+    if not is_timed(duration):
+        day = clock.date(at)
+        return {"date": day, "day": day, "time": ""}
+    return {"date": clock.datetime(at), "day": clock.date(at), "time": clock.time_and_zone(at)}
+
+
+def _instruction_when(before: str | None, t: Translator) -> str:
+    """ "7 days before", "On the day of the procedure"."""
     if before is None:
-        return t(N_("Before the procedure")), ""
-    amount = duration_hours(before)
-    relative = (
-        t(N_("On the day of the procedure")) if amount == 0 else t(N_("%(span)s before"), span=span_words(before, t))
-    )
-    if inp.case is None:
-        return relative, ""
-    at = shift(inp.case.planned_at, before, -1, inp.zone)
-    return relative, (clock.datetime(at) if is_timed(before) else clock.date(at))
+        return t(N_("Before the procedure"))
+    if duration_hours(before) == 0:
+        return t(N_("On the day of the procedure"))
+    return t(N_("%(span)s before"), span=span_words(before, t))
 
 
 def _after(inp: RenderInput, duration: str, clock: Clock) -> str:
-    if inp.case is None:
-        return ""
-    at = shift(inp.case.planned_at, duration, +1, inp.zone)
-    return clock.datetime(at) if is_timed(duration) else clock.date(at)
+    return _dated(inp, duration, +1, clock)["date"]
 
 
 def _phase_span(start: str, end: str, t: Translator) -> str:
@@ -242,12 +247,11 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
     for ins in sorted(spec.preparation.instructions, key=lambda i: -duration_hours(i.before or "0h")):
         if not _applies(inp, ins.applies_if):
             continue
-        relative, date = _instruction_when(inp, ins.before, t, clock)
         instructions.append(
             {
                 "text": pick(ins.text, loc),
-                "when": relative,
-                "date": date,
+                "when": _instruction_when(ins.before, t),
+                **_dated(inp, ins.before, -1, clock),
                 "condition": _cond(inp, words, ins.applies_if),
             }
         )
@@ -286,7 +290,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
     follow_up = [
         {
             "when": t(N_("%(span)s after"), span=span_words(f.at, t)),
-            "date": _after(inp, f.at, clock),
+            **_dated(inp, f.at, +1, clock),
             "kind": t(FOLLOW_UP_KIND[f.kind]),
             "purpose": pick(f.purpose, loc),
             "condition": _cond(inp, words, f.applies_if),

@@ -73,6 +73,10 @@ class Clock:
         local = at.astimezone(self.zone)
         return _babel("zone", "", local, local.tzinfo, self.t.babel_locale)
 
+    def time_and_zone(self, value: dt.datetime) -> str:
+        """ "14:30 (China Standard Time)"."""
+        return self.t(N_("%(time)s (%(zone)s)"), time=self.time(value), zone=self.zone_name(value))
+
     def datetime(self, value: dt.datetime) -> str:
         """ "Tue, 8 Dec 2026, 14:30 (China Standard Time)"."""
         return self.t(

@@ -1,0 +1,58 @@
+"""Layout of a patient's packet: nothing overprints or runs off the page, however long the dates (English, timed
+preparation steps) or the patient-supplied text (a 175-character name with no spaces)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from _packet_fixtures import overprints, pdf_text, sample_case, squash, word_boxes, write_case
+from consentkit.packet import PacketResult, build_packet, cached_library
+from consentkit.workspace import Workspace, init_workspace
+
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff" * 5  # 175 characters, no space
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return init_workspace(tmp_path_factory.mktemp("ws") / "clinic")
+
+
+@pytest.fixture(scope="module")
+def long_packet(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> PacketResult:
+    """Rhinoplasty in English (timed fasting steps: "Tue, 22 Dec 2026, 01:00 (China Standard Time)"), every
+    person's name 175 characters long."""
+    folder = tmp_path_factory.mktemp("long")
+    data = sample_case(cached_library(ws.procedure_roots()), "rhinoplasty", ["en"], ws.zone)
+    data["patient"]["name"] = LONG_NAME
+    data["patient"]["record_number"] = "R" * 64
+    data["physicians"] = {
+        "consulting": {"name": "Dr" + LONG_NAME, "specialty": "S" * 80, "licence": "L" * 60},
+        "operating": {"name": "Dr" + LONG_NAME},
+    }
+    data["witness"] = {"name": "W" + LONG_NAME}
+    return build_packet(ws, write_case(folder / "case.yaml", data), folder / "out", draft=True, now=NOW)
+
+
+@pytest.mark.parametrize("name", ["packet.pdf", "care-guide.pdf"])
+def test_nothing_overprints_or_leaves_the_page(long_packet: PacketResult, name: str) -> None:
+    assert overprints(long_packet.directory / name) == []
+
+
+def test_long_dates_and_name_are_all_printed(long_packet: PacketResult) -> None:
+    text = squash(pdf_text(long_packet.directory / "packet.pdf"))
+    assert "Tue,22Dec2026" in text and "01:00(ChinaStandardTime)" in text  # fasting, 8 hours before
+    assert text.count(LONG_NAME) >= 3  # consent form facts, signature block, disclosure
+
+
+def test_signature_boxes_stay_empty(long_packet: PacketResult) -> None:
+    """A long name beside a signature box wraps beside it; no text runs into the box the signer signs in."""
+    pages = word_boxes(long_packet.directory / "packet.pdf")
+    for box in long_packet.manifest.signature_boxes:
+        _width, height, words = pages[box.page - 1]
+        x1, y1, x2, y2 = box.rect  # PDF points, origin bottom-left
+        top, bottom = height - y2, height - y1
+        inside = [w[4] for w in words if w[0] < x2 and w[2] > x1 and w[1] < bottom and w[3] > top and w[3] - w[1] < 30]
+        assert inside == [], (box.role, inside)
