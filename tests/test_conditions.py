@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _lint_fixtures import line_of, lint, minimal_spec, write_spec
 from consentkit.spec.conditions import ConditionError, Symbol, parse_condition
 
 SYMBOLS = {
@@ -78,3 +80,29 @@ def test_never_crashes_on_any_text(source: str) -> None:
         return
     with contextlib.suppress(ConditionError):
         cond.check(SYMBOLS)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["(" * 240 + "smoker" + ")" * 240, "not " * 120 + "smoker", "age in " + "[" * 200, "(" * 17 + "smoker" + ")" * 17],
+)
+def test_deep_nesting_is_a_condition_error(source: str) -> None:
+    assert len(source) <= 500
+    with pytest.raises(ConditionError, match="nested more than 16 levels"):
+        parse_condition(source)
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    cond = parse_condition("(" * 16 + "smoker" + ")" * 16)
+    assert cond.evaluate({"smoker": True}) is True
+
+
+def test_lint_reports_deep_nesting_at_the_condition(tmp_path: Path) -> None:
+    spec = minimal_spec()
+    spec["risks"][1]["applies_if"] = "(" * 240 + "keloid-history" + ")" * 240
+    path = write_spec(tmp_path, spec)
+    report = lint(path)
+    assert [f.rule for f in report.findings] == ["CK100"]
+    finding = report.findings[0]
+    assert finding.line == line_of(path, "applies_if") and finding.field == "risks[1].applies_if"
+    assert "nested more than 16 levels" in finding.message and len(finding.message) < 300

@@ -48,6 +48,13 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     assert_clean_failure(proc, "list.yaml:1", "[CK101]", "must be a YAML mapping")
 
 
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_unknown_rule_is_a_usage_error(tmp_path: Path, option: str) -> None:
+    proc = run(option, "CK999", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{option}: no rule CK999" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_fifty_megabyte_file(tmp_path: Path) -> None:
     with (tmp_path / "huge.yaml").open("wb") as fh:
         fh.truncate(50 * 1024 * 1024)  # sparse: instant, no disk used

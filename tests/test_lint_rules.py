@@ -33,6 +33,37 @@ def test_ck100_unknown_key_and_wrong_type(tmp_path: Path) -> None:
     assert found["colour"].severity == "error"
 
 
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("1.0.0", True),
+        ("1.0.0-beta+x", True),
+        ("2.1.0-rc.1", True),
+        ("1.0.0+build.5", True),
+        ("01.0.0", False),
+        ("1.0", False),
+        ("1.0.0-01", False),
+        ("1.0.0-", False),
+    ],
+)
+def test_ck100_version_follows_semver(tmp_path: Path, version: str, ok: bool) -> None:
+    write_spec(tmp_path, minimal_spec(version=version))
+    found = only(lint(tmp_path), "CK100")
+    assert (found == []) is ok, found
+    if not ok:
+        assert found[0].field == "version" and "Semantic Versioning" in found[0].message
+
+
+def test_ck100_wrong_types_read_naturally(tmp_path: Path) -> None:
+    spec = minimal_spec(locales=True, cooling_off={"days": True})
+    spec["title"] = "plain"
+    write_spec(tmp_path, spec)
+    found = {f.field: f.message for f in only(lint(tmp_path), "CK100")}
+    assert found["locales"] == "expected a list, got true"
+    assert found["cooling_off.days"] == "expected a whole number, got true"
+    assert found["title"] == "expected a mapping, got text 'plain'"
+
+
 def test_ck100_id_must_match_file_name_and_be_a_slug(tmp_path: Path) -> None:
     path = write_spec(tmp_path, minimal_spec("../../etc/passwd"), name="passwd.yaml")
     found = only(lint(tmp_path), "CK100")

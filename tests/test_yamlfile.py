@@ -64,3 +64,28 @@ def test_binary_file(tmp_path: Path) -> None:
     with pytest.raises(YamlError, match="not UTF-8") as err:
         load_mapping(path, what="procedure spec")
     assert err.value.location is not None and err.value.location.line == 2
+
+
+@pytest.mark.parametrize(("char", "name"), [("\x00", "NUL"), ("\x1b", "ESC")])
+def test_control_character_is_reported_at_its_line_in_one_line(tmp_path: Path, char: str, name: str) -> None:
+    with pytest.raises(YamlError) as err:
+        parse_yaml(f"id: a\nname: ab{char}c\nversion: 1.0.0\n", tmp_path / "x.yaml")
+    assert err.value.location is not None and err.value.location.line == 2
+    assert f"the {name} U+00{ord(char):02X} in column 9" in err.value.message
+    assert "\n" not in str(err.value) and "position" not in str(err.value)
+
+
+@pytest.mark.parametrize("end", ["\n", ""])
+def test_unclosed_quote_is_reported_where_it_opens(tmp_path: Path, end: str) -> None:
+    text = f'id: a\nversion: 1.0.0\ntitle: "never closed\nnotes: x{end}'
+    with pytest.raises(YamlError, match="a quoted text starts on this line and is never closed") as err:
+        parse_yaml(text, tmp_path / "x.yaml")
+    assert err.value.location is not None and err.value.location.line == 3
+    assert "\n" not in str(err.value)
+
+
+def test_parse_error_line_is_inside_the_file(tmp_path: Path) -> None:
+    text = "id: a\nlist: [a, b\n"
+    with pytest.raises(YamlError) as err:
+        parse_yaml(text, tmp_path / "x.yaml")
+    assert err.value.location is not None and err.value.location.line == 2

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from consentkit.errors import ConfigError
 from consentkit.lint.cache import FindingCache, code_fingerprint, context_fingerprint, default_cache_dir, file_digest
-from consentkit.lint.collect import LintTarget, UnknownPolicy, build_context, load_target, resolve_target
+from consentkit.lint.collect import (
+    LintTarget,
+    LintUsageError,
+    UnknownPolicy,
+    build_context,
+    load_target,
+    resolve_target,
+)
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Finding, Hit, Severity, hit
 from consentkit.lint.registry import Rule, all_rules, define_rule
@@ -48,9 +55,17 @@ def _policy_failed(scan: LibraryScan, jurisdiction: str) -> bool:
 
 def choose_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Rule]:
     """Registered rules whose id starts with one of ``select`` (all when empty) and none of ``ignore``.
-    CK001 (internal error) always stays."""
+    CK001 (internal error) always stays. An id or prefix that matches no rule is a :class:`LintUsageError`: a
+    typo in ``--select`` would otherwise check nothing and pass."""
+    known = all_rules()
+    for option, prefixes in (("--select", select), ("--ignore", ignore)):
+        unknown = [p for p in prefixes if not any(rule.id.startswith(p.upper()) for rule in known)]
+        if unknown:
+            raise LintUsageError(
+                f"{option}: no rule {' or '.join(unknown)} (rules: {', '.join(r.id for r in known)}; see docs/lint.md)"
+            )
     chosen = []
-    for rule in all_rules():
+    for rule in known:
         if rule.id != "CK001":
             if select and not any(rule.id.startswith(p.upper()) for p in select):
                 continue

@@ -40,10 +40,14 @@ class NothingToLint(ConsentkitError):
     exit_code = EXIT_USAGE
 
 
-class UnknownPolicy(ConsentkitError):
-    """``--policy`` (or the workspace's jurisdiction) names no policy file (a usage mistake, exit 2)."""
+class LintUsageError(ConsentkitError):
+    """``consentkit lint`` was asked for something that does not exist (a usage mistake, exit 2)."""
 
     exit_code = EXIT_USAGE
+
+
+class UnknownPolicy(LintUsageError):
+    """``--policy`` (or the workspace's jurisdiction) names no policy file."""
 
 
 @dataclass(frozen=True)

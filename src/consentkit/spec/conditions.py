@@ -97,6 +97,9 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false"}
 MAX_CONDITION_LENGTH = 500
+MAX_CONDITION_DEPTH = 16
+"""Parentheses, lists and ``not`` nested deeper than this are refused: the parser and every walk over the tree
+recurse, and a 500-character condition could otherwise nest 250 levels and exhaust the interpreter's stack."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,16 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.tokens = _tokenize(source)
         self.i = 0
+        self.depth = 0
+
+    def nest(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ConditionError(
+                f"nested more than {MAX_CONDITION_DEPTH} levels deep (parentheses, lists and 'not'); "
+                "write it more simply",
+                tok.column,
+            )
 
     def peek(self) -> _Tok:
         return self.tokens[self.i]
@@ -178,7 +191,10 @@ class _Parser:
     def not_expr(self) -> Node:
         tok = self.accept("kw", "not")
         if tok is not None:
-            return Not(self.not_expr(), tok.column)
+            self.nest(tok)
+            operand = self.not_expr()
+            self.depth -= 1
+            return Not(operand, tok.column)
         return self.compare()
 
     def compare(self) -> Node:
@@ -209,10 +225,13 @@ class _Parser:
         if tok.kind == "name":
             return Name(tok.text, tok.column)
         if tok.kind == "op" and tok.text == "(":
+            self.nest(tok)
             inner = self.or_expr()
             self.expect("op", ")")
+            self.depth -= 1
             return inner
         if tok.kind == "op" and tok.text == "[":
+            self.nest(tok)
             items: list[Literal_] = []
             if not self.accept("op", "]"):
                 while True:
@@ -223,6 +242,7 @@ class _Parser:
                     if self.accept("op", "]"):
                         break
                     self.expect("op", ",")
+            self.depth -= 1
             return ListExpr(tuple(items), tok.column)
         raise ConditionError(f"expected a name, a value or '(' but found {tok.text or 'the end'!r}", tok.column)
 

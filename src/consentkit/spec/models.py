@@ -27,7 +27,11 @@ NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Text = dict[Locale, NonEmptyText]
 """A human text in every locale of the spec: ``{zh-CN: ..., zh-TW: ..., en: ...}``."""
 
-SemVer = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
+_NUM = r"(?:0|[1-9][0-9]{0,8})"
+_PRE = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+SEMVER_PATTERN = rf"^{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE}(?:\.{_PRE})*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
+"""Semantic Versioning 2.0.0: ``1.0.0``, ``1.0.0-beta.2``, ``1.0.0-beta+x``; no leading zeros (``01.0.0``)."""
+SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
 
 Duration = Annotated[str, StringConstraints(pattern=r"^\d{1,4}(h|d|w|mo|y)$")]
 """A time span written as a number and a unit: ``8h``, ``7d``, ``2w``, ``3mo``, ``1y``."""
@@ -37,7 +41,8 @@ def _well_formed_condition(value: str) -> str:
     try:
         parse_condition(value)
     except ConditionError as exc:
-        raise ValueError(f"condition {value!r} is malformed: {exc}") from None
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise ValueError(f"condition {shown!r} is malformed: {exc}") from None
     return value
 
 

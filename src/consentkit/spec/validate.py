@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from consentkit.errors import InputError, MultiInputError, SourceLocation
+from consentkit.spec.models import SEMVER_PATTERN
 from consentkit.spec.yamlfile import KeyPath, YamlDocument, format_path
 
 M = TypeVar("M", bound=BaseModel)
 
-_KIND_WORDS = {
-    "str": "text",
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "list": "a list",
-    "dict": "a mapping",
-    "NoneType": "empty",
-    "date": "a date",
-    "datetime": "a date and time",
-}
-
 
 def _what(value: Any) -> str:
-    name = type(value).__name__
-    word = _KIND_WORDS.get(name, name)
-    shown = repr(value)
+    """The value as a person would name it: ``true``, ``the number 5``, ``text '5'``, ``a list``."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    shown = repr(value) if isinstance(value, str) else str(value)
     if len(shown) > 40:
         shown = shown[:37] + "..."
-    return f"{word} {shown}" if not isinstance(value, dict | list) else word
+    if isinstance(value, str):
+        return f"text {shown}"
+    if isinstance(value, int | float):
+        return f"the number {shown}"
+    if isinstance(value, dt.datetime):
+        return f"the date and time {shown}"
+    if isinstance(value, dt.date):
+        return f"the date {shown}"
+    return shown
 
 
 def _allowed_fields(model: type[BaseModel], loc: KeyPath) -> list[str]:
@@ -104,7 +109,7 @@ def describe(error: Any, model: type[BaseModel]) -> str:
             "string_type": "text",
             "int_type": "a whole number",
             "float_type": "a number",
-            "bool_type": "true or false",
+            "bool_type": "true or false (yes/no)",
             "list_type": "a list",
             "dict_type": "a mapping",
             "model_type": "a mapping",
@@ -125,7 +130,7 @@ def describe(error: Any, model: type[BaseModel]) -> str:
 def _pattern_words(pattern: str) -> str:
     known = {
         r"^[a-z0-9][a-z0-9-]{0,62}$": "a lower-case id of letters, digits and hyphens, like 'nasal-swelling'",
-        r"^\d+\.\d+\.\d+$": "a version like 1.2.0",
+        SEMVER_PATTERN: "a version like 1.2.0 or 2.0.0-beta.1 (Semantic Versioning, no leading zeros)",
         r"^\d{1,4}(h|d|w|mo|y)$": "a duration like 8h, 7d, 2w, 3mo or 1y",
         r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-[A-Z]{2})?$": "a locale like zh-CN, zh-TW or en",
         r"^[a-z]{2}$": "a two-letter jurisdiction code like cn",

@@ -8,6 +8,7 @@ error, and size, depth and node-count limits hold.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,13 +379,54 @@ def _line_map(text: str, path: Path) -> Mapping[KeyPath, int]:
         return {}
 
 
-def _syntax_error(exc: yaml.YAMLError, path: Path) -> YamlError:
+# What YAML 1.1 accepts in a stream (PyYAML's reader): tab, line breaks, printable ASCII, NEL and the rest of Unicode
+# apart from C1 controls, surrogates and U+FFFE/U+FFFF.
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CONTROL_NAMES = {0: "NUL", 0x1B: "ESC", 0x08: "backspace", 0x0C: "form feed", 0x7F: "DEL"}
+
+
+def _bad_character(text: str, path: Path) -> YamlError | None:
+    """A character YAML does not allow (NUL, ESC and other controls), reported at its own line and column."""
+    found = _NOT_YAML.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    name = _CONTROL_NAMES.get(code, "control character" if code < 0xA0 else "character")
+    return YamlError(
+        f"YAML cannot be parsed: the {name} U+{code:04X} in column {column} is not allowed in YAML; delete it "
+        "(it often comes from copying text out of another program)",
+        location=SourceLocation(path, line),
+    )
+
+
+_OPENED = {
+    "while scanning a quoted scalar": "a quoted text",
+    "while parsing a flow sequence": "a [ list",
+    "while parsing a flow mapping": "a { mapping",
+}
+_CLOSING = {"a quoted text": "closing quote", "a [ list": "closing ]", "a { mapping": "closing }"}
+
+
+def _syntax_error(exc: yaml.YAMLError, path: Path, text: str) -> YamlError:
+    """PyYAML's error as one line, at a line that exists in the file."""
+    bad = _bad_character(text, path)
+    if bad is not None:
+        return bad
+    last = max(1, len(text.splitlines()))
     if isinstance(exc, yaml.MarkedYAMLError):
+        problem = " ".join(str(p).strip() for p in (exc.context, exc.problem) if p) or "invalid YAML"
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        return YamlError(f"YAML cannot be parsed: {problem}", location=SourceLocation(path, line))
-    return YamlError(f"YAML cannot be parsed: {exc}", location=SourceLocation(path))
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            # an unclosed quote or bracket runs to the end of the file: the useful line is where it was opened
+            mark = exc.context_mark
+            opened = _OPENED.get(str(exc.context), "a value")
+            problem = f"{opened} starts on this line and is never closed; add the {_CLOSING.get(opened, 'end')}"
+        line = min(mark.line + 1, last) if mark is not None else None
+        return YamlError(f"YAML cannot be parsed: {' '.join(problem.split())}", location=SourceLocation(path, line))
+    first = str(getattr(exc, "reason", "") or exc).splitlines()[0] if str(exc) else "invalid YAML"
+    return YamlError(f"YAML cannot be parsed: {first}", location=SourceLocation(path))
 
 
 def parse_yaml(text: str, path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> YamlDocument:
@@ -403,7 +445,7 @@ def parse_yaml(text: str, path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Yam
     except _Unusual:
         pass
     except yaml.YAMLError as exc:
-        raise _syntax_error(exc, path) from exc
+        raise _syntax_error(exc, path, text) from exc
     except RecursionError as exc:
         raise YamlError("YAML is nested too deeply", location=SourceLocation(path)) from exc
     finally:
@@ -416,7 +458,7 @@ def _parse_with_nodes(text: str, path: Path) -> YamlDocument:
     try:
         root = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
-        raise _syntax_error(exc, path) from exc
+        raise _syntax_error(exc, path, text) from exc
     if root is None:
         return YamlDocument(path=path, data=None, text=text, lines={})
     builder = _Builder(path)
@@ -455,12 +497,23 @@ def load_yaml(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> YamlDocument:
     return parse_yaml(read_text(path, max_bytes=max_bytes), path, max_bytes=max_bytes)
 
 
+_TOP_LEVEL = {
+    "NoneType": "is empty",
+    "list": "is a list (its lines start with '- ')",
+    "str": "is a single text",
+    "int": "is a single number",
+    "float": "is a single number",
+    "bool": "is a single true/false",
+}
+
+
 def load_mapping(path: Path, *, what: str, max_bytes: int = MAX_FILE_BYTES) -> YamlDocument:
     """Load a YAML file whose top level must be a mapping (every spec, case, policy and profile is)."""
     doc = load_yaml(path, max_bytes=max_bytes)
     if not isinstance(doc.data, dict):
-        kind = "empty" if doc.data is None else type(doc.data).__name__.replace("str", "text")
+        kind = _TOP_LEVEL.get(type(doc.data).__name__, "a single value")
         raise YamlError(
-            f"a {what} must be a YAML mapping of fields, but this file is {kind}", location=SourceLocation(path, 1)
+            f"a {what} must be a YAML mapping of fields (key: value lines), but this file {kind}",
+            location=SourceLocation(path, 1),
         )
     return doc

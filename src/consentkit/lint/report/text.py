@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from itertools import groupby
 
 import click
@@ -25,6 +26,11 @@ def summary(report: LintReport) -> str:
     return f"{', '.join(parts)} in {files} of {checked} file{'s' if checked != 1 else ''}{strict}"
 
 
+def _visible(text: str) -> str:
+    """Control characters (a NUL or ESC CK101 reports) shown as escapes, never sent to the terminal as they are."""
+    return "".join(f"\\x{ord(c):02x}" if c != "\t" and unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def render(report: LintReport, *, color: bool = False) -> str:
     def style(text: str, **kwargs: object) -> str:
         return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
@@ -38,7 +44,7 @@ def render(report: LintReport, *, color: bool = False) -> str:
             tag = style(f"[{f.rule}]", fg=_COLORS[f.severity], bold=True)
             out.append(f"{where}{field} {tag} {f.severity}: {f.message}")
             if f.source is not None and f.source.strip():
-                source = f.source.strip()
+                source = _visible(f.source.strip())
                 if len(source) > 160:
                     source = source[:157] + "..."
                 out.append(style(f"    {f.line:>5} | {source}", dim=True))
