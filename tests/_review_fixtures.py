@@ -4,12 +4,16 @@ own tests)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from consentkit.errors import InputError
 from consentkit.pki import WorkspacePki, init_pki
+from consentkit.resources import builtin_dir
 from consentkit.review import Approval, approve
-from consentkit.workspace import Workspace
+from consentkit.workspace import Workspace, init_workspace
 
 PASSPHRASE = "correct horse battery"
 REVIEWERS = {"clinical": "Dr Li Na", "legal": "Wang Fang (legal)"}
@@ -42,3 +46,23 @@ def approve_procedures(
         for procedure in procedures
         for role in roles
     ]
+
+
+def git(ws: Workspace, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ws.root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def review_workspace(root: Path, procedure: str = "botulinum-toxin") -> Workspace:
+    """A git workspace with its own copy of a built-in spec, a PKI and the two reviewers."""
+    ws = init_workspace(root)
+    shutil.copy(builtin_dir("procedures") / f"{procedure}.yaml", ws.procedures_dir / f"{procedure}.yaml")
+    reviewers(ws)
+    git(ws, "init", "-q")
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "initial")
+    return ws

@@ -13,7 +13,7 @@ import pytest
 
 from _audit_fixtures import RawDb
 from _packet_fixtures import example_case, write_case
-from _review_fixtures import PASSPHRASE, REVIEWERS, reviewers
+from _review_fixtures import PASSPHRASE, REVIEWERS, git, review_workspace
 from consentkit.audit.merkle import leaf_hash
 from consentkit.cli import main
 from consentkit.errors import RefusedError, VerificationError
@@ -27,20 +27,11 @@ from consentkit.review.diff import rendered_diff, semantic_diff
 from consentkit.review.history import resolve_version
 from consentkit.review.status import library_status
 from consentkit.spec.library import load_library
-from consentkit.workspace import Workspace, init_workspace
+from consentkit.workspace import Workspace
 
 PROCEDURE = "botulinum-toxin"
 OLD_WORDS = "Drooping upper eyelid"
 NEW_WORDS = "Drooping top eyelid"  # risks[eyelid-droop].title, en only
-
-
-def git(ws: Workspace, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(ws.root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def spec_file(ws: Workspace) -> Path:
@@ -49,13 +40,7 @@ def spec_file(ws: Workspace) -> Path:
 
 def make_ws(root: Path) -> Workspace:
     """A git workspace with its own copy of the exemplar spec, a PKI and the two reviewers."""
-    ws = init_workspace(root)
-    shutil.copy(builtin_dir("procedures") / f"{PROCEDURE}.yaml", spec_file(ws))
-    reviewers(ws)
-    git(ws, "init", "-q")
-    git(ws, "add", "-A")
-    git(ws, "commit", "-q", "-m", "initial")
-    return ws
+    return review_workspace(root, PROCEDURE)
 
 
 def approve_both(ws: Workspace, *, check_lint: bool = False) -> None:

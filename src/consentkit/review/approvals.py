@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from consentkit.errors import ConsentkitError, InputError, RefusedError, SigningError, SpecError, VerificationError
 from consentkit.manifest import ApprovalRef
+from consentkit.resources import builtin_dir
 from consentkit.review.statement import (
     APPROVALS_DIR,
     SIGNATURE_SUFFIX,
@@ -31,6 +32,7 @@ from consentkit.review.statement import (
     log_record,
     write_new,
 )
+from consentkit.review.wording import PolicyWording, ProfileWording, policy_wording, profile_wording, wording_changes
 from consentkit.spec.canonical import content_hash
 from consentkit.spec.library import Loaded, scan_library
 from consentkit.spec.models import Policy, ProcedureSpec
@@ -39,6 +41,7 @@ from consentkit.workspace import Workspace
 if TYPE_CHECKING:
     from consentkit.audit.log import AuditLog
     from consentkit.pki import WorkspacePki
+    from consentkit.sign.profile import SigningProfile
 
 REVIEW_ROLES = ("clinical", "legal")
 
@@ -56,12 +59,16 @@ def required_roles(ws: Workspace | None, policy: Policy) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Pinned:
-    """What an approval of this procedure must match to count: version, spec hash, template hashes."""
+    """What an approval of this procedure must match to count: version, spec hash, template hashes, and the
+    wording printed from the signing profile and the policy (None: not known here, e.g. lint with a broken
+    profile; then not compared)."""
 
     procedure: str
     version: str
     spec: str
     templates: dict[str, str]
+    signing_profile: ProfileWording | None = None
+    policy: PolicyWording | None = None
 
     def matches(self, st: ApprovalStatement) -> bool:
         return (st.procedure, st.version, st.spec, st.templates) == (
@@ -69,7 +76,10 @@ class Pinned:
             self.version,
             self.spec,
             self.templates,
-        )
+        ) and not self._wording_changes(st)
+
+    def _wording_changes(self, st: ApprovalStatement) -> list[str]:
+        return wording_changes((st.signing_profile, st.policy), (self.signing_profile, self.policy))
 
     def changes_since(self, st: ApprovalStatement) -> list[str]:
         """What differs from an approval, in words: ``["version 1.0.1 → 1.0.2", "template html/consent.html.j2"]``."""
@@ -84,13 +94,31 @@ class Pinned:
             )
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
             out.append(f"template{'s' if len(names) > 1 else ''} {shown}")
-        return out
+        return out + self._wording_changes(st)
 
 
-def pinned_for(spec: ProcedureSpec, template_roots: Sequence[Path]) -> Pinned:
+def pinned_for(spec: ProcedureSpec, template_roots: Sequence[Path], policy: Policy, profile: SigningProfile) -> Pinned:
+    """What an approval of ``spec`` must pin now, with these templates, policy and signing profile."""
     from consentkit.render.env import template_hashes
 
-    return Pinned(spec.id, spec.version, content_hash(spec), template_hashes(template_roots, spec.locales))
+    return Pinned(
+        spec.id,
+        spec.version,
+        content_hash(spec),
+        template_hashes(template_roots, spec.locales),
+        profile_wording(profile, spec.locales),
+        policy_wording(spec, policy),
+    )
+
+
+def signing_profile(ws: Workspace | None) -> SigningProfile:
+    """The signing profile whose meanings the documents print: the workspace's (consentkit.toml ``[signing]
+    profile``), else the built-in default."""
+    from consentkit.sign.profile import load_profile
+
+    if ws is None:
+        return load_profile((builtin_dir("signatures"),)).model
+    return load_profile(ws.signature_roots(), ws.config.signing.profile).model
 
 
 @dataclass(frozen=True)
@@ -197,7 +225,7 @@ def workspace_state(
     ws: Workspace, spec: ProcedureSpec, policy: Policy, template_roots: Sequence[Path] | None = None
 ) -> ApprovalState:
     found = find_approvals(approvals_dir(ws), spec.id)
-    pinned = pinned_for(spec, template_roots or ws.template_roots())
+    pinned = pinned_for(spec, template_roots or ws.template_roots(), policy, signing_profile(ws))
     return approval_state(pinned, found.approvals, required_roles(ws, policy))
 
 
@@ -332,7 +360,6 @@ def approve(
     from consentkit import keystore
     from consentkit.audit import events
     from consentkit.pki import WorkspacePki
-    from consentkit.render.env import template_hashes
     from consentkit.review.signature import sign_detached
 
     if role not in REVIEW_ROLES:
@@ -352,12 +379,15 @@ def approve(
     secret = secret if secret is not None else keystore.passphrase(ws)
     key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{record.slug}.p12", secret)
 
+    pinned = pinned_for(model, ws.template_roots(), policy, signing_profile(ws))
     statement = ApprovalStatement(
         procedure=model.id,
         version=model.version,
         spec=spec_hash,
         locales=list(model.locales),
-        templates=template_hashes(ws.template_roots(), model.locales),
+        templates=pinned.templates,
+        signing_profile=pinned.signing_profile,
+        policy=pinned.policy,
         role=role,  # type: ignore[arg-type]
         reviewer=ReviewerRef(
             name=record.name, slug=record.slug, certificate="sha256:" + record.sha256, serial=record.serial
@@ -469,7 +499,7 @@ def require_approvals(
     from consentkit.pki import WorkspacePki
 
     found = find_approvals(approvals_dir(ws), spec.id).approvals
-    pinned = pinned_for(spec, template_roots)
+    pinned = pinned_for(spec, template_roots, policy, signing_profile(ws))
     state = approval_state(pinned, found, required_roles(ws, policy))
     matching = [a for a in reversed(found) if pinned.matches(a.statement)]  # newest first
     refs: dict[str, ApprovalRef] = {}

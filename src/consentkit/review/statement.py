@@ -1,9 +1,10 @@
 """What a reviewer approves, and how an approval is kept on disk.
 
-An approval statement is RFC 8785 canonical JSON pinning one procedure version exactly: the spec's content hash and
+An approval statement is RFC 8785 canonical JSON pinning one procedure version exactly: the spec's content hash,
 the SHA-256 of every template, stylesheet, catalogue and font declaration its documents render with, for the
-spec's locales. The reviewer signs those exact bytes (a detached CMS signature with their own key), and the
-``spec.approved`` audit event names the statement and the signature by hash.
+spec's locales, and the wording they print from the signing profile and the policy (format v2; v1 statements,
+made before, lack it and read as changed since approval). The reviewer signs those exact bytes (a detached CMS
+signature with their own key), and the ``spec.approved`` audit event names the statement and the signature by hash.
 
 A workspace keeps its approvals beside its specs, in git, so that CI can lint them (CK220)::
 
@@ -25,15 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, ValidationError
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, ValidationError, model_validator
 
 from consentkit.errors import InputError, SourceLocation
 from consentkit.manifest import ApprovalRef
+from consentkit.review.wording import PolicyWording, ProfileWording
 from consentkit.spec.canonical import canonical_json
 from consentkit.spec.models import Id, Locale, Model, ReviewerRole, SemVer
 
 APPROVALS_DIR: Final = "approvals"
-STATEMENT_FORMAT: Final = "consentkit/approval/v1"
+STATEMENT_FORMAT: Final = "consentkit/approval/v2"  # v1: without the signing-profile and policy wording
 LOG_FORMAT: Final = "consentkit/approval-log/v1"
 STATEMENT_SUFFIX: Final = ".statement.json"
 SIGNATURE_SUFFIX: Final = ".p7s"
@@ -67,19 +69,31 @@ class ReviewerRef(Model):
 class ApprovalStatement(Model):
     """One reviewer's approval of one procedure version as it renders with one set of templates."""
 
-    format: Literal["consentkit/approval/v1"] = STATEMENT_FORMAT
+    format: Literal["consentkit/approval/v1", "consentkit/approval/v2"] = STATEMENT_FORMAT
     procedure: Id
     version: SemVer
     spec: ContentHash  # consentkit.spec.canonical.content_hash of the parsed spec
     locales: list[Locale] = Field(min_length=1)
     templates: dict[TemplateName, HexSha256]  # consentkit.render.env.template_hashes(roots, locales)
+    # v2: the wording the documents print from the signing profile and the policy (consentkit.review.wording)
+    signing_profile: ProfileWording | None = None
+    policy: PolicyWording | None = None
     role: ReviewerRole
     reviewer: ReviewerRef
     jurisdiction: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
     approved_at: UtcSecond
 
+    @model_validator(mode="after")
+    def _wording_by_format(self) -> ApprovalStatement:
+        pinned = self.signing_profile is not None and self.policy is not None
+        if self.format == STATEMENT_FORMAT and not pinned:
+            raise ValueError(f"a {STATEMENT_FORMAT} statement pins signing_profile and policy")
+        if self.format != STATEMENT_FORMAT and (self.signing_profile is not None or self.policy is not None):
+            raise ValueError(f"a {self.format} statement has no signing_profile or policy")
+        return self
+
     def to_bytes(self) -> bytes:
-        return canonical_json(self)
+        return canonical_json(self.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     @classmethod
     def from_bytes(cls, data: bytes, path: Path) -> ApprovalStatement:

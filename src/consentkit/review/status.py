@@ -20,6 +20,7 @@ from consentkit.review.approvals import (
     open_log,
     pinned_for,
     required_roles,
+    signing_profile,
     verify_approval,
 )
 from consentkit.review.statement import Approval, find_approvals
@@ -231,12 +232,13 @@ def library_status(
     policy = library.policy(jurisdiction).model
     required = required_roles(ws, policy)
     found = find_approvals(approvals_dir(ws)).approvals if ws else []
+    profile = signing_profile(ws)
     chosen = [library.procedure(p) for p in procedures] if procedures else list(library.procedures.values())
     summaries = _lint_summaries(ws, library, chosen) if lint else {}
     statuses = []
     for loaded in sorted(chosen, key=lambda s: s.model.id):
         spec = loaded.model
-        state = approval_state(pinned_for(spec, templates), found, required)
+        state = approval_state(pinned_for(spec, templates, policy, profile), found, required)
         due = next_review(spec)
         summary = summaries.get(loaded.path)
         source = "workspace" if ws is not None and loaded.path.parent == ws.procedures_dir else "built-in"

@@ -11,7 +11,9 @@ no approvals and the rule does not apply.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
@@ -39,7 +41,32 @@ def cache_fingerprint(ctx: LintContext) -> str:
     from consentkit.review.statement import APPROVALS_DIR, listing_fingerprint
 
     roles = ctx.workspace.config.review.required_roles
-    return f"{listing_fingerprint(ctx.workspace.root / APPROVALS_DIR)}:{roles}"
+    profile = ctx.workspace.config.signing.profile
+    # the signing profile's meanings are pinned too (the policy file is in every cache key already)
+    found = next(
+        (r / f"{profile}.yaml" for r in ctx.workspace.signature_roots() if (r / f"{profile}.yaml").is_file()), None
+    )
+    digest = hashlib.sha256(found.read_bytes()).hexdigest() if found is not None else "none"
+    return f"{listing_fingerprint(ctx.workspace.root / APPROVALS_DIR)}:{roles}:{profile}:{digest}"
+
+
+def _wording(ctx: LintContext, model: ProcedureSpec) -> tuple[Any, Any]:
+    """The printed wording of the signing profile and the policy, as an approval pins it (None when the profile
+    or the policy does not load: other rules and commands report that)."""
+    from consentkit.errors import ConsentkitError
+    from consentkit.review.approvals import signing_profile
+    from consentkit.review.wording import policy_wording, profile_wording
+
+    if "CK220:profile" not in ctx.memo:
+        try:
+            ctx.memo["CK220:profile"] = signing_profile(ctx.workspace)
+        except ConsentkitError:
+            ctx.memo["CK220:profile"] = None
+    profile = ctx.memo["CK220:profile"]
+    return (
+        profile_wording(profile, model.locales) if profile is not None else None,
+        policy_wording(model, ctx.policy.model) if ctx.policy is not None else None,
+    )
 
 
 def _templates(ctx: LintContext, locales: tuple[str, ...]) -> dict[str, str]:
@@ -65,7 +92,9 @@ def _changed_since_approval(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> It
     if not found:
         return
     model = spec.model
-    pinned = Pinned(model.id, model.version, content_hash(model), _templates(ctx, tuple(model.locales)))
+    pinned = Pinned(
+        model.id, model.version, content_hash(model), _templates(ctx, tuple(model.locales)), *_wording(ctx, model)
+    )
     if ctx.policy is not None:
         required = required_roles(ws, ctx.policy.model)
     else:
