@@ -43,10 +43,12 @@ class Loaded(Generic[M]):
         return self.doc.line_of(tuple(loc))
 
 
-def load_spec(path: Path) -> Loaded[ProcedureSpec]:
+def load_spec(path: Path, *, match_file_name: bool = True) -> Loaded[ProcedureSpec]:
+    """One spec file, validated. ``match_file_name=False`` skips the id-is-the-file-name rule, for reading a spec
+    that is not in a library (``consentkit review diff old-copy.yaml new.yaml``)."""
     doc = load_mapping(path, what="procedure spec")
     spec = validate_document(ProcedureSpec, doc, error=SpecError)
-    if spec.id != path.stem:
+    if match_file_name and spec.id != path.stem:
         raise SpecError(
             f"id '{spec.id}' must match the file name '{path.stem}' (rename one of them)",
             location=doc.location(("id",)),
