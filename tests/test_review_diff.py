@@ -191,3 +191,20 @@ def test_diff_of_two_plain_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 0, err
     assert "aftercare.red_flags[" in out and ": removed" in out
     assert "Rendered documents" not in out
+
+
+def test_diff_of_files_with_any_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Copies named old-ha.yaml and new-ha.yaml (not <id>.yaml) compare: the id = file-name rule is the library's."""
+    data = builtin()
+    old, new = tmp_path / "old-ha.yaml", tmp_path / "new-ha.yaml"
+    old.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    data["risks"][0]["title"]["en"] = "Changed title"
+    new.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    code, out, err = _run("review", "diff", str(old), str(new), "--lang", "en", "--doc", "disclosure", capsys=capsys)
+    assert code == 0, err
+    assert f"risks[{data['risks'][0]['id']}].title: re-worded (en)" in out
+    assert "== disclosure · en ==" in out and "{+Changed" in out
+    # a broken copy still names its file and line (exit 3), whatever its name
+    new.write_text(new.read_text(encoding="utf-8").replace("category: minimally-invasive", "category: sometimes"))
+    code, _, err = _run("review", "diff", str(old), str(new), "--no-render", capsys=capsys)
+    assert code == 3 and "new-ha.yaml:" in err and "category" in err and "Traceback" not in err

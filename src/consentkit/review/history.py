@@ -142,7 +142,8 @@ def resolve_version(ws: Workspace | None, ref: str) -> SpecVersion:
     if ref.endswith((".yaml", ".yml")) or path.is_file():
         if not path.is_file():
             raise InputError(f"{ref}: no such spec file")
-        return SpecVersion(load_spec(path), str(path))
+        # a file compared need not be named <id>.yaml (an exported or e-mailed copy): that rule is the library's
+        return SpecVersion(load_spec(path, match_file_name=False), str(path))
     procedure_id, _, version = ref.partition("@")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", procedure_id):
         raise InputError(f"{ref!r} is neither a spec file nor PROCEDURE[@VERSION]")
