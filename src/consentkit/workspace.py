@@ -3,10 +3,15 @@ ones, and the git-ignored state directory ``.consentkit/`` (database, keys, secr
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
 import secrets
+import shutil
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from consentkit.errors import ConfigError, MultiInputError, SourceLocation, WorkspaceError
 from consentkit.resources import builtin_dir
+from consentkit.spec.library import POLICY_DIR
 from consentkit.spec.models import Locale, Text
 from consentkit.spec.validate import clean_loc, describe
-from consentkit.spec.yamlfile import format_path
+from consentkit.spec.yamlfile import MAX_FILE_BYTES, format_path
 
 CONFIG_FILE = "consentkit.toml"
 STATE_DIR = ".consentkit"
@@ -42,11 +48,16 @@ class ClinicConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
-        return value
+        return check_timezone(value)
+
+
+def check_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else a ValueError saying so."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
+    return value
 
 
 class StorageConfig(_Strict):
@@ -173,7 +184,16 @@ def _toml_line(text: str, loc: tuple[str | int, ...]) -> int | None:
 
 def load_config(path: Path) -> WorkspaceConfig:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # the specs' limit; a real consentkit.toml is about 1 KB
+            raise ConfigError(
+                f"file is {size / 1024 / 1024:.1f} MiB, larger than the {MAX_FILE_BYTES // 1024} KiB limit; "
+                "is it the right file?",
+                location=SourceLocation(path),
+            )
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text (save the file as UTF-8)", location=SourceLocation(path)) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", location=SourceLocation(path)) from exc
     try:
@@ -224,10 +244,12 @@ def require_workspace(start: Path | None = None, explicit: Path | None = None) -
     return ws
 
 
+DOCS_URL = "https://github.com/consentkit/consentkit/blob/main/docs/workspace.md"
+
 DEFAULT_CONFIG = """\
-# consentkit workspace configuration. Documentation: https://github.com/consentkit/consentkit#workspace
+# consentkit workspace configuration: every key, its default and meaning: {docs_url}
 [clinic]
-name = {{ "zh-CN" = "{name_cn}", "zh-TW" = "{name_tw}", en = "{name_en}" }}
+name = {{ "zh-CN" = {name_cn}, "zh-TW" = {name_tw}, en = {name_en} }}
 address = {{ "zh-CN" = "上海市示例路 1 号", "zh-TW" = "上海市示例路 1 號", en = "1 Example Road, Shanghai" }}
 phone = "+86 21 5555 0100"
 urgent_phone = "+86 21 5555 0199"   # answered day and night; printed on every red-flag list
@@ -247,18 +269,87 @@ passphrase_env = "CONSENTKIT_PASSPHRASE"
 """
 
 GITIGNORE = f"# consentkit state: database, private keys and secrets. Never commit it.\n{STATE_DIR}/\n"
+SCHEMA_DIR = "schema"
+
+
+def known_jurisdictions(target: Path | None = None) -> list[str]:
+    """Policy codes available to a workspace in ``target``: its own ``procedures/policies/`` and the built-ins."""
+    roots = [target / "procedures"] if target is not None else []
+    roots.append(builtin_dir("procedures"))
+    return sorted({p.stem for root in roots for p in (root / POLICY_DIR).glob("*.yaml")})
+
+
+def config_text(
+    target: Path, *, jurisdiction: str = "cn", timezone: str = "Asia/Shanghai", clinic_name: str | None = None
+) -> str:
+    """The ``consentkit.toml`` that ``init`` writes, checked: an unknown zone or jurisdiction is a ConfigError."""
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise ConfigError(f"--timezone: {exc}") from None
+    known = known_jurisdictions(target)
+    if jurisdiction not in known:
+        close = difflib.get_close_matches(jurisdiction, known, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(
+            f"--jurisdiction: no policy '{jurisdiction}' ({hint}known: {', '.join(known)}; "
+            f"a workspace adds its own as procedures/policies/<code>.yaml)"
+        )
+    text = DEFAULT_CONFIG.format(
+        docs_url=DOCS_URL,
+        name_cn=_toml_string(clinic_name or "示例医疗美容诊所"),
+        name_tw=_toml_string(clinic_name or "示例醫療美容診所"),
+        name_en=_toml_string(clinic_name or "Example Aesthetic Clinic"),
+        timezone=timezone,
+        jurisdiction=jurisdiction,
+    )
+    try:
+        WorkspaceConfig.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        first = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise ConfigError(f"--clinic-name: cannot be used as the clinic's name ({first})") from None
+    return text
+
+
+def _toml_string(value: str) -> str:
+    # JSON's escapes (\", \\, \n, \uXXXX) are all valid in a TOML basic string
+    return json.dumps(value, ensure_ascii=False)
 
 
 def init_workspace(
-    target: Path, *, jurisdiction: str = "cn", timezone: str = "Asia/Shanghai", clinic_name: str | None = None
+    target: Path,
+    *,
+    jurisdiction: str = "cn",
+    timezone: str = "Asia/Shanghai",
+    clinic_name: str | None = None,
+    populate: Callable[[Workspace], None] | None = None,
 ) -> Workspace:
-    """Create a workspace in ``target`` (which may exist but must not already be a workspace)."""
+    """Create a workspace in ``target`` (which may exist but must not already be a workspace).
+
+    Everything is checked before the first file is written, and ``consentkit.toml`` is written last. If anything
+    fails, ``populate`` (e.g. creating the workspace PKI) included, every file and folder this call created is
+    removed again and ``.gitignore`` is restored, so the command can simply be run again."""
     if (target / CONFIG_FILE).exists():
         raise WorkspaceError(f"{target} is already a workspace ({CONFIG_FILE} exists); nothing changed")
     if target.exists() and not target.is_dir():
         raise WorkspaceError(f"{target} exists and is not a folder")
+    text = config_text(target, jurisdiction=jurisdiction, timezone=timezone, clinic_name=clinic_name)
+    config = WorkspaceConfig.model_validate(tomllib.loads(text))
+    with _undone_on_failure(target):
+        _write_skeleton(target)
+        ws = Workspace(target.resolve(), config)
+        ws.secret("subject-hmac")  # pseudonymises patients in the audit log
+        if populate is not None:
+            populate(ws)
+        _write_atomically(target / CONFIG_FILE, text)
+    return ws
+
+
+def _write_skeleton(target: Path) -> None:
+    from consentkit.spec.schema import SCHEMA_FILES, json_schema_text
+
     target.mkdir(parents=True, exist_ok=True)
-    for sub in ("procedures", "procedures/policies", "templates", "signatures"):
+    for sub in ("procedures", "procedures/policies", "templates", "signatures", SCHEMA_DIR):
         (target / sub).mkdir(exist_ok=True)
     state = target / STATE_DIR
     state.mkdir(exist_ok=True, mode=0o700)
@@ -270,23 +361,68 @@ def init_workspace(
             existing + ("\n" if existing and not existing.endswith("\n") else "") + GITIGNORE, encoding="utf-8"
         )
     for sub, note in (
-        ("procedures", "Your own procedure specs (<id>.yaml) override the built-in ones by id.\n"),
+        ("procedures", PROCEDURES_README),
         ("templates", "Your own templates override the built-in ones by file name.\n"),
     ):
         readme = target / sub / "README.md"
         if not readme.exists():
             readme.write_text(note, encoding="utf-8")
-    name_en = clinic_name or "Example Aesthetic Clinic"
-    config_text = DEFAULT_CONFIG.format(
-        name_cn=clinic_name or "示例医疗美容诊所",
-        name_tw=clinic_name or "示例醫療美容診所",
-        name_en=name_en,
-        timezone=timezone,
-        jurisdiction=jurisdiction,
-    )
-    tmp = target / f".{CONFIG_FILE}.tmp"
-    tmp.write_text(config_text, encoding="utf-8")
-    tmp.replace(target / CONFIG_FILE)
-    ws = Workspace(target.resolve(), load_config(target / CONFIG_FILE))
-    ws.secret("subject-hmac")  # pseudonymises patients in the audit log
-    return ws
+    # the schemas the files' modelines point to (# yaml-language-server: $schema=../schema/procedure.json)
+    for kind, name in SCHEMA_FILES.items():
+        _write_atomically(target / SCHEMA_DIR / name, json_schema_text(kind))
+
+
+PROCEDURES_README = """\
+Your own procedure specs (<id>.yaml) override the built-in ones by id.
+
+Start each file with this line so that editors with a YAML language server complete and check it:
+
+    # yaml-language-server: $schema=../schema/procedure.json
+
+(policies/<code>.yaml: $schema=../../schema/policy.json; intake.yaml: $schema=../schema/intake.json).
+The schemas in ../schema/ were written by `consentkit init`; after upgrading consentkit, refresh them with
+`consentkit schema --all -o schema/`.
+"""
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _undone_on_failure(target: Path) -> Iterator[None]:
+    """On any exception, remove every path under ``target`` that did not exist before, and restore .gitignore."""
+    existed = target.exists()
+    before = _init_paths(target) if existed else set()
+    gitignore = target / ".gitignore"
+    old_gitignore = gitignore.read_bytes() if gitignore.is_file() else None
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        for path in sorted(_init_paths(target) - before, key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        if old_gitignore is not None:
+            gitignore.write_bytes(old_gitignore)
+        raise
+
+
+def _init_paths(target: Path) -> set[Path]:
+    """The paths ``init`` may add to: the top level and the folders it writes into (not, say, ``.git``)."""
+    paths = set(target.iterdir())
+    for sub in ("procedures", "templates", "signatures", SCHEMA_DIR, STATE_DIR):
+        folder = target / sub
+        if folder.is_dir() and not folder.is_symlink():
+            paths.update(folder.rglob("*"))
+    return paths

@@ -15,7 +15,7 @@ from consentkit.workspace import init_workspace
     "--jurisdiction",
     default="cn",
     show_default=True,
-    help="Policy to apply: cn, tw, uk, fr, us (procedures/policies/<code>.yaml).",
+    help="Policy to apply: cn, tw, uk, fr, us, or the workspace's own procedures/policies/<code>.yaml.",
 )
 @click.option("--timezone", default="Asia/Shanghai", show_default=True, help="The clinic's IANA time zone.")
 @click.option("--clinic-name", help="Clinic name written into consentkit.toml (edit it there later).")
@@ -29,15 +29,22 @@ def init(directory: Path, jurisdiction: str, timezone: str, clinic_name: str | N
     from consentkit import keystore
     from consentkit.errors import WorkspaceError
     from consentkit.pki import WorkspacePki
-    from consentkit.workspace import CONFIG_FILE, Workspace, WorkspaceConfig
+    from consentkit.workspace import CONFIG_FILE, Workspace, WorkspaceConfig, config_text
 
     if (directory / CONFIG_FILE).exists():
         raise WorkspaceError(f"{directory} is already a workspace ({CONFIG_FILE} exists); nothing changed")
-    # ask for the passphrase before anything is written
+    # check the options and ask for the passphrase before anything is written
+    config_text(directory, jurisdiction=jurisdiction, timezone=timezone, clinic_name=clinic_name)
     probe = Workspace(directory, WorkspaceConfig.model_validate(_PROBE_CONFIG))
     secret = keystore.passphrase(probe, confirm=True)
-    ws = init_workspace(directory, jurisdiction=jurisdiction, timezone=timezone, clinic_name=clinic_name)
-    WorkspacePki(ws).create(secret)
+
+    def create_pki(ws: Workspace) -> None:
+        WorkspacePki(ws).create(secret)
+
+    # a failure anywhere, the PKI included, leaves nothing behind: the command can be run again
+    ws = init_workspace(
+        directory, jurisdiction=jurisdiction, timezone=timezone, clinic_name=clinic_name, populate=create_pki
+    )
     click.echo(f"created workspace {ws.root}")
     click.echo(f"  edit {ws.root / 'consentkit.toml'} (clinic name, phones, time zone, jurisdiction)")
     click.echo(f"  state (never commit): {ws.state_dir}")
