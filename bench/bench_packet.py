@@ -55,6 +55,9 @@ def sample_case(ws: Workspace, procedure: str, folder: Path) -> Path:
     data = sample_case_data(library, library.procedure(procedure).model, ["zh-CN"], ws.zone)
     data["patient"]["name"] = "李小梅"
     data["physicians"] = {"consulting": {"name": "王医生"}, "operating": {"name": "王医生"}}
+    # packets refuse a planned time in the past or inside the cooling-off period: keep the sample's dates ahead
+    today = dt.datetime.now(ws.zone).replace(hour=10, minute=0, second=0, microsecond=0)
+    data["consultation_at"], data["planned_at"] = today, today + dt.timedelta(days=21, hours=-1)
     path = folder / f"case-{procedure}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from consentkit import __version__
 from consentkit.case import ResolvedCase, load_case, resolve_case, subject_id
 from consentkit.cooling_off import cooling_off_period
-from consentkit.errors import InputError, RenderError, SourceLocation
+from consentkit.errors import CaseError, InputError, RenderError, SourceLocation
 from consentkit.manifest import (
     MANIFEST_NAME,
     PACKET_PDF,
@@ -176,6 +177,38 @@ def signature_boxes(inp: RenderInput, documents: dict[DocKind, Any]) -> list[Sig
     return boxes
 
 
+def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """ "2026-12-08 14:30 Asia/Shanghai", seconds rounded up (a start at the printed minute is allowed)."""
+    if moment.second or moment.microsecond:
+        moment = moment.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+
+
+def check_planned_time(resolved: ResolvedCase, now: dt.datetime) -> None:
+    """Refuse a planned procedure time in the past, or earlier than the cooling-off period allows: the patient signs
+    at the consultation at the earliest, and not before this packet exists. A :class:`CaseError` (exit 3) naming
+    the case file, the line and ``planned_at``, with the earliest permitted start."""
+    case, zone = resolved.case, resolved.zone
+    where = resolved.doc.location(("planned_at",))
+    planned = resolved.planned_at
+    if planned <= now:
+        raise CaseError(
+            f"{_local(planned, zone)} is in the past (it is now {_local(now, zone)}); correct the planned time",
+            location=where,
+        )
+    period = cooling_off_period(resolved.spec.model, resolved.policy)
+    signs_at = max(resolved.consultation_at, now)
+    earliest = period.earliest(signs_at, zone)
+    if planned < earliest:
+        when = "the consultation" if signs_at == resolved.consultation_at else "this packet exists (now)"
+        raise CaseError(
+            f"{_local(planned, zone)} is earlier than the cooling-off period allows: {case.procedure} needs "
+            f"{period.describe('en')} ({resolved.policy.jurisdiction} policy) and the patient cannot sign before "
+            f"{when}, so the earliest permitted start is {_local(earliest, zone)}; plan the procedure then or later",
+            location=where,
+        )
+
+
 def pinned_approvals(ws: Workspace, spec: Any, policy: Any, roots: Sequence[Path]) -> list[ApprovalRef]:
     """The verified approvals of exactly this spec version and these templates, for every review role the policy
     (or ``[review] required_roles``) requires; :class:`~consentkit.errors.RefusedError` naming the missing ones."""
@@ -195,6 +228,7 @@ def build_packet(
     library = cached_library(ws.procedure_roots())
     policy = library.policy(ws.config.clinic.jurisdiction)
     resolved = resolve_case(case, doc, library, policy.model, ws.zone)
+    check_planned_time(resolved, now)
     profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
     roots = ws.template_roots()
     approvals = [] if draft else pinned_approvals(ws, resolved.spec.model, policy.model, roots)

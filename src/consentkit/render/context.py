@@ -306,7 +306,6 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
     if inp.case is not None:
         earliest = period.earliest(inp.case.consultation_at, inp.zone)
         cooling["earliest"] = clock.datetime(earliest)
-        cooling["planned_ok"] = inp.case.planned_at >= earliest
 
     overrides = []
     if inp.case is not None:
