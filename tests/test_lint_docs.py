@@ -36,7 +36,40 @@ def test_pre_commit_hook() -> None:
     assert hook["language"] == "python" and hook["entry"] == "consentkit lint"
     pattern = re.compile(hook["files"])
     assert pattern.search("procedures/rhinoplasty.yaml") and pattern.search("procedures/policies/tw.yaml")
-    assert pattern.search("procedures/a.yml") and not pattern.search("templates/html/consent.html.j2")
+    assert pattern.search("procedures/a.yml") and pattern.search("templates/html/_macros.html.j2")
+    assert pattern.search("signatures/default.yaml") and pattern.search("consentkit.toml")
+    assert not pattern.search("README.md") and not pattern.search("signatures/trust/clinic-root.pem")
+
+
+def _system_fonts() -> list[str]:
+    fonts = yaml.safe_load((REPO / "templates" / "fonts.yaml").read_text(encoding="utf-8"))
+    return sorted({face["system"] for face in fonts["faces"] if "system" in face})
+
+
+RENDERING_PACKAGES = ("fonts-noto-cjk", "libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0")
+
+
+def test_hook_says_what_the_machine_needs() -> None:
+    text = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    assert _system_fonts() == ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"]
+    for needed in (*_system_fonts(), *RENDERING_PACKAGES, "CK200,CK210"):
+        assert needed in text, needed
+
+
+def test_ci_examples_install_the_declared_fonts() -> None:
+    bootstrap = (REPO / "bootstrap.sh").read_text(encoding="utf-8")
+    github = yaml.safe_load((REPO / "docs" / "ci" / "github-actions.yml").read_text(encoding="utf-8"))
+    steps = github["jobs"]["lint"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    install = next(i for i, run in enumerate(runs) if "apt-get install" in run)
+    assert install < next(i for i, run in enumerate(runs) if "consentkit lint" in run)
+    gitlab = yaml.safe_load((REPO / "docs" / "ci" / "gitlab-ci.yml").read_text(encoding="utf-8"))
+    script = gitlab["consent-lint"]["script"]
+    apt = next(i for i, line in enumerate(script) if "apt-get install" in line)
+    assert apt < next(i for i, line in enumerate(script) if "consentkit lint" in line)
+    for package in RENDERING_PACKAGES:
+        assert package in bootstrap  # the same packages the project's own set-up installs
+        assert package in runs[install] and package in script[apt], package
 
 
 def test_ci_examples_run_the_documented_commands() -> None:
