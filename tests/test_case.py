@@ -65,6 +65,22 @@ def test_wrong_date_format(tmp_path: Path) -> None:
     assert err.value.location is not None and err.value.location.line == _line_of(text, "planned_at")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("date_of_birth: 1990-04-18", "date_of_birth: 1990-13-45", "patient.date_of_birth"),
+        ("planned_at: 2026-12-08T14:30:00+08:00", "planned_at: 2026-02-30T14:30:00+08:00", "planned_at"),
+    ],
+)
+def test_impossible_date_names_its_field(tmp_path: Path, old: str, new: str, field: str) -> None:
+    text = SAMPLE.replace(old, new)
+    with pytest.raises(InputError) as err:
+        load_case(_case(tmp_path, text))
+    line = _line_of(text, new.split(": ")[1])
+    assert str(err.value).startswith(f"{tmp_path / 'case.yaml'}:{line} {field}: cannot read value "), str(err.value)
+    assert err.value.exit_code == 3
+
+
 def test_minor_without_guardian(tmp_path: Path, builtin_library: Library) -> None:
     text = SAMPLE.replace("date_of_birth: 1990-04-18", "date_of_birth: 2010-04-18")
     with pytest.raises(CaseError, match="under 18: add a guardian") as err:

@@ -86,6 +86,10 @@ class YamlError(InputError):
     """The YAML itself is unusable: unparseable, too big, not the expected shape."""
 
 
+class _BadValue(YamlError):
+    """A value YAML cannot read (an impossible date like 1990-13-45); the field is added where it is known."""
+
+
 class _Builder:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -120,10 +124,10 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 return self.constructor.construct_object(node, deep=True)
-            except yaml.YAMLError as exc:  # e.g. an impossible date like 2026-02-30
-                raise self.fail(node, f"cannot read value {node.value!r}: {getattr(exc, 'problem', exc)}") from exc
-            except ValueError as exc:
-                raise self.fail(node, f"cannot read value {node.value!r}: {exc}") from exc
+            except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date like 2026-02-30
+                reason = getattr(exc, "problem", None) or exc
+                where = SourceLocation(self.path, node.start_mark.line + 1, format_path(loc) or None)
+                raise _BadValue(f"cannot read value {node.value!r}: {reason}", location=where) from exc
         raise self.fail(node, f"unsupported YAML node {type(node).__name__}")
 
 
@@ -167,7 +171,7 @@ class _EventBuilder:
         kind = type(event)
         value: Any
         if kind is ScalarEvent:
-            value = self.scalar(event)  # type: ignore[arg-type]
+            value = self.located_scalar(event, loc)  # type: ignore[arg-type]
         elif kind is MappingStartEvent:
             if event.tag is not None:  # type: ignore[attr-defined]
                 raise _Unusual
@@ -198,7 +202,7 @@ class _EventBuilder:
                     if item.tag is None and not item.implicit[0]:
                         value[key] = item.value
                     else:
-                        value[key] = self.scalar(item)
+                        value[key] = self.located_scalar(item, here)
                 else:
                     value[key] = self.build(item, here, depth + 1)
         elif kind is SequenceStartEvent:
@@ -244,10 +248,19 @@ class _EventBuilder:
         node = ScalarNode(tag, value, style=event.style)
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:  # e.g. an impossible date like 2026-02-30
-            raise self.fail(event, f"cannot read value {value!r}: {getattr(exc, 'problem', exc)}") from exc
-        except ValueError as exc:
-            raise self.fail(event, f"cannot read value {value!r}: {exc}") from exc
+        except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date like 2026-02-30
+            reason = getattr(exc, "problem", None) or exc
+            mark = event.start_mark
+            where = SourceLocation(self.path, mark.line + 1 if mark is not None else None)
+            raise _BadValue(f"cannot read value {value!r}: {reason}", location=where) from exc
+
+    def located_scalar(self, event: ScalarEvent, loc: KeyPath) -> Any:
+        """:meth:`scalar`, its error naming the field."""
+        try:
+            return self.scalar(event)
+        except _BadValue as exc:
+            where = SourceLocation(self.path, exc.location.line if exc.location else None, format_path(loc) or None)
+            raise _BadValue(exc.message, location=where) from exc
 
     def document(self) -> tuple[Any, bool]:
         """The single document's data, and whether the stream held a document at all."""
@@ -444,6 +457,8 @@ def parse_yaml(text: str, path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Yam
         return YamlDocument(path=path, data=data, text=text, lines=_LazyLines(text, path))
     except _Unusual:
         pass
+    except _BadValue as exc:
+        raise _located(text, path) or exc from None
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path, text) from exc
     except RecursionError as exc:
@@ -451,6 +466,20 @@ def parse_yaml(text: str, path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Yam
     finally:
         parser.dispose()
     return _parse_with_nodes(text, path)
+
+
+def _located(text: str, path: Path) -> _BadValue | None:
+    """The unreadable value's error again, from the line-recording pass, which knows the field's name."""
+    parser = _COMPOSER(text)
+    try:
+        _EventBuilder(path, parser).document()
+    except _BadValue as exc:
+        return exc
+    except (_Unusual, yaml.YAMLError, YamlError, RecursionError):
+        return None
+    finally:
+        parser.dispose()
+    return None
 
 
 def _parse_with_nodes(text: str, path: Path) -> YamlDocument:
