@@ -381,6 +381,8 @@ class Retention(Model):
 
 class Approvals(Model):
     required_roles: list[ReviewerRole] = Field(default_factory=list)
+    # one person may fill only one required review role per version; a policy may allow it explicitly
+    same_reviewer_for_several_roles: bool = False
 
 
 class Policy(Model):
