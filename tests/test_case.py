@@ -123,3 +123,22 @@ def test_subject_id_is_keyed_and_stable(tmp_path: Path) -> None:
     a = subject_id(case, b"k" * 32)
     assert a == subject_id(case, b"k" * 32) and a != subject_id(case, b"j" * 32)
     assert "110101" not in a and a.startswith("hmac-sha256:")
+
+
+def test_absolute_contraindication_points_at_the_answer(tmp_path: Path, builtin_library: Library) -> None:
+    text = SAMPLE.replace("  pregnant: false", "  pregnant: true")
+    with pytest.raises(RefusedError, match="absolute contraindication 'pregnancy' holds") as err:
+        _resolve(_case(tmp_path, text), builtin_library)
+    assert err.value.location is not None
+    assert (err.value.location.line, err.value.location.field) == (_line_of(text, "pregnant: true"), "intake.pregnant")
+    assert "botulinum-toxin.yaml:" in err.value.message and "pregnant or breastfeeding" in err.value.message
+
+
+def test_relative_contraindication_says_how_to_override(tmp_path: Path, builtin_library: Library) -> None:
+    text = SAMPLE.replace("  aminoglycosides: false", "  aminoglycosides: true")
+    with pytest.raises(RefusedError) as err:
+        _resolve(_case(tmp_path, text), builtin_library)
+    assert err.value.location is not None
+    line = _line_of(text, "aminoglycosides: true")
+    assert (err.value.location.line, err.value.location.field) == (line, "intake.aminoglycosides")
+    assert "overrides: [{contraindication: aminoglycosides, reason:" in err.value.message

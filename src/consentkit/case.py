@@ -18,9 +18,9 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from consentkit.errors import CaseError, InputError, MultiInputError, RefusedError, SourceLocation, SpecError
 from consentkit.spec.conditions import ConditionError, Value, parse_condition
 from consentkit.spec.library import Library, Loaded, age_on, answers_for, spec_conditions
-from consentkit.spec.models import Contraindication, Id, Locale, Model, Policy, ProcedureSpec
+from consentkit.spec.models import Contraindication, Id, IntakeCatalogue, Locale, Model, Policy, ProcedureSpec
 from consentkit.spec.validate import validate_document
-from consentkit.spec.yamlfile import YamlDocument, format_path, load_mapping
+from consentkit.spec.yamlfile import KeyPath, YamlDocument, format_path, load_mapping
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -285,21 +285,40 @@ def resolve_case(case: CaseFile, doc: YamlDocument, library: Library, policy: Po
     except ConditionError as exc:  # pragma: no cover - every name was checked above
         raise CaseError(str(exc), location=doc.location(("intake",))) from exc
     for ci in holding:
-        text = ci.text.get(case.locales[0]) or next(iter(ci.text.values()))
+        text = (ci.text.get(case.locales[0]) or next(iter(ci.text.values()))).strip().rstrip("。.")
         where = loaded.location("contraindications", spec.contraindications.index(ci))
+        answer = doc.location(_answer_path(case, intake, env, ci.applies_if or ""))
         if ci.kind == "absolute":
             raise RefusedError(
                 f"absolute contraindication '{ci.id}' holds for this patient ({text}); "
-                f"the packet cannot be made ({where})",
-                location=doc.location(("intake",)),
+                f"the packet cannot be made ({where}: {ci.applies_if})",
+                location=answer,
             )
         if ci.id not in overrides:
             raise RefusedError(
-                f"relative contraindication '{ci.id}' holds ({text}); add an override with the "
-                f"physician's reason under 'overrides' to go ahead",
-                location=doc.location(("overrides",)),
+                f"relative contraindication '{ci.id}' holds for this patient ({text}; {where}: {ci.applies_if}); "
+                f"to go ahead, the physician records the reason in the case file: "
+                f'overrides: [{{contraindication: {ci.id}, reason: "…", physician: "…"}}]',
+                location=answer,
             )
     return resolved
+
+
+def _answer_path(case: CaseFile, intake: IntakeCatalogue, env: dict[str, Value], condition: str) -> KeyPath:
+    """Where in the case file the answer that makes ``condition`` hold is written: the first name of the
+    condition with a yes, non-empty or non-zero answer (``pregnant`` in ``pregnant or breastfeeding``), as an
+    intake answer, an option, or the date of birth an age is worked out from."""
+    names = sorted(parse_condition(condition).names, key=condition.find)
+    names.sort(key=lambda n: not env.get(n))  # stable: first the answers that are "yes"
+    for name in names:
+        if name in case.intake:
+            return ("intake", name)
+        if name in case.options:
+            return ("options", name)
+        question = intake.question(name)
+        if question is not None and question.derived_from == "date_of_birth":
+            return ("patient", "date_of_birth")
+    return ("intake",)
 
 
 def _answer_error(kind: str, value: Answer, choices: list[str], low: float | None, high: float | None) -> str | None:
