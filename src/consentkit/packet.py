@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from consentkit import __version__
 from consentkit.case import ResolvedCase, load_case, resolve_case, subject_id
 from consentkit.cooling_off import cooling_off_period
-from consentkit.errors import CaseError, InputError, RenderError, SourceLocation
+from consentkit.errors import CaseError, InputError, MultiInputError, RenderError, SourceLocation
 from consentkit.manifest import (
     MANIFEST_NAME,
     PACKET_PDF,
@@ -34,6 +34,7 @@ from consentkit.manifest import (
 from consentkit.render.context import DOCS, DocKind, RenderInput
 from consentkit.render.docx import render_docx
 from consentkit.render.env import template_hashes
+from consentkit.render.fonts import FontSet, fonts_for
 from consentkit.render.html import render_html, translators_for
 from consentkit.render.ics import calendar_text, events_for
 from consentkit.render.labels import DOCUMENT, pick
@@ -41,6 +42,7 @@ from consentkit.render.pdf import PdfEngine, anchor_boxes, engine_for
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.spec.canonical import content_hash
 from consentkit.spec.library import Library, load_library
+from consentkit.spec.yamlfile import KeyPath
 from consentkit.workspace import Workspace
 
 CARE_GUIDE_PDF = "care-guide.pdf"
@@ -209,6 +211,46 @@ def check_planned_time(resolved: ResolvedCase, now: dt.datetime) -> None:
         )
 
 
+_NOT_PRINTED = {"case_id", "procedure", "options", "locales", "intake", "type", "sex", "contraindication"}
+
+
+def _printed_texts(value: Any, path: KeyPath = ()) -> list[tuple[KeyPath, str]]:
+    """Every text of the case file that the documents print (names, numbers, reasons, notes), with its key path."""
+    if isinstance(value, str):
+        return [(path, value)]
+    found: list[tuple[KeyPath, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _NOT_PRINTED:
+                found += _printed_texts(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _printed_texts(item, (*path, i))
+    return found
+
+
+def check_case_glyphs(resolved: ResolvedCase, fonts: FontSet) -> None:
+    """Refuse (exit 3, file, line and field) a case whose printed text holds a character no declared font of the
+    packet's locales can draw (an emoji in a name): checked before rendering, so the message names the case file
+    rather than a template."""
+    problems: list[InputError] = []
+    data = resolved.case.model_dump(mode="json", exclude_none=True)
+    for path, text in _printed_texts(data):
+        missing: set[str] = set()
+        for locale in resolved.case.locales:
+            missing |= fonts.missing_characters(text, locale)
+        if missing:
+            shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in sorted(missing))
+            problems.append(
+                CaseError(
+                    f"no font of the documents can draw {shown}; write it without that character",
+                    location=resolved.doc.location(path),
+                )
+            )
+    if problems:
+        raise MultiInputError(problems)
+
+
 def pinned_approvals(ws: Workspace, spec: Any, policy: Any, roots: Sequence[Path]) -> list[ApprovalRef]:
     """The verified approvals of exactly this spec version and these templates, for every review role the policy
     (or ``[review] required_roles``) requires; :class:`~consentkit.errors.RefusedError` naming the missing ones."""
@@ -229,8 +271,9 @@ def build_packet(
     policy = library.policy(ws.config.clinic.jurisdiction)
     resolved = resolve_case(case, doc, library, policy.model, ws.zone)
     check_planned_time(resolved, now)
-    profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
     roots = ws.template_roots()
+    check_case_glyphs(resolved, fonts_for(roots))
+    profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
     approvals = [] if draft else pinned_approvals(ws, resolved.spec.model, policy.model, roots)
     engine = engine_for(tuple(r.resolve() for r in roots))
     inp = packet_input(ws, resolved, library, profile, draft=draft, now=now)
