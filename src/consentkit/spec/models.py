@@ -25,7 +25,8 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Text = dict[Locale, NonEmptyText]
-"""A human text in every locale of the spec: ``{zh-CN: ..., zh-TW: ..., en: ...}``."""
+"""A human text in every locale of the spec: ``{zh-CN: ..., zh-TW: ..., en: ...}``. Chinese texts (zh-*) read from
+YAML are normalised by the loader (:func:`consentkit.spec.cjk.normalise_chinese`)."""
 
 _NUM = r"(?:0|[1-9][0-9]{0,8})"
 _PRE = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"

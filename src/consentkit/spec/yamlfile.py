@@ -31,6 +31,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from consentkit.errors import InputError, SourceLocation
+from consentkit.spec.cjk import is_chinese_locale, normalise_chinese
 
 KeyPath = tuple[str | int, ...]
 
@@ -82,6 +83,14 @@ def format_path(loc: KeyPath) -> str:
     return out
 
 
+def _text_for(key: str, value: Any) -> Any:
+    """A text under a Chinese locale key (``zh-CN: >- ...``) without the spaces folding put between Chinese
+    characters (see :mod:`consentkit.spec.cjk`); any other value as it is."""
+    if type(value) is str and " " in value and is_chinese_locale(key):
+        return normalise_chinese(value)
+    return value
+
+
 class YamlError(InputError):
     """The YAML itself is unusable: unparseable, too big, not the expected shape."""
 
@@ -117,7 +126,7 @@ class _Builder:
                 if key in out:
                     raise self.fail(key_node, f"duplicate key '{key}' (the first is kept by most tools; say it once)")
                 self.lines[(*loc, key)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, (*loc, key), depth + 1)
+                out[key] = _text_for(key, self.build(value_node, (*loc, key), depth + 1))
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
@@ -199,12 +208,11 @@ class _EventBuilder:
                     self.count += 1
                     if self.count > MAX_NODES:
                         raise self.fail(item, f"more than {MAX_NODES:,} values; refusing to load")
-                    if item.tag is None and not item.implicit[0]:
-                        value[key] = item.value
-                    else:
-                        value[key] = self.located_scalar(item, here)
+                    plain = item.tag is None and not item.implicit[0]
+                    scalar = item.value if plain else self.located_scalar(item, here)
+                    value[key] = _text_for(key, scalar) if key[:2] == "zh" else scalar
                 else:
-                    value[key] = self.build(item, here, depth + 1)
+                    value[key] = _text_for(key, self.build(item, here, depth + 1))
         elif kind is SequenceStartEvent:
             if event.tag is not None:  # type: ignore[attr-defined]
                 raise _Unusual
@@ -317,12 +325,10 @@ class _DataBuilder(_EventBuilder):
                     self.count += 1
                     if self.count > MAX_NODES:
                         raise self.fail(item, f"more than {MAX_NODES:,} values; refusing to load")
-                    if item.tag is None and not item.implicit[0]:
-                        value[key] = item.value
-                    else:
-                        value[key] = self.scalar(item)
+                    scalar = item.value if item.tag is None and not item.implicit[0] else self.scalar(item)
+                    value[key] = _text_for(key, scalar) if key[:2] == "zh" else scalar
                 else:
-                    value[key] = self.build(item, loc, depth + 1)
+                    value[key] = _text_for(key, self.build(item, loc, depth + 1))
         elif kind is SequenceStartEvent:
             if event.tag is not None:  # type: ignore[attr-defined]
                 raise _Unusual

@@ -1,4 +1,4 @@
-"""CK120-CK123: every text in every locale, and each locale really translated into its own script."""
+"""CK120-CK124: every text in every locale, and each locale really translated into its own script."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
 from consentkit.lint.registry import TextProblem, define_rule
 from consentkit.lint.texts import TextInfo
+from consentkit.spec.cjk import CJK_CLASS, is_chinese_locale
 from consentkit.spec.library import Loaded
 from consentkit.spec.models import ProcedureSpec
 
@@ -46,7 +47,40 @@ CK123 = define_rule(
     fix="replace the characters with the Simplified forms the message gives",
 )
 
+CK124 = define_rule(
+    "CK124",
+    "warning",
+    "chinese-spacing",
+    "a Chinese text has a gap between two Chinese characters or punctuation marks: a line break (a literal block "
+    "`|`), a tab or a no-break space. The space a folded block (`>-`) leaves there is removed when the file is "
+    "loaded; these are not, and print as a gap",
+    fix="join the lines, or write the text as a folded block (`>-`), whose line breaks are dropped between Chinese "
+    "characters",
+)
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_GAP = re.compile(f"([{CJK_CLASS}])([ \t\n\r\u00a0]+)(?=[{CJK_CLASS}])")
+_GAP_WORDS = {"\n": "a line break", "\r": "a line break", "\t": "a tab", "\u00a0": "a no-break space", " ": "a space"}
+
+
+@CK124.per_text
+def _chinese_gaps(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
+    for locale, text in items:
+        if not is_chinese_locale(locale):
+            continue
+        found = _GAP.search(text)
+        if found is None:
+            continue
+        what = _GAP_WORDS.get(found.group(2)[0], "a gap")
+        before, after = found.group(1), text[found.end()]
+        yield (
+            locale,
+            f"{what} between '{before}' and '{after}' prints as a gap in Chinese: join the lines "
+            "(a folded block >- drops them)",
+            before + found.group(2)[0] if found.group(2)[0] not in "\n\r" else before,
+        )
+
+
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 MIN_LATIN_WORDS = 3  # shorter identical texts are usually names or units ("PDO", "1 ml") and may stay as they are
 
