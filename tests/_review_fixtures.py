@@ -24,11 +24,11 @@ def reviewers(ws: Workspace, passphrase: str = PASSPHRASE) -> dict[str, str]:
     pki = WorkspacePki(ws)
     if not pki.exists():
         pki = init_pki(ws, passphrase.encode())
-    for name in REVIEWERS.values():
+    for role, name in REVIEWERS.items():
         try:
             pki.find(name, roles=("reviewer",))
         except InputError:
-            pki.issue_signer("reviewer", name, passphrase.encode())
+            pki.issue_signer("reviewer", name, passphrase.encode(), review_role=role)
     return dict(REVIEWERS)
 
 

@@ -316,7 +316,7 @@ def test_refusals(tmp_path: Path) -> None:
     # a lint error (no "no treatment" alternative: CK111) blocks the approval
     spec_file(ws).write_text(text.replace("no_treatment: true", "no_treatment: false"), encoding="utf-8")
     with pytest.raises(RefusedError, match=r"lint error.*CK111"):
-        approve(ws, PROCEDURE, reviewer="Dr Li Na", role="legal", secret=PASSPHRASE.encode())
+        approve(ws, PROCEDURE, reviewer="Dr Li Na", role="clinical", secret=PASSPHRASE.encode())
     assert not approvals_dir(ws).exists()
 
 
@@ -378,7 +378,9 @@ def test_cli_issue_approve_status(
     code, _, err = _cli(*w, "review", "approve", PROCEDURE, "--reviewer", "Zhao Lei", "--role", "legal", capsys=capsys)
     assert code == 1 and "consentkit pki issue reviewer 'Zhao Lei'" in err and "Traceback" not in err
     code, out, err = _cli(*w, "pki", "issue", "reviewer", "Zhao Lei", capsys=capsys)
-    assert code == 0 and "issued reviewer certificate for Zhao Lei" in out, err
+    assert code == 2 and "--review-role clinical|legal" in err
+    code, out, err = _cli(*w, "pki", "issue", "reviewer", "Zhao Lei", "--review-role", "legal", capsys=capsys)
+    assert code == 0 and "issued reviewer (legal review) certificate for Zhao Lei" in out, err
     version = resolve_version(ws, PROCEDURE).model.version
     code, out, err = _cli(
         *w, "review", "approve", PROCEDURE, "--version", version, "--reviewer", "Zhao Lei", "--role", "legal",

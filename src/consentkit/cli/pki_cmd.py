@@ -20,6 +20,12 @@ def pki() -> None:
 @click.argument("name")
 @click.option("--slug", help="File name under .consentkit/pki/signers/ (default: from the name).")
 @click.option(
+    "--review-role",
+    type=click.Choice(["clinical", "legal"]),
+    help="Reviewer only (required): the review this certificate approves for; it is written into the certificate "
+    "(OU=clinical review | legal review). One person with both duties gets two certificates.",
+)
+@click.option(
     "--pkcs11",
     "pkcs11_uri",
     metavar="URI",
@@ -27,15 +33,23 @@ def pki() -> None:
     "key and store the certificate on the token too.",
 )
 @click.pass_context
-def issue(ctx: click.Context, role: str, name: str, slug: str | None, pkcs11_uri: str | None) -> None:
+def issue(
+    ctx: click.Context, role: str, name: str, slug: str | None, review_role: str | None, pkcs11_uri: str | None
+) -> None:
     """Issue a certificate for a physician or witness NAME (the name printed on the packet), or for a reviewer
-    NAME who approves procedure versions ('consentkit review approve').
+    NAME who approves procedure versions ('consentkit review approve') in one review: --review-role clinical|legal.
 
     Without --pkcs11 a new key is made and kept as PKCS#12 in the workspace, encrypted with the workspace
     passphrase."""
     from consentkit import keystore
     from consentkit.pki import WorkspacePki
 
+    if (role == "reviewer") != (review_role is not None):
+        raise click.UsageError(
+            "a reviewer certificate needs --review-role clinical|legal"
+            if role == "reviewer"
+            else "--review-role is for reviewer certificates only"
+        )
     ws = needed_workspace(ctx)
     authority = WorkspacePki(ws).require()
     secret = keystore.passphrase(ws)
@@ -44,14 +58,17 @@ def issue(ctx: click.Context, role: str, name: str, slug: str | None, pkcs11_uri
 
         ref = Pkcs11Ref.parse(pkcs11_uri)
         public = token_public_key(ref)
-        cert, record = authority.issue_for_public_key(role, name, public, secret, slug=slug, pkcs11_uri=ref.uri())
+        cert, record = authority.issue_for_public_key(
+            role, name, public, secret, slug=slug, pkcs11_uri=ref.uri(), review_role=review_role
+        )
         store_token_certificate(ref, cert)
         where = f"key on token '{ref.token_label}', certificate stored there and in signers/{record.slug}.pem"
     else:
-        record = authority.issue_signer(role, name, secret, slug=slug)
+        record = authority.issue_signer(role, name, secret, slug=slug, review_role=review_role)
         where = f"signers/{record.slug}.p12"
+    kind = f"{role} ({review_role} review)" if review_role else role
     click.echo(
-        f"issued {role} certificate for {record.name}: serial {record.serial}, valid until "
+        f"issued {kind} certificate for {record.name}: serial {record.serial}, valid until "
         f"{record.not_after:%Y-%m-%d} ({where})"
     )
 
@@ -74,8 +91,9 @@ def list_(ctx: click.Context, show_all: bool, as_json: bool) -> None:
         )
         return
     for r in records:
+        role = f"{r.role} ({r.review_role})" if r.review_role else r.role
         click.echo(
-            f"{r.role:<15} {r.name:<28} serial {r.serial:<42} {r.not_before:%Y-%m-%d} → {r.not_after:%Y-%m-%d}  "
+            f"{role:<15} {r.name:<28} serial {r.serial:<42} {r.not_before:%Y-%m-%d} → {r.not_after:%Y-%m-%d}  "
             f"{r.status(now)}"
         )
         click.echo(f"{'':15} {r.subject}")

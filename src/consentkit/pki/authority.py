@@ -85,6 +85,7 @@ class CertRecord:
     revoked_at: dt.datetime | None = None
     reason: str | None = None
     pkcs11_uri: str | None = None  # where the key lives when key_storage is "pkcs11" (no PIN in it)
+    review_role: str | None = None  # a reviewer's review (clinical | legal), also in the certificate (OU)
 
     def status(self, at: dt.datetime) -> str:
         # revocation times are rounded up to the second (see revoke): count one that close as already in force
@@ -127,6 +128,19 @@ def slugify(name: str, role: str) -> str:
     if not slug:  # a Chinese name: keep it stable and readable enough
         slug = f"{role}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
     return slug[:48]
+
+
+def _check_review_role(role: str, review_role: str | None) -> None:
+    """A reviewer's certificate names the one review it is for; no other certificate names one."""
+    if role not in CREDENTIAL_ROLES:
+        raise InputError(f"'{role}' is not a signer role (use {', '.join(CREDENTIAL_ROLES)})")
+    if role == "reviewer" and review_role not in certs.REVIEW_ROLES:
+        raise InputError(
+            f"a reviewer certificate is issued for one review: give --review-role {' or '.join(certs.REVIEW_ROLES)}"
+            + (f" (not {review_role!r})" if review_role else "")
+        )
+    if role != "reviewer" and review_role is not None:
+        raise InputError(f"only a reviewer certificate names a review role, not a {role}'s")
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:
@@ -349,19 +363,31 @@ class WorkspacePki:
 
     # -- issuing -----------------------------------------------------------------------------------------------
     def issue_signer(
-        self, role: str, name: str, secret: bytes, *, slug: str | None = None, now: dt.datetime | None = None
+        self,
+        role: str,
+        name: str,
+        secret: bytes,
+        *,
+        slug: str | None = None,
+        now: dt.datetime | None = None,
+        review_role: str | None = None,
     ) -> CertRecord:
         """A physician's, witness's or reviewer's key and certificate, stored as ``signers/<slug>.p12`` (workspace
-        passphrase). Signing a packet looks up physicians and witnesses only, so a reviewer's key never signs one."""
-        if role not in CREDENTIAL_ROLES:
-            raise InputError(f"'{role}' is not a signer role (use {', '.join(CREDENTIAL_ROLES)})")
+        passphrase). Signing a packet looks up physicians and witnesses only, so a reviewer's key never signs one.
+        A reviewer's certificate is for one review, ``review_role`` (clinical or legal), named in its subject."""
+        _check_review_role(role, review_role)
         key = certs.new_ec_key()
         with self._locked():
             slug = self._free_slug(slug or slugify(name, role))
-            cert = self._issue_end_entity(name, role, key.public_key(), secret, now=now, days=SIGNER_DAYS)
+            cert = self._issue_end_entity(
+                name, role, key.public_key(), secret, now=now, days=SIGNER_DAYS, review_role=review_role
+            )
             keystore.write_pkcs12(self.dir / "signers" / f"{slug}.p12", name, key, cert, self.chain(), secret)
             keystore.write_certificate(self.dir / "signers" / f"{slug}.pem", cert)
-            record = self._record_for(cert, role, name, slug=slug, key_storage="pkcs12")  # type: ignore[arg-type]
+            record = replace(
+                self._record_for(cert, role, name, slug=slug, key_storage="pkcs12"),  # type: ignore[arg-type]
+                review_role=review_role,
+            )
             self._add_record(record)
         return record
 
@@ -375,17 +401,20 @@ class WorkspacePki:
         slug: str | None = None,
         pkcs11_uri: str | None = None,
         now: dt.datetime | None = None,
+        review_role: str | None = None,
     ) -> tuple[x509.Certificate, CertRecord]:
         """A certificate for a key held elsewhere (a PKCS#11 token); the certificate is also kept in signers/."""
-        if role not in SIGNER_ROLES:
-            raise InputError(f"'{role}' is not a signer role (use {' or '.join(SIGNER_ROLES)})")
+        _check_review_role(role, review_role)
         with self._locked():
             slug = self._free_slug(slug or slugify(name, role))
-            cert = self._issue_end_entity(name, role, public_key, secret, now=now, days=SIGNER_DAYS)
+            cert = self._issue_end_entity(
+                name, role, public_key, secret, now=now, days=SIGNER_DAYS, review_role=review_role
+            )
             keystore.write_certificate(self.dir / "signers" / f"{slug}.pem", cert)
             record = replace(
                 self._record_for(cert, role, name, slug=slug, key_storage="pkcs11"),  # type: ignore[arg-type]
                 pkcs11_uri=pkcs11_uri,
+                review_role=review_role,
             )
             self._add_record(record)
         return cert, record
@@ -432,12 +461,14 @@ class WorkspacePki:
         now: dt.datetime | None,
         days: int,
         binding: certs.EventBinding | None = None,
+        review_role: str | None = None,
     ) -> x509.Certificate:
         if not name.strip():
             raise InputError("a signer needs a name")
         start = _utc(now)
+        unit = certs.review_unit(review_role) if review_role else None
         return certs.end_entity_certificate(
-            certs.subject_name(name.strip(), self.organisation(), self.country(), title=role),
+            certs.subject_name(name.strip(), self.organisation(), self.country(), title=role, unit=unit),
             public_key,
             issuer=self.issuing,
             issuer_key=self.private_key("issuing-ca", secret),

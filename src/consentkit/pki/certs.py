@@ -94,11 +94,33 @@ def new_ec_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def subject_name(common_name: str, organisation: str, country: str | None, *, title: str | None = None) -> x509.Name:
+REVIEW_ROLES = ("clinical", "legal")  # a reviewer certificate is issued for one review: OU "<role> review"
+
+
+def review_unit(review_role: str) -> str:
+    """The organizational unit naming a reviewer certificate's review: ``legal`` → ``legal review``."""
+    return f"{review_role} review"
+
+
+def review_role_of(cert: x509.Certificate) -> str | None:
+    """The review (``clinical``, ``legal``) a reviewer certificate was issued for, from its subject's
+    ``OU=<role> review``; None for a certificate issued without one."""
+    for attr in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME):
+        for role in REVIEW_ROLES:
+            if attr.value == review_unit(role):
+                return role
+    return None
+
+
+def subject_name(
+    common_name: str, organisation: str, country: str | None, *, title: str | None = None, unit: str | None = None
+) -> x509.Name:
     attrs = []
     if country:
         attrs.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country))
     attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]))
+    if unit:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
     if title:
         attrs.append(x509.NameAttribute(NameOID.TITLE, title))
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]))

@@ -12,19 +12,14 @@ from __future__ import annotations
 
 from consentkit.review.approvals import (
     REVIEW_ROLES,
-    ApprovalState,
-    Pinned,
-    RoleState,
-    approval_state,
     approvals_dir,
     approvals_for_refs,
     approve,
-    pinned_for,
     require_approvals,
-    required_roles,
     verify_approval,
     workspace_state,
 )
+from consentkit.review.state import ApprovalState, Pinned, RoleState, approval_state, pinned_for, required_roles
 from consentkit.review.statement import Approval, ApprovalStatement, find_approvals
 
 __all__ = [

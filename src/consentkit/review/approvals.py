@@ -12,14 +12,25 @@ of the templates and fixed wording it renders with, for one version. Changing ei
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consentkit.errors import ConsentkitError, InputError, RefusedError, SigningError, SpecError, VerificationError
 from consentkit.manifest import ApprovalRef
-from consentkit.resources import builtin_dir
+from consentkit.pki.certs import review_role_of
+from consentkit.review.state import (
+    ApprovalState,
+    Pinned,
+    approval_state,
+    bump_message,
+    distinct_reviewers,
+    other_content,
+    pinned_for,
+    required_roles,
+    same_person,
+    signing_profile,
+)
 from consentkit.review.statement import (
     APPROVALS_DIR,
     SIGNATURE_SUFFIX,
@@ -32,7 +43,6 @@ from consentkit.review.statement import (
     log_record,
     write_new,
 )
-from consentkit.review.wording import PolicyWording, ProfileWording, policy_wording, profile_wording, wording_changes
 from consentkit.spec.canonical import content_hash
 from consentkit.spec.library import Loaded, scan_library
 from consentkit.spec.models import Policy, ProcedureSpec
@@ -40,162 +50,13 @@ from consentkit.workspace import Workspace
 
 if TYPE_CHECKING:
     from consentkit.audit.log import AuditLog
-    from consentkit.pki import WorkspacePki
-    from consentkit.sign.profile import SigningProfile
+    from consentkit.pki import CertRecord, WorkspacePki
 
 REVIEW_ROLES = ("clinical", "legal")
 
 
 def approvals_dir(ws: Workspace) -> Path:
     return ws.root / APPROVALS_DIR
-
-
-def required_roles(ws: Workspace | None, policy: Policy) -> tuple[str, ...]:
-    """Which reviews must approve: ``[review] required_roles`` in consentkit.toml when set, else the policy's."""
-    if ws is not None and ws.config.review.required_roles is not None:
-        return tuple(ws.config.review.required_roles)
-    return tuple(policy.approvals.required_roles)
-
-
-@dataclass(frozen=True)
-class Pinned:
-    """What an approval of this procedure must match to count: version, spec hash, template hashes, and the
-    wording printed from the signing profile and the policy (None: not known here, e.g. lint with a broken
-    profile; then not compared)."""
-
-    procedure: str
-    version: str
-    spec: str
-    templates: dict[str, str]
-    signing_profile: ProfileWording | None = None
-    policy: PolicyWording | None = None
-
-    def matches(self, st: ApprovalStatement) -> bool:
-        return (st.procedure, st.version, st.spec, st.templates) == (
-            self.procedure,
-            self.version,
-            self.spec,
-            self.templates,
-        ) and not self._wording_changes(st)
-
-    def _wording_changes(self, st: ApprovalStatement) -> list[str]:
-        return wording_changes((st.signing_profile, st.policy), (self.signing_profile, self.policy))
-
-    def changes_since(self, st: ApprovalStatement) -> list[str]:
-        """What differs from an approval, in words: ``["version 1.0.1 → 1.0.2", "template html/consent.html.j2"]``."""
-        out = []
-        if st.version != self.version:
-            out.append(f"version {st.version} → {self.version}")
-        elif st.spec != self.spec:
-            out.append(f"spec content changed without a version bump ({self.version} was approved with other content)")
-        if st.templates != self.templates:
-            names = sorted(
-                n for n in set(st.templates) | set(self.templates) if st.templates.get(n) != self.templates.get(n)
-            )
-            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-            out.append(f"template{'s' if len(names) > 1 else ''} {shown}")
-        return out + self._wording_changes(st)
-
-
-def pinned_for(spec: ProcedureSpec, template_roots: Sequence[Path], policy: Policy, profile: SigningProfile) -> Pinned:
-    """What an approval of ``spec`` must pin now, with these templates, policy and signing profile."""
-    from consentkit.render.env import template_hashes
-
-    return Pinned(
-        spec.id,
-        spec.version,
-        content_hash(spec),
-        template_hashes(template_roots, spec.locales),
-        profile_wording(profile, spec.locales),
-        policy_wording(spec, policy),
-    )
-
-
-def signing_profile(ws: Workspace | None) -> SigningProfile:
-    """The signing profile whose meanings the documents print: the workspace's (consentkit.toml ``[signing]
-    profile``), else the built-in default."""
-    from consentkit.sign.profile import load_profile
-
-    if ws is None:
-        return load_profile((builtin_dir("signatures"),)).model
-    return load_profile(ws.signature_roots(), ws.config.signing.profile).model
-
-
-@dataclass(frozen=True)
-class RoleState:
-    """One review role for one procedure: the approval that matches the current content, or else the newest one
-    that no longer does and what changed since."""
-
-    role: str
-    required: bool
-    current: Approval | None = None
-    previous: Approval | None = None
-    changes: tuple[str, ...] = ()
-
-    @property
-    def approved(self) -> bool:
-        return self.current is not None
-
-    @property
-    def stale(self) -> bool:
-        return self.current is None and self.previous is not None
-
-
-@dataclass(frozen=True)
-class ApprovalState:
-    pinned: Pinned
-    roles: dict[str, RoleState] = field(default_factory=dict)
-    # approvals (any role) of this very version with other spec content: it cannot be approved until bumped
-    conflicts: tuple[Approval, ...] = ()
-
-    @property
-    def needs_bump(self) -> bool:
-        return bool(self.conflicts)
-
-    @property
-    def required(self) -> list[str]:
-        return [r for r, s in self.roles.items() if s.required]
-
-    @property
-    def missing(self) -> list[str]:
-        return [r for r, s in self.roles.items() if s.required and not s.approved]
-
-    @property
-    def approved(self) -> bool:
-        return not self.missing
-
-    @property
-    def stale(self) -> list[RoleState]:
-        """Required roles whose approval went stale (an approval exists, but not of the current content)."""
-        return [s for s in self.roles.values() if s.required and s.stale]
-
-
-def approval_state(pinned: Pinned, approvals: Iterable[Approval], required: Sequence[str]) -> ApprovalState:
-    """Per review role (required ones first): the newest approval matching ``pinned``, else the newest earlier one."""
-    mine = [a for a in approvals if a.statement.procedure == pinned.procedure]
-    roles: dict[str, RoleState] = {}
-    for role in [*required, *sorted({a.role for a in mine} - set(required))]:
-        of_role = [a for a in mine if a.role == role]
-        matching = [a for a in of_role if pinned.matches(a.statement)]
-        if matching:
-            roles[role] = RoleState(role, role in required, current=matching[-1])
-        elif of_role:
-            last = of_role[-1]
-            roles[role] = RoleState(
-                role, role in required, previous=last, changes=tuple(pinned.changes_since(last.statement))
-            )
-        else:
-            roles[role] = RoleState(role, role in required)
-    return ApprovalState(pinned, roles, tuple(other_content(pinned.procedure, pinned.version, pinned.spec, mine)))
-
-
-def other_content(procedure: str, version: str, spec_hash: str, approvals: Iterable[Approval]) -> list[Approval]:
-    """Approvals of this procedure version whose spec content is not ``spec_hash``: the version needs a bump."""
-    return [
-        a
-        for a in approvals
-        if (a.statement.procedure, a.statement.version) == (procedure, version) and a.statement.spec != spec_hash
-    ]
 
 
 def _shown(ws: Workspace, path: Path) -> str:
@@ -205,28 +66,12 @@ def _shown(ws: Workspace, path: Path) -> str:
         return str(path)
 
 
-def next_version(version: str) -> str:
-    """``1.0.2`` → ``1.0.3``: the smallest bump, suggested when a version was approved with other content."""
-    major, minor, patch = version.split(".")
-    return f"{major}.{minor}.{int(patch) + 1}"
-
-
-def bump_message(procedure: str, version: str, conflicts: Sequence[Approval], spec_file: Path | str) -> str:
-    """``bump the version: 1.0.1 was approved with other content on 2026-11-25 (clinical, Dr Li Na); …``"""
-    first = conflicts[0]
-    return (
-        f"bump the version: {procedure} {version} was approved with other content on "
-        f"{first.approved_at:%Y-%m-%d} ({first.role}, {first.reviewer}), and one version number must name one "
-        f"text; set 'version: {next_version(version)}' (or higher) in {spec_file}, then approve that version"
-    )
-
-
 def workspace_state(
     ws: Workspace, spec: ProcedureSpec, policy: Policy, template_roots: Sequence[Path] | None = None
 ) -> ApprovalState:
     found = find_approvals(approvals_dir(ws), spec.id)
     pinned = pinned_for(spec, template_roots or ws.template_roots(), policy, signing_profile(ws))
-    return approval_state(pinned, found.approvals, required_roles(ws, policy))
+    return approval_state(pinned, found.approvals, required_roles(ws, policy), distinct=distinct_reviewers(policy))
 
 
 # --- approving ------------------------------------------------------------------------------------------------
@@ -282,21 +127,53 @@ def _check_lint(ws: Workspace, spec: Loaded[ProcedureSpec]) -> None:
         )
 
 
-def reviewer_credential(pki: WorkspacePki, reviewer: str, at: dt.datetime) -> Any:
-    """The reviewer's certificate record, refusing an unknown, expired or revoked reviewer."""
+def reviewer_credential(pki: WorkspacePki, reviewer: str, role: str, at: dt.datetime) -> CertRecord:
+    """The certificate record of ``reviewer`` for ``role`` review (the role is in the certificate), refusing an
+    unknown reviewer, one whose certificates are for another review or name none, and an expired or revoked one."""
+    issue = f"consentkit pki issue reviewer '{reviewer}' --review-role {role}"
     try:
-        record = pki.find(reviewer, roles=("reviewer",))
+        found = pki.find(reviewer, roles=("reviewer",))
     except InputError:
-        raise RefusedError(
-            f"no reviewer credential for '{reviewer}'; issue one with: consentkit pki issue reviewer '{reviewer}'"
-        ) from None
-    status = record.status(at)
-    if status != "valid":
-        raise RefusedError(
-            f"the reviewer credential of {record.name} is {status}; issue a new one with: "
-            f"consentkit pki issue reviewer '{record.name}'"
+        raise RefusedError(f"no reviewer credential for '{reviewer}'; issue one with: {issue}") from None
+    # by name: any of that person's reviewer certificates; by slug or serial: exactly that one
+    named = reviewer.strip() == found.name
+    mine = [r for r in pki.records() if r.role == "reviewer" and r.name == found.name] if named else [found]
+    for_role = [r for r in mine if r.review_role == role]
+    if not for_role:
+        others = sorted({r.review_role for r in mine if r.review_role})
+        why = (
+            f"is for {' and '.join(others)} review, not {role}"
+            if others
+            else f"names no review role (issued before certificates carried one), so it cannot prove a {role} approval"
         )
-    return record
+        raise RefusedError(
+            f"the reviewer certificate of {found.name} {why}; if {found.name} approves for {role} review, issue a "
+            f"certificate for it with: consentkit pki issue reviewer '{found.name}' --review-role {role}"
+        )
+    usable = [r for r in for_role if r.status(at) == "valid"]
+    if not usable:
+        newest = max(for_role, key=lambda r: r.not_before)
+        raise RefusedError(
+            f"the {role} reviewer credential of {newest.name} is {newest.status(at)}; issue a new one with: "
+            f"consentkit pki issue reviewer '{newest.name}' --review-role {role}"
+        )
+    return max(usable, key=lambda r: r.not_before)
+
+
+def _check_one_role_per_person(
+    name: str, role: str, pinned: Pinned, filed: Sequence[Approval], required: Sequence[str], policy: Policy
+) -> None:
+    if role not in required or not distinct_reviewers(policy):
+        return
+    for other in filed:
+        fills_other = other.role != role and other.role in required and pinned.matches(other.statement)
+        if fills_other and same_person(other.reviewer, name):
+            raise RefusedError(
+                f"{name} already approved {pinned.procedure} {pinned.version} as {other.role} reviewer on "
+                f"{other.approved_at:%Y-%m-%d}; the {policy.jurisdiction} policy requires the "
+                f"{' and '.join(required)} approvals from different people, so the {role} approval must come "
+                f"from someone else"
+            )
 
 
 def open_log(ws: Workspace, secret: bytes | None) -> AuditLog:
@@ -369,17 +246,22 @@ def approve(
     _check_version(ws, spec, version)
     model = spec.model
     spec_hash = content_hash(model)
-    conflicts = other_content(model.id, model.version, spec_hash, find_approvals(approvals_dir(ws), model.id).approvals)
+    filed = find_approvals(approvals_dir(ws), model.id).approvals
+    conflicts = other_content(model.id, model.version, spec_hash, filed)
     if conflicts:
         raise RefusedError(bump_message(model.id, model.version, conflicts, _shown(ws, spec.path)))
     pki = WorkspacePki(ws).require()
-    record = reviewer_credential(pki, reviewer, now)
+    record = reviewer_credential(pki, reviewer, role, now)
+    pinned = pinned_for(model, ws.template_roots(), policy, signing_profile(ws))
+    _check_one_role_per_person(record.name, role, pinned, filed, required_roles(ws, policy), policy)
     if check_lint:
         _check_lint(ws, spec)
     secret = secret if secret is not None else keystore.passphrase(ws)
-    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{record.slug}.p12", secret)
-
-    pinned = pinned_for(model, ws.template_roots(), policy, signing_profile(ws))
+    slug = record.slug
+    assert slug is not None  # every reviewer credential is kept as signers/<slug>
+    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{slug}.p12", secret)
+    if review_role_of(cert) != role:  # the index said so; the certificate itself must too
+        raise RefusedError(f"the certificate in {slug}.p12 is not issued for {role} review")
     statement = ApprovalStatement(
         procedure=model.id,
         version=model.version,
@@ -389,9 +271,7 @@ def approve(
         signing_profile=pinned.signing_profile,
         policy=pinned.policy,
         role=role,  # type: ignore[arg-type]
-        reviewer=ReviewerRef(
-            name=record.name, slug=record.slug, certificate="sha256:" + record.sha256, serial=record.serial
-        ),
+        reviewer=ReviewerRef(name=record.name, slug=slug, certificate="sha256:" + record.sha256, serial=record.serial),
         jurisdiction=policy.jurisdiction,
         approved_at=now,
     )
@@ -402,7 +282,7 @@ def approve(
     signature_path = stem.with_name(stem.name + SIGNATURE_SUFFIX)
     event = events.SpecApproved(
         time=now,
-        actor=events.Actor(id=record.slug, role="reviewer"),
+        actor=events.Actor(id=slug, role="reviewer"),
         documents=(
             events.DocumentHash(name=statement_path.name, sha256=events.sha256_id(data)),
             events.DocumentHash(name=signature_path.name, sha256=events.sha256_id(signature)),
@@ -455,6 +335,13 @@ def verify_approval(approval: Approval, *, pki: WorkspacePki, log: AuditLog) -> 
     check = verify_signature(data, signature, issuing=pki.issuing, root=pki.root)
     if check.fingerprint != st.reviewer.certificate or check.title != "reviewer":
         raise VerificationError(f"{where}: signed by {check.signer.subject.rfc4514_string()}, not the named reviewer")
+    certified = review_role_of(check.signer)
+    if certified != st.role:
+        raise VerificationError(
+            f"{where}: the {st.role} approval is signed with a certificate "
+            + (f"for {certified} review" if certified else "that names no review role")
+            + f", so it does not prove a {st.role} review"
+        )
     record = next((r for r in pki.records() if r.sha256 == check.fingerprint.removeprefix("sha256:")), None)
     if record is None:
         raise VerificationError(f"{where}: the reviewer certificate is not in this workspace's certificate index")
@@ -500,27 +387,25 @@ def require_approvals(
 
     found = find_approvals(approvals_dir(ws), spec.id).approvals
     pinned = pinned_for(spec, template_roots, policy, signing_profile(ws))
-    state = approval_state(pinned, found, required_roles(ws, policy))
-    matching = [a for a in reversed(found) if pinned.matches(a.statement)]  # newest first
-    refs: dict[str, ApprovalRef] = {}
+    matching = [a for a in found if pinned.matches(a.statement)]
     failures: dict[str, str] = {}
+    failed: set[Path] = set()
     if matching:
         pki = WorkspacePki(ws).require()
         own_log = log or open_log(ws, None)
         try:
-            for approval in matching:
-                if approval.role in refs:
-                    continue
+            for approval in reversed(matching):  # newest first: its failure is the one worth reporting
                 try:
                     verify_approval(approval, pki=pki, log=own_log)
                 except VerificationError as exc:
                     failures.setdefault(approval.role, exc.message)
-                    continue
-                refs[approval.role] = approval.ref()
-                failures.pop(approval.role, None)
+                    failed.add(approval.path)
         finally:
             if log is None:
                 own_log.close()
+    counted = [a for a in found if a.path not in failed]
+    state = approval_state(pinned, counted, required_roles(ws, policy), distinct=distinct_reviewers(policy))
+    refs = {role: rs.current.ref() for role, rs in state.roles.items() if rs.current is not None}
     missing = [r for r in state.required if r not in refs]
     if missing:
         raise RefusedError(refusal(spec, state, missing, failures))
@@ -549,6 +434,8 @@ def refusal(spec: ProcedureSpec, state: ApprovalState, missing: Sequence[str], f
         rs = state.roles[role]
         if role in failures:
             parts.append(f"the {role} approval does not verify: {failures[role]}")
+        elif rs.uncounted is not None:
+            parts.append(f"the {role} approval does not count: {rs.uncounted_because}")
         elif rs.previous is not None:
             when = rs.previous.approved_at.strftime("%Y-%m-%d")
             parts.append(

@@ -96,6 +96,8 @@ def _role_views(s: ProcedureStatus, zone: Any) -> list[dict[str, Any]]:
             state, ok = "approved", True
             local = rs.current.approved_at.astimezone(zone)
             detail = f"{rs.current.reviewer}, {local:%Y-%m-%d %H:%M} ({zone}); signature and audit event verified"
+        elif rs.uncounted is not None:
+            state, ok, detail = "not counted", False, rs.uncounted_because
         elif rs.previous is not None:
             state, ok = "changed since approval", False
             detail = (
@@ -154,7 +156,7 @@ def _status_view(s: ProcedureStatus, locale: str, zone: Any, documents: list[dic
 
 
 def _context(setup: _Setup, statuses: list[dict[str, Any]], locales: Sequence[str], now: dt.datetime) -> dict[str, Any]:
-    from consentkit.review.approvals import required_roles
+    from consentkit.review.state import required_roles
 
     zone = ZoneInfo(setup.clinic.timezone)
     clinic = pick(setup.clinic.name, "en")

@@ -12,16 +12,15 @@ from typing import Any
 
 from consentkit.errors import ConsentkitError, VerificationError
 from consentkit.resources import builtin_dir
-from consentkit.review.approvals import (
+from consentkit.review.approvals import approvals_dir, open_log, verify_approval
+from consentkit.review.state import (
     ApprovalState,
     approval_state,
-    approvals_dir,
+    distinct_reviewers,
     next_version,
-    open_log,
     pinned_for,
     required_roles,
     signing_profile,
-    verify_approval,
 )
 from consentkit.review.statement import Approval, find_approvals
 from consentkit.spec.library import Library, Loaded, load_library
@@ -82,6 +81,8 @@ class ProcedureStatus:
             if role in self.invalid:
                 return f"DOES NOT VERIFY: {self.invalid[role]}"
             return f"approved by {rs.current.reviewer}, {rs.current.approved_at:%Y-%m-%d %H:%M} UTC"
+        if rs.uncounted is not None:
+            return f"not approved: the approval does not count ({rs.uncounted_because})"
         bump = f"; bump the version (to {next_version(self.version)}) before approving" if self.state.needs_bump else ""
         if rs.previous is not None:
             return (
@@ -93,12 +94,13 @@ class ProcedureStatus:
     def as_dict(self) -> dict[str, Any]:
         roles = {}
         for role, rs in self.state.roles.items():
-            chosen: Approval | None = rs.current or rs.previous
+            chosen: Approval | None = rs.current or rs.uncounted or rs.previous
             roles[role] = {
                 "required": rs.required,
                 "approved": rs.approved and role not in self.invalid,
                 "changed_since_approval": rs.stale,
                 "changes": list(rs.changes),
+                "not_counted": rs.uncounted_because or None,
                 "reviewer": chosen.reviewer if chosen else None,
                 "approved_at": chosen.approved_at.isoformat() if chosen else None,
                 "approved_version": chosen.statement.version if chosen else None,
@@ -238,7 +240,9 @@ def library_status(
     statuses = []
     for loaded in sorted(chosen, key=lambda s: s.model.id):
         spec = loaded.model
-        state = approval_state(pinned_for(spec, templates, policy, profile), found, required)
+        state = approval_state(
+            pinned_for(spec, templates, policy, profile), found, required, distinct=distinct_reviewers(policy)
+        )
         due = next_review(spec)
         summary = summaries.get(loaded.path)
         source = "workspace" if ws is not None and loaded.path.parent == ws.procedures_dir else "built-in"

@@ -54,7 +54,7 @@ def _wording(ctx: LintContext, model: ProcedureSpec) -> tuple[Any, Any]:
     """The printed wording of the signing profile and the policy, as an approval pins it (None when the profile
     or the policy does not load: other rules and commands report that)."""
     from consentkit.errors import ConsentkitError
-    from consentkit.review.approvals import signing_profile
+    from consentkit.review.state import signing_profile
     from consentkit.review.wording import policy_wording, profile_wording
 
     if "CK220:profile" not in ctx.memo:
@@ -84,7 +84,7 @@ def _changed_since_approval(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> It
     ws = ctx.workspace
     if ws is None:
         return
-    from consentkit.review.approvals import Pinned, approval_state, next_version, required_roles
+    from consentkit.review.state import Pinned, approval_state, next_version, required_roles
     from consentkit.review.statement import APPROVALS_DIR, find_approvals
     from consentkit.spec.canonical import content_hash
 
