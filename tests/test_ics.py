@@ -21,17 +21,22 @@ STAMP = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 
 
 def _calendar(zone: ZoneInfo = ZONE, locale: str = "en") -> str:
-    t = translator((builtin_dir("templates"),), locale)
+    locales = locale.split("+")
     events = events_for(
         SPEC,
         PLANNED.astimezone(dt.UTC),
         zone,
-        t,
+        [translator((builtin_dir("templates"),), loc) for loc in locales],
         "PK-1",
         lambda cond: cond is None or "upper" in cond,
         "+86 21 5555 0100",
     )
-    return calendar_text(events, zone, STAMP, name="Botulinum toxin", lang=locale)
+    return calendar_text(events, zone, STAMP, name="Botulinum toxin", lang=locale if len(locales) == 1 else None)
+
+
+def _event(lines: list[str], uid: str) -> list[str]:
+    start = lines.index(f"UID:{uid}@consentkit")
+    return lines[start : lines.index("END:VEVENT", start)]
 
 
 def _unfold(text: str) -> list[str]:
@@ -82,3 +87,27 @@ def test_fold_round_trips_without_splitting_characters(value: str) -> None:
     for line in folded.split("\r\n"):
         assert len(line.encode("utf-8")) <= 75
     assert folded.replace("\r\n ", "") == "DESCRIPTION:" + value
+
+
+def test_day_based_aftercare_covers_its_last_day() -> None:
+    """ "No rubbing for 1 day" after a procedure on 8 Dec lasts until 9 Dec (the care guide's date): DTEND is
+    exclusive, so the all-day event ends on 10 Dec; a 7-day rule runs to 15 Dec, DTEND 16 Dec."""
+    lines = _unfold(_calendar())
+    rubbing = _event(lines, "PK-1-care-no-rubbing")
+    assert "DTSTART;VALUE=DATE:20261208" in rubbing and "DTEND;VALUE=DATE:20261210" in rubbing
+    others = _event(lines, "PK-1-care-other-treatments")
+    assert "DTSTART;VALUE=DATE:20261208" in others and "DTEND;VALUE=DATE:20261216" in others
+    upright = _event(lines, "PK-1-care-stay-upright")  # hour-based: a timed event ending 4 hours later
+    assert "DTEND;TZID=Asia/Shanghai:20261208T183000" in upright
+
+
+def test_bilingual_calendar_carries_both_languages() -> None:
+    lines = _unfold(_calendar(locale="zh-CN+en"))
+    rubbing = _event(lines, "PK-1-care-no-rubbing")
+    summary = next(line for line in rubbing if line.startswith("SUMMARY"))
+    assert summary.startswith("SUMMARY:术后护理") and " / Aftercare: " in summary, summary
+    description = next(line for line in rubbing if line.startswith("DESCRIPTION"))
+    assert "\\n" in description and "rub" in description
+    assert not any(";LANGUAGE=" in line for line in lines)
+    visit = next(line for line in lines if line.startswith("SUMMARY:") and "Follow-up visit:" in line)
+    assert "复诊" in visit

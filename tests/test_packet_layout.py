@@ -4,14 +4,17 @@ preparation steps) or the patient-supplied text (a 175-character name with no sp
 from __future__ import annotations
 
 import datetime as dt
+import re
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from _packet_fixtures import overprints, pdf_text, sample_case, squash, word_boxes, write_case
+from _packet_fixtures import example_case, overprints, pdf_text, sample_case, squash, word_boxes, write_case
 from consentkit.packet import PacketResult, build_packet, cached_library
 from consentkit.workspace import Workspace, init_workspace
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+ZONE = ZoneInfo("Asia/Shanghai")
 LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff" * 5  # 175 characters, no space
 
 
@@ -56,3 +59,37 @@ def test_signature_boxes_stay_empty(long_packet: PacketResult) -> None:
         top, bottom = height - y2, height - y1
         inside = [w[4] for w in words if w[0] < x2 and w[2] > x1 and w[1] < bottom and w[3] > top and w[3] - w[1] < 30]
         assert inside == [], (box.role, inside)
+
+
+@pytest.fixture(scope="module")
+def bilingual_packet(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> PacketResult:
+    folder = tmp_path_factory.mktemp("bilingual")
+    data = example_case()
+    data["locales"] = ["zh-CN", "en"]
+    return build_packet(ws, write_case(folder / "case.yaml", data), folder / "out", draft=True, now=NOW)
+
+
+def test_calendar_agrees_with_the_care_guide(bilingual_packet: PacketResult) -> None:
+    """Each aftercare rule's last day in the calendar (DTEND is exclusive) is the date the care guide prints."""
+    from consentkit.render.i18n import translator
+    from consentkit.render.timing import Clock
+    from consentkit.resources import builtin_dir
+
+    spec = bilingual_packet.case.spec.model
+    guide = squash(pdf_text(bilingual_packet.directory / "care-guide.pdf"))
+    ics = bilingual_packet.directory.joinpath("follow-up.ics").read_bytes().decode("utf-8").replace("\r\n ", "")
+    clocks = {loc: Clock(translator((builtin_dir("templates"),), loc), ZONE) for loc in ("zh-CN", "en")}
+    events = re.findall(r"UID:[^\r]*-care-([a-z-]+)@consentkit\r\n(.*?)END:VEVENT", ics, re.DOTALL)
+    assert {uid for uid, _ in events} >= {"no-rubbing", "other-treatments", "alcohol", "stay-upright"}
+    for uid, body in events:
+        end = re.search(r"DTEND;VALUE=DATE:(\d{8})", body)
+        if end is None:
+            continue  # hour-based: a timed event
+        last = dt.datetime.strptime(end.group(1), "%Y%m%d").date() - dt.timedelta(days=1)
+        item = next(i for _, items in spec.aftercare.topics() for i in items if i.id == uid)
+        assert item.lasts is not None
+        span = item.lasts.replace("d", " day" if item.lasts == "1d" else " days")
+        en = f"{item.text['en']} (for {span}, until {clocks['en'].date(last)})"
+        assert squash(en) in guide, en
+        zh = re.escape(squash(item.text["zh-CN"])) + r"\(持续\d+天，至" + re.escape(squash(clocks["zh-CN"].date(last)))
+        assert re.search(zh, guide), zh

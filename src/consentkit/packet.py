@@ -324,14 +324,22 @@ def _write_packet(
     for d in DOCS:
         written[f"{d}.docx"] = render_docx(inp, d, roots)
     events = events_for(
-        inp.spec, resolved.planned_at, inp.zone, first, inp.packet_id, resolved.applies, ws.config.clinic.phone
+        inp.spec,
+        resolved.planned_at,
+        inp.zone,
+        translators_for(roots, inp.locales),
+        inp.packet_id,
+        resolved.applies,
+        ws.config.clinic.phone,
     )
     written[ICS_NAME] = calendar_text(
         events,
         inp.zone,
         inp.generated_at,
-        name=f"{title} — {pick(ws.config.clinic.name, first.locale)}",
-        lang=first.locale,
+        name=" / ".join(
+            dict.fromkeys(f"{pick(inp.spec.title, loc)} — {pick(ws.config.clinic.name, loc)}" for loc in inp.locales)
+        ),
+        lang=first.locale if len(inp.locales) == 1 else None,
     ).encode("utf-8")
 
     outputs = [

@@ -17,6 +17,7 @@ from consentkit.render.chart import Bar, Tick, recovery_chart
 from consentkit.render.fonts import FontSet
 from consentkit.render.frequency import BAND_NAMES, band_phrase, frequency_phrase
 from consentkit.render.i18n import N_, Translator
+from consentkit.render.ics import aftercare_end
 from consentkit.render.labels import (
     CATEGORY,
     DOCUMENT,
@@ -152,8 +153,11 @@ def _instruction_when(before: str | None, t: Translator) -> str:
     return t(N_("%(span)s before"), span=span_words(before, t))
 
 
-def _after(inp: RenderInput, duration: str, clock: Clock) -> str:
-    return _dated(inp, duration, +1, clock)["date"]
+def _until(inp: RenderInput, duration: str, clock: Clock) -> str:
+    """The end of an aftercare rule, the same moment or last day as its calendar event (:func:`aftercare_end`)."""
+    assert inp.case is not None
+    end = aftercare_end(inp.case.planned_at, duration, inp.zone)
+    return clock.datetime(end) if isinstance(end, dt.datetime) else clock.date(end)
 
 
 def _phase_span(start: str, end: str, t: Translator) -> str:
@@ -281,7 +285,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
                     until = t(
                         N_("for %(span)s, until %(date)s"),
                         span=span_words(item.lasts, t),
-                        date=_after(inp, item.lasts, clock),
+                        date=_until(inp, item.lasts, clock),
                     )
             rows.append({"text": pick(item.text, loc), "until": until, "condition": _cond(inp, words, item.applies_if)})
         if rows:

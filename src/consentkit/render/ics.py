@@ -10,6 +10,7 @@ in UTC, which every calendar shows in the reader's zone. Day-based items are all
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -74,103 +75,96 @@ def _offset_text(offset: dt.timedelta) -> str:
     return f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
 
 
+def _each(translators: Sequence[Translator], sep: str, message: str | None, **params: str | Mapping[str, str]) -> str:
+    """``message`` (or, without one, the ``text`` parameter) in each of the packet's locales, joined by ``sep``
+    (a bilingual packet's calendar carries both languages); spec texts (locale maps) are picked per locale."""
+    out = []
+    for t in translators:
+        values = {k: v if isinstance(v, str) else pick(v, t.locale) for k, v in params.items()}
+        out.append(t(message, **values) if message else values["text"])
+    return sep.join(dict.fromkeys(out))
+
+
+def aftercare_end(planned_at: dt.datetime, lasts: str, zone: ZoneInfo) -> dt.datetime | dt.date:
+    """When a rule that lasts ``lasts`` from the procedure ends, as the care guide prints it ("for 1 day, until
+    Wed, 9 Dec 2026"): a moment for hour-based rules, else the last calendar day it still applies."""
+    end = shift(planned_at, lasts, +1, zone)
+    return end if is_timed(lasts) else end.date()
+
+
 def events_for(
     spec: ProcedureSpec,
     planned_at: dt.datetime,
     zone: ZoneInfo,
-    t: Translator,
+    translators: Sequence[Translator],
     packet_id: str,
     applies: object,
     clinic_phone: str,
 ) -> list[Event]:
-    """Every calendar event of a patient's packet. ``applies`` is ``ResolvedCase.applies``."""
+    """Every calendar event of a patient's packet, its texts in each of the packet's locales. ``applies`` is
+    ``ResolvedCase.applies``. Day-based events are all-day and their DTEND is exclusive, so a rule printed
+    "until 9 Dec" ends on 10 Dec 00:00: the calendar shows the same days as the care guide."""
     assert callable(applies)
-    loc = t.locale
     local = planned_at.astimezone(zone)
-    title = pick(spec.title, loc)
+    one_day = dt.timedelta(days=1)
     events = [
         Event(
             f"{packet_id}-procedure",
-            t(N_("Procedure: %(title)s"), title=title),
-            t(N_("Your procedure. Questions: %(phone)s"), phone=clinic_phone),
+            _each(translators, " / ", N_("Procedure: %(title)s"), title=spec.title),
+            _each(translators, "\n", N_("Your procedure. Questions: %(phone)s"), phone=clinic_phone),
             local,
             local + dt.timedelta(hours=1),
-            dt.timedelta(days=1),
+            one_day,
         )
     ]
     for ins in spec.preparation.instructions:
         if ins.before is None or not applies(ins.applies_if):
             continue
-        text = pick(ins.text, loc)
-        summary = t(N_("Before your procedure: %(text)s"), text=text)
+        summary = _each(translators, " / ", N_("Before your procedure: %(text)s"), text=ins.text)
+        text = _each(translators, "\n", None, text=ins.text)
+        at = shift(planned_at, ins.before, -1, zone)
+        uid = f"{packet_id}-prep-{ins.id}"
         if is_timed(ins.before):
-            at = shift(planned_at, ins.before, -1, zone)
-            events.append(
-                Event(
-                    f"{packet_id}-prep-{ins.id}",
-                    summary,
-                    text,
-                    at,
-                    at + dt.timedelta(minutes=15),
-                    dt.timedelta(minutes=30),
-                )
-            )
+            events.append(Event(uid, summary, text, at, at + dt.timedelta(minutes=15), dt.timedelta(minutes=30)))
         else:
-            day = shift(planned_at, ins.before, -1, zone).date()
-            events.append(
-                Event(
-                    f"{packet_id}-prep-{ins.id}", summary, text, day, day + dt.timedelta(days=1), dt.timedelta(hours=6)
-                )
-            )
+            events.append(Event(uid, summary, text, at.date(), at.date() + one_day, dt.timedelta(hours=6)))
     for _topic, items in spec.aftercare.topics():
         for item in items:
             if item.lasts is None or not applies(item.applies_if):
                 continue
-            text = pick(item.text, loc)
-            end = shift(planned_at, item.lasts, +1, zone)
-            summary = t(N_("Aftercare: %(text)s"), text=text)
-            if is_timed(item.lasts):
-                events.append(Event(f"{packet_id}-care-{item.id}", summary, text, local, end))
-            else:
-                events.append(Event(f"{packet_id}-care-{item.id}", summary, text, local.date(), end.date()))
+            summary = _each(translators, " / ", N_("Aftercare: %(text)s"), text=item.text)
+            text = _each(translators, "\n", None, text=item.text)
+            end = aftercare_end(planned_at, item.lasts, zone)
+            uid = f"{packet_id}-care-{item.id}"
+            if isinstance(end, dt.datetime):
+                events.append(Event(uid, summary, text, local, end))
+            else:  # the last day included: DTEND is the day after it
+                events.append(Event(uid, summary, text, local.date(), end + one_day))
     for f in sorted(spec.follow_up, key=lambda f: duration_hours(f.at)):
         if not applies(f.applies_if):
             continue
-        purpose = pick(f.purpose, loc)
         template = (
             N_("Follow-up visit: %(purpose)s") if f.kind == "visit" else N_("Phone call from the clinic: %(purpose)s")
         )
+        summary = _each(translators, " / ", template, purpose=f.purpose)
+        described = []
+        for t in translators:
+            purpose = pick(f.purpose, t.locale)
+            if f.sutures:
+                purpose = t(N_("Stitches are removed at this visit.")) + " " + purpose
+            described.append(purpose + " " + t(N_("We will confirm the time. Clinic: %(phone)s"), phone=clinic_phone))
+        description = "\n".join(dict.fromkeys(described))
         at = shift(planned_at, f.at, +1, zone)
-        if f.sutures:
-            purpose = t(N_("Stitches are removed at this visit.")) + " " + purpose
-        description = purpose + " " + t(N_("We will confirm the time. Clinic: %(phone)s"), phone=clinic_phone)
+        uid = f"{packet_id}-follow-up-{f.id}"
         if is_timed(f.at):
-            events.append(
-                Event(
-                    f"{packet_id}-follow-up-{f.id}",
-                    t(template, purpose=pick(f.purpose, loc)),
-                    description,
-                    at,
-                    at + dt.timedelta(minutes=30),
-                    dt.timedelta(hours=2),
-                )
-            )
+            events.append(Event(uid, summary, description, at, at + dt.timedelta(minutes=30), dt.timedelta(hours=2)))
         else:
-            day = at.date()
-            events.append(
-                Event(
-                    f"{packet_id}-follow-up-{f.id}",
-                    t(template, purpose=pick(f.purpose, loc)),
-                    description,
-                    day,
-                    day + dt.timedelta(days=1),
-                    dt.timedelta(days=1),
-                )
-            )
+            events.append(Event(uid, summary, description, at.date(), at.date() + one_day, one_day))
     return events
 
 
-def calendar_text(events: list[Event], zone: ZoneInfo, stamp: dt.datetime, *, name: str, lang: str) -> str:
+def calendar_text(events: list[Event], zone: ZoneInfo, stamp: dt.datetime, *, name: str, lang: str | None) -> str:
+    """``lang``: the LANGUAGE of every text, None when they hold two languages (a bilingual packet)."""
     timed = [e.start for e in events if isinstance(e.start, dt.datetime)] + [
         e.end for e in events if isinstance(e.end, dt.datetime)
     ]
@@ -204,6 +198,7 @@ def calendar_text(events: list[Event], zone: ZoneInfo, stamp: dt.datetime, *, na
             return f"{prop}:{_utc(value)}"
         return f"{prop};VALUE=DATE:{value.strftime('%Y%m%d')}"
 
+    language = f";LANGUAGE={lang}" if lang else ""
     for e in events:
         lines += [
             "BEGIN:VEVENT",
@@ -211,8 +206,8 @@ def calendar_text(events: list[Event], zone: ZoneInfo, stamp: dt.datetime, *, na
             f"DTSTAMP:{_utc(stamp)}",
             when("DTSTART", e.start),
             when("DTEND", e.end),
-            f"SUMMARY;LANGUAGE={lang}:{escape_text(e.summary)}",
-            f"DESCRIPTION;LANGUAGE={lang}:{escape_text(e.description)}",
+            f"SUMMARY{language}:{escape_text(e.summary)}",
+            f"DESCRIPTION{language}:{escape_text(e.description)}",
             "TRANSP:" + ("OPAQUE" if isinstance(e.start, dt.datetime) else "TRANSPARENT"),
         ]
         if e.alarm_before is not None:
