@@ -310,7 +310,7 @@ def test_refusals(tmp_path: Path) -> None:
     spec_file(ws).write_text(text.replace(f"version: {version}", "version: 9.1.0"), encoding="utf-8")
     git(ws, "commit", "-q", "-am", "9.1.0")
     with pytest.raises(
-        RefusedError, match=rf"{version} is an earlier version \(git [0-9a-f]{{10}}\); only the current"
+        RefusedError, match=rf"{version} is an earlier version \(workspace git [0-9a-f]{{10}}\); only the current"
     ):
         approve(ws, PROCEDURE, reviewer="Dr Li Na", role="legal", version=version, secret=PASSPHRASE.encode())
     # a lint error (no "no treatment" alternative: CK111) blocks the approval

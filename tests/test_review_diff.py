@@ -132,14 +132,17 @@ def history_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 def test_versions_from_git_history(history_ws: Workspace) -> None:
     old = resolve_version(history_ws, f"{PROCEDURE}@2.0.0")
-    assert old.model.version == "2.0.0" and old.origin.startswith("git ")
+    assert old.model.version == "2.0.0" and old.origin.startswith("workspace git ")
     mid = resolve_version(history_ws, f"{PROCEDURE}@2.1.0")
     assert mid.model.cooling_off is not None and mid.model.cooling_off.days == 3
     now = resolve_version(history_ws, PROCEDURE)
-    assert now.model.version == "2.2.0" and now.origin == "working tree"
+    assert now.model.version == "2.2.0" and now.origin == "workspace working tree"
     builtin_version = builtin()["version"]
     origin = resolve_version(history_ws, f"{PROCEDURE}@{builtin_version}").origin
-    assert origin == "built-in" or origin.startswith("git ")  # the clone's own history of the built-in file
+    # the clone's own history of the built-in file, saying plainly that it is not the workspace's repository
+    assert origin == "built-in library file" or re.fullmatch(
+        r"built-in library git [0-9a-f]{10}, repository .+", origin
+    )
     with pytest.raises(InputError, match=r"no such version .*known: .*2\.0\.0.*2\.1\.0"):
         resolve_version(history_ws, f"{PROCEDURE}@7.7.7")
 
@@ -208,3 +211,38 @@ def test_diff_of_files_with_any_names(tmp_path: Path, capsys: pytest.CaptureFixt
     new.write_text(new.read_text(encoding="utf-8").replace("category: minimally-invasive", "category: sometimes"))
     code, _, err = _run("review", "diff", str(old), str(new), "--no-render", capsys=capsys)
     assert code == 3 and "new-ha.yaml:" in err and "category" in err and "Traceback" not in err
+
+
+def test_changed_words_are_marked_everywhere(history_ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """Terminal summary and side by side mark the changed words ([-old-] {+new+}, coloured on a terminal); JSON
+    hunks and changes carry word runs; the HTML table has old/new headings naming both versions."""
+    from consentkit.review.diff import rendered_diff
+    from consentkit.review.diffview import DiffResult, as_html, as_text
+
+    old, new = resolve_version(history_ws, f"{PROCEDURE}@2.1.0"), resolve_version(history_ws, PROCEDURE)
+    title = builtin()["risks"][0]["title"]["en"]
+    result = DiffResult(
+        old,
+        new,
+        semantic_diff(old.model, new.model),
+        rendered_diff(history_ws, old, new, docs=["disclosure"], locales=["en"]),
+    )
+    text = as_text(result, width=200)
+    assert f"      en: [-{title}-]" in text and "        → {+Changed title+}" in text
+    assert "\x1b[" not in text
+    coloured = as_text(result, width=200, color=True)
+    assert f"\x1b[31m[-{title}-]\x1b[0m" in coloured and "\x1b[32m{+Changed title+}\x1b[0m" in coloured
+    assert "(workspace git " in text and "(workspace working tree)" in text
+    page = as_html(result)
+    assert '<thead><tr><th colspan="2" class="old">Old: botulinum-toxin 2.1.0 (workspace git ' in page
+    assert "New: botulinum-toxin 2.2.0 (workspace working tree)</th>" in page
+    code, out, err = _run("--workspace", str(history_ws.root), "review", "diff", f"{PROCEDURE}@2.1.0", PROCEDURE,
+                          "--format", "json", "--lang", "en", "--doc", "disclosure", capsys=capsys)  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    words = data["changes"][1]["words"]["en"]
+    assert words == {"old": [{"text": title, "changed": True}], "new": [{"text": "Changed title", "changed": True}]}
+    rows = [row for d in data["documents"] for h in d["hunks"] for row in h["lines"]]
+    row = next(r for r in rows if r["old"] and f"[-{title}-]" in r["old"])
+    assert "{+Changed title+}" in row["new"] and {"text": "Changed title", "changed": True} in row["new_words"]
+    assert isinstance(row["old_line"], int) and isinstance(row["new_line"], int)

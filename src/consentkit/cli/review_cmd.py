@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -53,7 +54,8 @@ def diff(
 
     A semantic summary comes first — risks added, removed, re-banded, re-rated or re-worded (naming the locales),
     contraindications, cooling-off, follow-up, options, version — then each rendered document, side by side, with
-    the changed words marked.
+    the changed words marked [-old-] {+new+} (coloured on a terminal unless NO_COLOR is set). Each side says where
+    it came from: the workspace's git history or working tree, or consentkit's built-in library.
 
     \b
     Examples:
@@ -62,10 +64,17 @@ def diff(
     """
     from consentkit.review.diff import rendered_diff, semantic_diff, write_atomic
     from consentkit.review.diffview import DiffResult, as_html, as_json, as_text
-    from consentkit.review.history import resolve_version
+    from consentkit.review.history import BUILTIN, resolve_version
 
     ws = current_workspace(ctx)
     before, after = resolve_version(ws, old), resolve_version(ws, new)
+    for ref, version in ((old, before), (new, after)):
+        if ws is not None and version.origin.startswith(BUILTIN) and "@" in ref:
+            click.echo(
+                f"note: {ref} is not in the workspace's git history or working tree; it comes from consentkit's "
+                f"{version.origin}",
+                err=True,
+            )
     if before.model.id != after.model.id:
         click.echo(f"note: comparing two different procedures ({before.model.id}, {after.model.id})", err=True)
     changes = semantic_diff(before.model, after.model)
@@ -80,7 +89,9 @@ def diff(
     elif fmt == "html":
         text = as_html(result)
     else:
-        text = as_text(result, width=shutil.get_terminal_size((160, 40)).columns if output is None else 160)
+        tty = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        width = shutil.get_terminal_size((160, 40)).columns if output is None else 160
+        text = as_text(result, width=width, color=tty)
     if output is not None:
         write_atomic(output, text.encode("utf-8"))
         click.echo(f"wrote {output} ({len(changes)} changes)", err=True)

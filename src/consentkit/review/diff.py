@@ -325,7 +325,21 @@ def word_marks(old: str, new: str) -> tuple[list[tuple[str, bool]], list[tuple[s
             left.append(("".join(a[i1:i2]), tag != "equal"))
         if j2 > j1:
             right.append(("".join(b[j1:j2]), tag != "equal"))
-    return left, right
+    return _joined(left), _joined(right)
+
+
+def _joined(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Runs with a lone space between two changes made one change: ``[-Pain, redness-]``, not ``[-Pain,-] [-…``."""
+    out: list[tuple[str, bool]] = []
+    for k, (text, changed) in enumerate(pieces):
+        between = 0 < k < len(pieces) - 1 and pieces[k - 1][1] and pieces[k + 1][1]
+        if not changed and between and not text.strip():
+            changed = True
+        if out and out[-1][1] and changed:
+            out[-1] = (out[-1][0] + text, True)
+        else:
+            out.append((text, changed))
+    return out
 
 
 def _tokens(text: str) -> list[str]:

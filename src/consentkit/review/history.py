@@ -22,11 +22,14 @@ from consentkit.workspace import Workspace
 
 _VERSION = re.compile(r"""^version:\s*["']?(\d+\.\d+\.\d+)["']?\s*(?:#.*)?$""", re.MULTILINE)
 GIT_TIMEOUT = 30
+BUILTIN = "built-in library"  # consentkit's own procedures/, not the workspace's
 
 
 @dataclass(frozen=True)
 class SpecVersion:
-    """A spec as it was somewhere: ``origin`` says where (a file, ``git <commit>``, or ``built-in``)."""
+    """A spec as it was somewhere: ``origin`` says where, naming the repository: a file path, ``workspace git
+    <commit>``, ``workspace working tree``, ``built-in library git <commit>, repository <path>`` or ``built-in
+    library file``."""
 
     spec: Loaded[ProcedureSpec]
     origin: str
@@ -103,13 +106,18 @@ def _parse(text: str, where: Path, procedure_id: str) -> Loaded[ProcedureSpec]:
     return Loaded(spec, doc)
 
 
-def from_history(spec_file: Path, procedure_id: str, version: str) -> SpecVersion | None:
-    """The newest committed state of ``spec_file`` whose version is ``version``."""
+def from_history(spec_file: Path, procedure_id: str, version: str, *, whose: str = "workspace") -> SpecVersion | None:
+    """The newest committed state of ``spec_file`` whose version is ``version``; ``whose`` names the repository in
+    the origin: ``workspace git 3f2a1b2c3d`` or ``built-in library git 42330a60d4, repository /src/consentkit``."""
     for commit, text in history(spec_file):
         m = _VERSION.search(text)
         if m and m.group(1) == version:
             where = Path(f"{spec_file.name}@{commit[:10]}")
-            return SpecVersion(_parse(text, where, procedure_id), f"git {commit[:10]}")
+            origin = f"{whose} git {commit[:10]}"
+            if whose != "workspace":
+                top = git_top(spec_file.parent)
+                origin += f", repository {top}" if top else ""
+            return SpecVersion(_parse(text, where, procedure_id), origin)
     return None
 
 
@@ -137,7 +145,8 @@ def resolve_version(ws: Workspace | None, ref: str) -> SpecVersion:
     """``PROCEDURE``, ``PROCEDURE@VERSION`` or a path to a spec file.
 
     ``PROCEDURE@VERSION`` is looked for in the git history of the workspace's file (newest commit with that
-    version), then in its working copy, then likewise for the built-in file (its history exists in a clone)."""
+    version), then in its working copy, then likewise for the built-in file (its history exists in a clone of
+    consentkit); the origin says which repository it came from."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
         if not path.is_file():
@@ -153,14 +162,18 @@ def resolve_version(ws: Workspace | None, ref: str) -> SpecVersion:
     if not candidates:
         raise SpecError(f"unknown procedure '{procedure_id}' (no {current_file.name} in the workspace or built-ins)")
     for candidate in candidates:
+        builtin = candidate == builtin_file
         # a committed VERSION wins over the working tree (which may hold uncommitted edits of that version)
-        found = from_history(candidate, procedure_id, version) if version else None
+        found = (
+            from_history(candidate, procedure_id, version, whose=BUILTIN if builtin else "workspace")
+            if version
+            else None
+        )
         if found is not None:
             return found
         loaded = load_spec(candidate)
         if not version or loaded.model.version == version:
-            origin = "built-in" if candidate == builtin_file else "working tree"
-            return SpecVersion(loaded, origin)
+            return SpecVersion(loaded, f"{BUILTIN} file" if builtin else "workspace working tree")
     known = sorted({v for c in candidates for v in [load_spec(c).model.version, *committed_versions(c)]})
     raise InputError(
         f"{procedure_id}@{version}: no such version in the working tree, the git history or the built-in library "
