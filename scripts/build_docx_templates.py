@@ -226,12 +226,22 @@ def red_flags(doc: Doc) -> None:  # type: ignore[valid-type]
     para(doc, "• {{ flag.text }}", bold=False)
     tag(doc, "endfor")
     para(doc, '{{ _("Clinic urgent line, day and night:") }} {{ v.clinic.urgent_phone }}', bold=True, color=RED)
+    tag(doc, "if v.emergency")
+    para(doc, '{{ _("Emergency number (ambulance):") }} {{ v.emergency }}', bold=True, color=RED)
+    para(
+        doc,
+        '{{ _("If you cannot reach us and you have trouble breathing or swallowing, call the emergency '
+        'number or go to the nearest emergency department.") }}',
+        small=True,
+    )
+    tag(doc, "else")
     para(
         doc,
         '{{ _("If you cannot reach us and you have trouble breathing or swallowing, call your local emergency '
         'number or go to the nearest emergency department.") }}',
         small=True,
     )
+    tag(doc, "endif")
 
 
 def consent() -> Doc:  # type: ignore[valid-type]

@@ -326,6 +326,10 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
     red_flags = [{"text": pick(r.text, loc), "emergency": r.emergency} for r in spec.aftercare.red_flags]
     red_flags.sort(key=lambda r: not r["emergency"])
 
+    numbers = inp.policy.emergency_numbers
+    emergency = numbers[0] if numbers else ""
+    for other in numbers[1:]:
+        emergency = t(N_("%(number)s or %(other)s"), number=emergency, other=other)
     grading = spec.grading.get(inp.policy.jurisdiction, "")
     planned = clock.datetime(inp.case.planned_at) if inp.case is not None else ""
     consultation = clock.datetime(inp.case.consultation_at) if inp.case is not None else ""
@@ -373,6 +377,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
         "chart": _chart(inp, t, fonts),
         "aftercare": aftercare,
         "red_flags": red_flags,
+        "emergency": emergency,  # the jurisdiction's ambulance number(s): "120", "15 or 112"
         "follow_up": follow_up,
         "cooling_off": cooling,
         "statements": [t(s) for s in PATIENT_STATEMENTS],
