@@ -55,6 +55,7 @@ RULE_MODULES: tuple[str, ...] = (
     "consentkit.lint.rules.completeness",
     "consentkit.lint.rules.translation",
     "consentkit.lint.rules.structure",
+    "consentkit.lint.rules.frequency",
     "consentkit.lint.rules.wording",
     "consentkit.lint.rules.timeline",
     "consentkit.lint.rules.readability",
