@@ -196,8 +196,73 @@ def test_ck150_outside_risks_only(tmp_path: Path) -> None:
     assert set(found) == {"benefits[0].text.zh-CN", "benefits[0].text.zh-TW", "benefits[0].text.en"}
     finding = found["benefits[0].text.zh-CN"]
     assert finding.line == line_of(path, "几乎无痛")
-    assert finding.message.startswith("'无痛' reads as trivialising;")
+    assert finding.message.startswith("'几乎无痛' reads as trivialising;")
     assert finding.severity == "error"
+
+
+@pytest.mark.parametrize(
+    ("locale", "value", "expected"),
+    [
+        ("zh-CN", "效果永久，风险很小，非常安全。", ["permanence", "minimising-risk", "absolute-safety"]),
+        ("zh-TW", "效果永久，風險很小，非常安全。", ["permanence", "minimising-risk", "absolute-safety"]),
+        (
+            "en",
+            "Results are permanent. Risks are minimal and it is very safe.",
+            ["permanence", "minimising-risk", "absolute-safety"],
+        ),
+        ("en", "The effect is permanent.", ["permanence"]),
+        ("en", "The results will last permanently.", ["permanence"]),
+        ("en", "Permanently removes hair.", ["permanence"]),
+        ("en", "Side effects are minimal.", ["minimising-risk"]),
+        ("en", "It is just a small injection.", ["trivialising"]),
+        ("en", "Only a quick, simple procedure.", ["trivialising"]),
+        ("zh-CN", "只是小手术。", ["trivialising"]),
+        ("zh-CN", "基本不痛。", ["trivialising"]),
+        ("zh-CN", "安全可靠。", ["absolute-safety"]),
+        ("zh-TW", "非常安全。", ["absolute-safety"]),
+        ("zh-TW", "只是打一針。", ["trivialising"]),
+        ("zh-CN", "效果有保证。", ["guarantee"]),
+        ("zh-CN", "副作用很少。", ["minimising-risk"]),
+    ],
+)
+def test_promise_and_minimising_variants(locale: str, value: str, expected: list[str]) -> None:
+    assert concepts(value, locale, "benefits") == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "value"),
+    [
+        ("en", "Blindness is usually permanent."),
+        ("en", "Results are not permanent."),
+        ("en", "It is safe to shower after 24 hours."),
+        ("en", "The risk is higher if you smoke."),
+        ("zh-CN", "这不是小手术，需要全身麻醉。"),
+        ("zh-CN", "需要做小手术，部分脂肪不会存活。"),
+        ("zh-CN", "为了安全，请有人陪同回家。"),
+        ("zh-CN", "风险小于百分之一。"),
+        ("zh-CN", "手术并不是非常安全的。"),
+        ("zh-TW", "安全性由醫師評估。"),
+    ],
+)
+def test_honest_variants_are_left_alone(locale: str, value: str) -> None:
+    assert concepts(value, locale, "benefits") == []
+
+
+def test_ck150_inside_a_risk_harm_words_pass_but_playing_down_does_not(tmp_path: Path) -> None:
+    spec = minimal_spec()
+    spec["risks"][1]["text"] = text(
+        "可能失明，失明通常是永久的。",
+        "可能失明，失明通常是永久的。",
+        "You may go blind. Blindness is usually permanent.",
+    )
+    spec["risks"][0]["text"] = text(
+        "风险很小，皮肤会发红。", "風險很小，皮膚會發紅。", "The risk is minimal: the skin turns red."
+    )
+    path = write_spec(tmp_path, spec)
+    found = {f.field: f for f in only(lint(tmp_path), "CK150")}
+    assert set(found) == {"risks[0].text.zh-CN", "risks[0].text.zh-TW", "risks[0].text.en"}
+    assert found["risks[0].text.en"].message.startswith("'risk is minimal' reads as playing the risks down;")
+    assert found["risks[0].text.zh-CN"].line == line_of(path, "风险很小")
 
 
 def test_ck150_points_at_the_line_inside_a_folded_text(tmp_path: Path) -> None:

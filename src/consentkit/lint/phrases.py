@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Concept:
     """A kind of forbidden wording. ``negatable``: "not guaranteed", "不能保证" are fine. ``hedged``: a possibility
-    word before it ("may", "可能") makes it a risk statement. ``allowed_in``: sections where it is fine."""
+    word before it ("may", "可能") makes it a risk statement. ``allowed_in``: sections where it is fine.
+    ``in_risks``: checked inside risk statements too. Harm words (a permanent scar, blindness that is usually
+    permanent) belong there, but nothing in a risk statement may promise, claim safety or play the risk down."""
 
     key: str
     reads_as: str
@@ -24,6 +26,7 @@ class Concept:
     hedged: bool = False
     allowed_in: tuple[str, ...] = field(default=())
     not_after: tuple[str, ...] = field(default=())  # e.g. "为" before 确保: purpose ("to make sure"), not a promise
+    in_risks: bool = False
 
 
 # Patterns with a look-ahead list hold both scripts' words: the zh-CN and zh-TW lists are merged into one
@@ -58,6 +61,7 @@ PROMISES: tuple[Concept, ...] = (
                 r"包(?:效果|满意|成功)",
                 r"(?:无效|不满意)退款",
                 r"一定(?:会|能)(?:成功|满意|有效|变美|达到)",
+                r"(?:效果|结果|疗效|安全)(?:有|都有|绝对有|一定有)?(?:保证|保障)",
             ),
             "zh-TW": (
                 _GUARANTEE,
@@ -65,9 +69,11 @@ PROMISES: tuple[Concept, ...] = (
                 r"包(?:效果|滿意|成功)",
                 r"(?:無效|不滿意)退(?:費|款)",
                 r"一定(?:會|能)(?:成功|滿意|有效|變美|達到)",
+                r"(?:效果|結果|療效|安全)(?:有|都有|絕對有|一定有)?(?:保證|保障)",
             ),
         },
         not_after=("为", "為", "为了", "為了"),
+        in_risks=True,
     ),
     Concept(
         "absolute-safety",
@@ -76,6 +82,9 @@ PROMISES: tuple[Concept, ...] = (
         {
             "en": (
                 r"(?:completely|totally|perfectly|absolutely|entirely|fully|100 ?%) safe",
+                r"(?:very|extremely|highly|really|super|incredibly|exceptionally|remarkably) safe",
+                r"safe and (?:reliable|proven|sure|secure)",
+                r"(?:proven|guaranteed) safe(?:ty)?",
                 r"risk[- ]free",
                 r"(?:no|zero) risks?",
                 r"without (?:any )?risks?",
@@ -91,6 +100,8 @@ PROMISES: tuple[Concept, ...] = (
                 r"没有(?:任何)?风险",
                 r"安全无害",
                 r"无害",
+                r"(?:非常|十分|很|极其|极为|相当|特别|超级|绝对)安全(?![性地措检检])",
+                r"安全(?:可靠|放心|有效)",
                 r"最安全",
                 r"万无一失",
             ),
@@ -101,10 +112,13 @@ PROMISES: tuple[Concept, ...] = (
                 r"沒有(?:任何)?風險",
                 r"安全無(?:虞|害)",
                 r"無害",
+                r"(?:非常|十分|很|極其|極為|相當|特別|超級|絕對)安全(?![性地措檢])",
+                r"安全(?:可靠|放心|有效)",
                 r"最安全",
                 r"萬無一失",
             ),
         },
+        in_risks=True,
     ),
     Concept(
         "no-side-effects",
@@ -129,8 +143,14 @@ PROMISES: tuple[Concept, ...] = (
             "en": (
                 r"permanent(?:ly)? (?:results?|outcomes?|effects?|solution|fix|cure|correction|change|improvement|"
                 r"removal|hair removal|reduction)",
-                r"lasts? (?:forever|a lifetime|for life)",
+                r"lasts? (?:forever|a lifetime|for life|permanently)",
                 r"(?:lifetime|lifelong|life-long) (?:results?|effects?)",
+                r"(?:results?|effects?|outcomes?|changes?|improvements?|corrections?|removal|reduction|it|they|this) "
+                r"(?:is|are|will be|stays?|remains?|lasts?|will (?:stay|remain|last)) (?:(?:usually|generally|mostly|"
+                r"largely|often|truly|completely|fully) )?(?:permanent(?:ly)?|lifelong|life-long)"
+                r"(?! (?:damage|harm|scar))",
+                r"permanently (?:removes?|reduces?|destroys?|eliminates?|gets? rid of|fix(?:es)?|corrects?|cures?|"
+                r"stops?|ends?|changes?|improves?|lifts?|tightens?|reshapes?|slims?)",
                 r"never (?:comes?|grows?) back",
                 r"once and for all",
                 r"forever",
@@ -151,6 +171,38 @@ PROMISES: tuple[Concept, ...] = (
             ),
         },
         hedged=True,
+    ),
+    Concept(
+        "minimising-risk",
+        "playing the risks down",
+        "do not judge the risks for the patient: name them and say how often they happen",
+        {
+            "en": (
+                r"(?:risks?|side[- ]effects?|complications?|dangers?) (?:is|are) (?:(?:very|extremely|really|quite) )?"
+                r"(?:minimal|negligible|tiny|insignificant|trivial|nothing to worry about)",
+                r"(?:risks?|side[- ]effects?|complications?) (?:is|are) (?:(?:very|extremely) )?(?:small|low|minor)"
+                r"(?! (?:than|compared|in number))",
+                r"(?:minimal|negligible|tiny|insignificant|trivial) (?:risks?|side[- ]effects?|complications?|danger)",
+                r"(?:very|extremely) (?:low|small) risks?",
+                r"(?:hardly|almost|virtually|practically) (?:any|no) (?:risks?|side[- ]effects?|complications?)",
+                r"(?:little|low) to no (?:risks?|side[- ]effects?|downtime)",
+            ),
+            "zh-CN": (
+                r"(?:风险|副作用|并发症|危险)(?:很|极|非常|十分|相当|都|也|都很|极其)?(?:小|低|少|轻微)(?![于於])",
+                r"(?:风险|副作用|并发症)(?:可以)?忽略不计",
+                r"(?:很|极|非常|十分)?(?:小|低|少)的(?:风险|副作用|并发症)",
+                r"(?:几乎|基本|基本上)(?:没有|无)(?:风险|副作用|并发症|危险)",
+                r"极低风险",
+            ),
+            "zh-TW": (
+                r"(?:風險|副作用|併發症|危險)(?:很|極|非常|十分|相當|都|也|都很|極其)?(?:小|低|少|輕微)(?![于於])",
+                r"(?:風險|副作用|併發症)(?:可以)?忽略不計",
+                r"(?:很|極|非常|十分)?(?:小|低|少)的(?:風險|副作用|併發症)",
+                r"(?:幾乎|基本|基本上)(?:沒有|無)(?:風險|副作用|併發症|危險)",
+                r"極低風險",
+            ),
+        },
+        in_risks=True,
     ),
     Concept(
         "trivialising",
@@ -176,6 +228,12 @@ PROMISES: tuple[Concept, ...] = (
                 r"nothing to worry about",
                 r"safe and effective",
                 r"walk[- ]in,? walk[- ]out",
+                r"(?:just|only|merely|simply) an? (?:(?:small|little|quick|simple|tiny|minor|short|easy),? )+"
+                r"(?:injection|procedure|treatment|operation|surgery|jab|prick|scratch|needle|nip|tuck|session)",
+                r"(?:just|only|merely) an? (?:injection|jab|prick|scratch)",
+                r"(?:barely|hardly|scarcely) (?:hurts?|painful|any pain|any discomfort|noticeable)",
+                r"(?:almost|virtually|practically) (?:no|painless|pain[- ]free) ?(?:pain|discomfort)?",
+                r"(?:does not|doesn't|won't|will not) really hurt",
             ),
             "zh-CN": (
                 r"无痛",
@@ -192,6 +250,10 @@ PROMISES: tuple[Concept, ...] = (
                 r"午[休餐]美容",
                 r"轻松(?:变美|搞定|完成)",
                 r"安全舒适",
+                r"(?:只是|只不过是|不过是|仅仅是|就是)(?:一个|一次|个)?(?:小|简单的?|普通的?)(?:手术|针|治疗|操作|项目|注射)",
+                r"(?:只是|只不过是|不过是|仅仅是|就是|只)(?:打|扎)?(?:一|几)针",
+                r"(?:基本|基本上|几乎|差不多)(?:不痛|不疼|没有?(?:痛|疼)感?|无痛|无感)",
+                r"不怎么(?:痛|疼)",
             ),
             "zh-TW": (
                 r"無痛",
@@ -208,8 +270,13 @@ PROMISES: tuple[Concept, ...] = (
                 r"午[休餐]美容",
                 r"輕鬆(?:變美|搞定|完成)",
                 r"安全舒適",
+                r"(?:只是|只不過是|不過是|僅僅是|就是)(?:一個|一次|個)?(?:小|簡單的?|普通的?)(?:手術|針|治療|操作|項目|注射)",
+                r"(?:只是|只不過是|不過是|僅僅是|就是|只)(?:打|扎)?(?:一|幾)針",
+                r"(?:基本|基本上|幾乎|差不多)(?:不痛|不疼|沒有?(?:痛|疼)感?|無痛|無感)",
+                r"不怎麼(?:痛|疼)",
             ),
         },
+        # not in risks: "a painless lump", "无痛性肿块" describe a symptom there
     ),
     Concept(
         "superlative",

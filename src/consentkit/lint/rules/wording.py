@@ -179,6 +179,9 @@ def find_wording(
 
 
 PROMISE_KEYS = tuple(c.key for c in phrases.PROMISES)
+RISK_PROMISE_KEYS = tuple(c.key for c in phrases.PROMISES if c.in_risks)
+"""Inside a risk statement harm words are right ("permanent scarring can occur", "blindness is usually permanent"),
+but a guarantee, a safety claim or a word that plays the risk down is not ("the risk is minimal", "基本不痛")."""
 WAIVER_KEYS = (phrases.WAIVER.key,)
 
 
@@ -193,8 +196,8 @@ def _wording(items: tuple[tuple[str, str], ...], section: str, keys: tuple[str, 
 
 @CK150.per_text
 def _promises(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
-    if info.kind == "spec" and not info.in_risk:  # harm words belong in a risk statement
-        yield from _wording(items, info.section, PROMISE_KEYS)
+    if info.kind == "spec":
+        yield from _wording(items, info.section, RISK_PROMISE_KEYS if info.in_risk else PROMISE_KEYS)
 
 
 @CK151.per_text
