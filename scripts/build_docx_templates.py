@@ -17,7 +17,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
@@ -60,6 +60,13 @@ def base() -> Doc:  # type: ignore[valid-type]
     header = section.header.paragraphs[0]
     header.text = "{{ main.clinic.name }}\t\t{{ main.docs[doc] }} {{ doc_id }}"
     _small(header)
+    # DRAFT / SPECIMEN on every page, like the PDF's stamp: the header repeats on every page of the section
+    section.header.add_paragraph("{%p if stamp %}")
+    stamp = section.header.add_paragraph()
+    stamp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = stamp.add_run("{{ stamp }}")
+    run.bold, run.font.size, run.font.color.rgb = True, Pt(11), RED
+    section.header.add_paragraph("{%p endif %}")
     footer = section.footer.paragraphs[0]
     footer.text = "{{ main.procedure.title }} v{{ main.procedure.version }}\t\t{{ page_words[0] }}"
     _field(footer, "PAGE")
@@ -204,9 +211,6 @@ def doc_heading(doc: Doc, kind: str) -> None:  # type: ignore[valid-type]
         color=RED,
     )
     tag(doc, "endif")
-    tag(doc, "if draft")
-    para(doc, "{{ stamp }}", bold=True, color=RED)
-    tag(doc, "endif")
 
 
 def doc_end(doc: Doc) -> None:  # type: ignore[valid-type]
@@ -250,7 +254,12 @@ def consent() -> Doc:  # type: ignore[valid-type]
     facts_table(
         doc,
         [
-            ('{{ _("Clinic") }}', "{{ v.clinic.name }} · {{ v.clinic.address }} · {{ v.clinic.phone }}", None),
+            (
+                '{{ _("Clinic") }}',
+                '{{ v.clinic.name }}{% if v.clinic.licence %} ({{ _("licence") }} {{ v.clinic.licence }}){% endif %}'
+                " · {{ v.clinic.address }} · {{ v.clinic.phone }}",
+                None,
+            ),
             (
                 '{{ _("Patient") }}',
                 "{{ v.patient.name }}{% if v.patient.sex %} · {{ v.patient.sex }}{% endif %}",
@@ -268,8 +277,8 @@ def consent() -> Doc:  # type: ignore[valid-type]
                 "{{ v.guardian.name }} ({{ v.guardian.relationship }}) · {{ v.guardian.identity }}",
                 "v.guardian",
             ),
-            ('{{ _("Consulting physician") }}', "{{ v.physicians.consulting.name }}", "v.physicians"),
-            ('{{ _("Operating physician") }}', "{{ v.physicians.operating.name }}", "v.physicians"),
+            ('{{ _("Consulting physician") }}', "{{ v.physicians.consulting.line }}", "v.physicians"),
+            ('{{ _("Operating physician") }}', "{{ v.physicians.operating.line }}", "v.physicians"),
             ('{{ _("Consultation") }}', "{{ v.consultation }}", "v.patient"),
             ('{{ _("Planned procedure") }}', "{{ v.planned }}", "v.patient"),
         ],
@@ -503,6 +512,7 @@ def main() -> int:
     for name, build in (("consent", consent), ("disclosure", disclosure), ("care-guide", care_guide)):
         document = build()
         core = document.core_properties
+        # the packet's own title, subject, author and description replace these when a document is rendered
         core.author, core.title, core.comments = (
             "consentkit",
             name,

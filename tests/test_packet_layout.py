@@ -93,3 +93,38 @@ def test_calendar_agrees_with_the_care_guide(bilingual_packet: PacketResult) -> 
         assert squash(en) in guide, en
         zh = re.escape(squash(item.text["zh-CN"])) + r"\(持续\d+天，至" + re.escape(squash(clocks["zh-CN"].date(last)))
         assert re.search(zh, guide), zh
+
+
+def test_docx_facts_match_the_pdf(bilingual_packet: PacketResult) -> None:
+    """Every row of the consent DOCX's facts table says what the PDF says (the physicians' specialty and licence
+    included)."""
+    import docx
+
+    def words(text: str) -> str:  # the PDF sets the clinic's address on its own line, the DOCX after a " · "
+        return squash(text).replace("·", "")
+
+    pdf = words(pdf_text(bilingual_packet.directory / "packet.pdf"))
+    document = docx.Document(str(bilingual_packet.directory / "consent.docx"))
+    rows = [(r.cells[0].text, r.cells[1].text) for r in document.tables[0].rows]
+    assert any("整形外科" in value and "110310000000001" in value for _, value in rows), rows
+    for label, value in rows:
+        assert words(label) in pdf and words(value) in pdf, (label, value)
+
+
+def test_docx_draft_stamp_on_every_page_and_packet_metadata(bilingual_packet: PacketResult) -> None:
+    import docx
+
+    stamp = "草稿——不得签署 · DRAFT — NOT FOR SIGNATURE"
+    for name, kind in (("consent", "知情同意书"), ("disclosure", "风险告知书"), ("care-guide", "护理指南")):
+        document = docx.Document(str(bilingual_packet.directory / f"{name}.docx"))
+        for section in document.sections:  # the header repeats on every page of its section
+            assert stamp in [p.text for p in section.header.paragraphs], name
+        core = document.core_properties
+        doc_id = (
+            f"{bilingual_packet.manifest.packet_id}-{ {'consent': 'C', 'disclosure': 'D', 'care-guide': 'G'}[name] }"
+        )
+        assert core.title == f"{kind} — 肉毒毒素注射"
+        assert core.subject == f"肉毒毒素注射 v{bilingual_packet.manifest.procedure.version}"
+        assert core.author == "示例医疗美容诊所"
+        assert core.identifier == doc_id and doc_id in core.comments and "docxtpl" not in core.comments
+        assert core.category == stamp

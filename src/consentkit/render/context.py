@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from consentkit.case import ResolvedCase
+from consentkit.case import Physician, ResolvedCase
 from consentkit.cooling_off import cooling_off_period
 from consentkit.render.chart import Bar, Tick, recovery_chart
 from consentkit.render.fonts import FontSet
@@ -184,6 +184,16 @@ def _chart(inp: RenderInput, t: Translator, fonts: FontSet) -> Any:
     )
 
 
+def _physician(doctor: Physician, t: Translator) -> dict[str, str]:
+    """The physician's fields and ``line``, what the PDF and the DOCX print: "王医生 · 整形外科 · 执业证号 …"."""
+    parts = [doctor.name]
+    if doctor.specialty:
+        parts.append(doctor.specialty)
+    if doctor.licence:
+        parts.append(f"{t(N_('licence'))} {doctor.licence}")
+    return {**doctor.model_dump(mode="json"), "line": " · ".join(parts)}
+
+
 def _person_rows(inp: RenderInput, t: Translator, clock: Clock) -> dict[str, Any]:
     if inp.case is None:
         return {"patient": None, "guardian": None, "physicians": None}
@@ -208,8 +218,8 @@ def _person_rows(inp: RenderInput, t: Translator, clock: Clock) -> dict[str, Any
             "phone": g.phone or "",
         }
     physicians = {
-        "consulting": case.physicians.consulting.model_dump(),
-        "operating": case.physicians.operating.model_dump(),
+        "consulting": _physician(case.physicians.consulting, t),
+        "operating": _physician(case.physicians.operating, t),
     }
     return {"patient": patient, "guardian": guardian, "physicians": physicians}
 

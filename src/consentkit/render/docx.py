@@ -123,10 +123,17 @@ def render_docx(inp: RenderInput, doc: DocKind, template_roots: Sequence[Path]) 
         rpr.append(lang)
     lang.set(qn("w:val"), "en-GB")
     lang.set(qn("w:eastAsia"), locale)
+    # The same metadata as the PDF (title, author, description, keywords), never the template's own.
+    main = context["main"]
     core = document.core_properties
-    core.title = f"{context['main']['docs'][doc]} — {context['main']['procedure']['title']}"
-    core.author = context["main"]["clinic"]["name"]
+    core.title = f"{main['docs'][doc]} — {main['procedure']['title']}"
+    core.subject = f"{main['procedure']['title']} v{main['procedure']['version']}"
+    core.author = core.last_modified_by = main["clinic"]["name"]
+    core.comments = f"{main['docs'][doc]}: {main['procedure']['title']} ({context['doc_id']})"
+    core.keywords = f"consentkit, {doc}, {context['doc_id']}"
     core.identifier = context["doc_id"]
+    core.category = context["stamp"]
+    core.language = main["lang"]
     core.created = core.modified = inp.generated_at
     core.revision = 1
     out = io.BytesIO()
