@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 DEBIAN_PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   # WeasyPrint; without harfbuzz-subset CJK PDFs take ~12 s
   fonts-noto-cjk                                          # Noto Sans/Serif CJK SC and TC, declared by the templates
-  poppler-utils qpdf                                      # pdftotext, pdffonts, pdfsig, pdftoppm; qpdf --check
+  poppler-utils qpdf gettext                              # pdftotext, pdffonts, pdfsig, pdftoppm; qpdf --check; msgfmt
   openssl libnss3-tools xxd jq                            # independent verification: openssl cms/ts, certutil, xxd, jq
   softhsm2 opensc                                         # PKCS#11 token for tests (softhsm2-util, pkcs11-tool)
   postgresql                                              # a real, throwaway server for the audit-store tests

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from consentkit.render.i18n import N_, Translator, translator
 from consentkit.spec.models import Policy, ProcedureSpec
 
 
@@ -34,26 +36,38 @@ class CoolingOffPeriod:
     def satisfied(self, signed_at: dt.datetime, procedure_at: dt.datetime, zone: ZoneInfo) -> bool:
         return procedure_at >= self.earliest(signed_at, zone)
 
-    def describe(self, locale: str) -> str:
-        """The rule in words, e.g. "14 days after the patient signs"."""
-        zh_cn, zh_tw, en = _describe(self.days, self.not_same_day)
-        return {"zh-CN": zh_cn, "zh-TW": zh_tw}.get(locale, en)
+    def describe(self, locale: str, t: Translator | None = None) -> str:
+        """The rule in words, e.g. "at least 14 days (336 hours) after the patient signs", from the fixed-wording
+        catalogues: ``t`` when the caller has one (a workspace may override a catalogue), else the built-in one."""
+        t = t or _builtin_translator(locale)
+        if self.days == 0:
+            if self.not_same_day:
+                return t(N_("not on the same day as signing"))
+            return t(N_("no waiting period after signing"))
+        if self.not_same_day:
+            return t.ngettext(
+                "at least %(n)s day (%(hours)s hours) after the patient signs, and not on the day of signing",
+                "at least %(n)s days (%(hours)s hours) after the patient signs, and not on the day of signing",
+                self.days,
+                hours=self.days * 24,
+            )
+        return t.ngettext(
+            "at least %(n)s day (%(hours)s hours) after the patient signs",
+            "at least %(n)s days (%(hours)s hours) after the patient signs",
+            self.days,
+            hours=self.days * 24,
+        )
 
 
-def _describe(days: int, not_same_day: bool) -> tuple[str, str, str]:
-    if days == 0 and not not_same_day:
-        return ("签署后即可进行，无强制等待期", "簽署後即可進行，無強制等待期", "no waiting period after signing")
-    if days == 0:
-        return ("不能在签署当天进行", "不能在簽署當天進行", "not on the same day as signing")
-    tail_cn = "，且不能在签署当天" if not_same_day else ""
-    tail_tw = "，且不能在簽署當天" if not_same_day else ""
-    tail_en = ", and not on the day of signing" if not_same_day else ""
-    unit_en = "day" if days == 1 else "days"
-    return (
-        f"患者签署后至少 {days} 天（{days * 24} 小时）{tail_cn}",
-        f"病人簽署後至少 {days} 天（{days * 24} 小時）{tail_tw}",
-        f"at least {days} {unit_en} ({days * 24} hours) after the patient signs{tail_en}",
-    )
+@cache
+def _builtin_translator(locale: str) -> Translator:
+    from consentkit.errors import ConfigError
+    from consentkit.resources import builtin_dir
+
+    try:
+        return translator((builtin_dir("templates"),), locale)
+    except ConfigError:  # a locale without a catalogue reads the English source text
+        return Translator(locale, {}, None)
 
 
 def cooling_off_period(spec: ProcedureSpec, policy: Policy) -> CoolingOffPeriod:

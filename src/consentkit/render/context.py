@@ -314,7 +314,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
     ]
 
     period = cooling_off_period(spec, inp.policy)
-    cooling: dict[str, Any] = {"rule": period.describe(loc), "days": period.days, "earliest": "", "reason": ""}
+    cooling: dict[str, Any] = {"rule": period.describe(loc, t), "days": period.days, "earliest": "", "reason": ""}
     if spec.cooling_off and spec.cooling_off.reason:
         cooling["reason"] = pick(spec.cooling_off.reason, loc)
     if inp.case is not None:

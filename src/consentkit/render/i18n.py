@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,15 @@ def find_catalogue(template_roots: Sequence[Path], locale: str) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Catalogue:
+    messages: dict[str, str]
+    plurals: dict[str, tuple[str, ...]]  # singular msgid -> the translated forms
+    plural_expr: str  # the C expression of the header's Plural-Forms, e.g. "(n != 1)"
+
+
 @cache
-def _compiled(path: Path, mtime_ns: int) -> dict[str, str]:
+def _compiled(path: Path, mtime_ns: int) -> _Catalogue:
     from babel.messages.pofile import PoFileError, read_po
 
     try:
@@ -53,12 +60,23 @@ def _compiled(path: Path, mtime_ns: int) -> dict[str, str]:
     except (OSError, PoFileError, ValueError) as exc:
         raise ConfigError(f"{path}: catalogue is not readable: {exc}") from exc
     messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
     for message in catalog:
-        if message.id and isinstance(message.id, str) and isinstance(message.string, str) and message.string:
-            if message.fuzzy:
-                continue
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, str) and isinstance(message.string, str) and message.string:
             messages[message.id] = message.string
-    return messages
+        elif isinstance(message.id, tuple | list) and isinstance(message.string, tuple | list) and all(message.string):
+            plurals[str(message.id[0])] = tuple(str(form) for form in message.string)
+    return _Catalogue(messages, plurals, str(catalog.plural_expr))
+
+
+@cache
+def _plural_rule(expr: str) -> Callable[[int], int]:
+    """The catalogue's Plural-Forms expression as a function (the standard library's parser of it)."""
+    import gettext
+
+    return gettext.c2py(expr)
 
 
 @dataclass(frozen=True)
@@ -68,10 +86,22 @@ class Translator:
     locale: str
     messages: dict[str, str]
     source: Path | None
+    plurals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    plural_expr: str = "(n != 1)"
 
     def gettext(self, message: str, **params: Any) -> str:
         text = self.messages.get(message, message)
         return text % params if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        """The form for ``n`` (``%(n)s`` and the other ``params`` filled in): "1 day" / "2 days" in English, one
+        form in Chinese, as the catalogue's Plural-Forms says."""
+        forms = self.plurals.get(singular)
+        if forms:
+            text = forms[min(_plural_rule(self.plural_expr)(n), len(forms) - 1)]
+        else:
+            text = singular if n == 1 else plural
+        return text % {"n": n, **params}
 
     def __call__(self, message: str, **params: Any) -> str:
         return self.gettext(message, **params)
@@ -94,7 +124,8 @@ def translator(template_roots: Sequence[Path], locale: str) -> Translator:
             f"no catalogue for {locale}: expected {catalogue_path(template_roots[-1], locale)} "
             "(create it with pybabel init, see docs/rendering.md)"
         )
-    return Translator(locale, _compiled(path, path.stat().st_mtime_ns), path)
+    compiled = _compiled(path, path.stat().st_mtime_ns)
+    return Translator(locale, compiled.messages, path, compiled.plurals, compiled.plural_expr)
 
 
 def compile_check(path: Path) -> list[str]:
@@ -105,15 +136,29 @@ def compile_check(path: Path) -> list[str]:
 
     with path.open("rb") as fh:
         catalog = read_po(fh)
+
+    def names(text: object) -> list[str]:
+        return sorted(set(re.findall(r"%\((\w+)\)s", str(text))))
+
     problems = []
     for message in catalog:
-        if not message.id or not isinstance(message.id, str):
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple | list):  # plural forms: every form translated, the same placeholders
+            singular = str(message.id[0])
+            forms = list(message.string) if isinstance(message.string, tuple | list) else [message.string]
+            if len(forms) != catalog.num_plurals or not all(forms):
+                problems.append(f"untranslated plural form: {singular!r}")
+            elif message.fuzzy:
+                problems.append(f"fuzzy: {singular!r}")
+            elif any(names(form) != names(message.id[1]) for form in forms):
+                problems.append(f"placeholders differ: {singular!r}")
             continue
         if not message.string:
             problems.append(f"untranslated: {message.id!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {message.id!r}")
-        elif sorted(re.findall(r"%\((\w+)\)s", message.id)) != sorted(re.findall(r"%\((\w+)\)s", str(message.string))):
+        elif names(message.id) != names(message.string):
             problems.append(f"placeholders differ: {message.id!r}")
     return problems
 
