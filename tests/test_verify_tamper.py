@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from _signing_fixtures import (
@@ -80,6 +81,84 @@ def test_any_flipped_byte_breaks_exactly_the_signatures_covering_it(real: Signed
             assert sig.ranges[1] in broken or sig.ranges not in {s.ranges for s in sigs}, (position, n)
         else:
             assert sig.ranges[1] not in broken, (position, n)
+
+
+def _field_name_around(data: bytes, position: int) -> bool:
+    """Whether ``position`` is inside a field's ``/T (name)`` entry (a flip there renames the field)."""
+    window = data[max(0, position - 64) : position + 1]
+    return re.search(rb"/T\s*\([^)]*$|/T?$", window) is not None
+
+
+@settings(
+    max_examples=25,  # ~0.5 s a verification: about 15 s
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # each example verifies a packet: no slow shrinking
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(choice=st.data())
+def test_any_flipped_byte_fails_verification_and_names_the_signature(
+    small: SignedPacket, tmp_path_factory: pytest.TempPathFactory, choice: st.DataObject
+) -> None:
+    """Through verify_packet: a flip anywhere in any revision's signed bytes is never VALID, never raises, and the
+    signature owning that revision is named by its field (or the structure is reported damaged and the field name
+    itself was hit)."""
+    data = small.pdf.read_bytes()
+    fields = _FIELDS.setdefault(
+        "small", [s.field for s in verify_packet(small.pdf, trust_roots=[small.pki.root]).signatures]
+    )
+    start, end, owner = choice.draw(st.sampled_from(revisions(data)))
+    position = choice.draw(st.integers(start, end - 1))
+    flipped = bytearray(data)
+    flipped[position] ^= choice.draw(st.integers(1, 255))
+    report = check(small, tmp_path_factory.mktemp("flip"), bytes(flipped))
+    assert not report.ok
+    named = [r for r in report.reasons if r.startswith(f"{fields[owner]}: ")]
+    if not named:  # only a flip inside a field name may rename the field the report speaks of
+        assert _field_name_around(data, position), (position, owner, report.reasons)
+        assert any(": the bytes it signed have changed" in r for r in report.reasons), report.reasons
+    for earlier in fields[:owner]:
+        assert f"{earlier}: the bytes it signed have changed" not in report.reasons, (position, report.reasons)
+
+
+_FIELDS: dict[str, list[str]] = {}
+
+
+def test_a_damaged_certificate_in_the_validation_data_is_named_not_raised(
+    small: SignedPacket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The audit's crash: one flipped tag byte in a certificate of the witness revision's DSS made asn1crypto raise
+    from inside pyHanko's certificate registry (a traceback from `consentkit verify`)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    data = small.pdf.read_bytes()
+    witness_pem = next((small.pki.dir / "signers").glob("witness-*.pem"))
+    der = x509.load_pem_x509_certificate(witness_pem.read_bytes()).public_bytes(Encoding.DER)
+    at = data.index(der) + der.index(bytes.fromhex("0603551d130101ff04")) + 8  # basicConstraints' OCTET STRING tag
+    flipped = bytearray(data)
+    flipped[at] = 0x98
+    pdf = tampered(small, tmp_path, bytes(flipped))
+    report = verify_packet(pdf, trust_roots=[small.pki.root])
+    assert not report.ok and report.reasons[0] == "sig-witness: the bytes it signed have changed", report.reasons
+    assert "sig-document-timestamp: the validation data (DSS) holds 1 damaged certificate(s) or CRL(s)" in (
+        report.reasons
+    )
+    code, out, err = run(["verify", str(pdf), "--trust", str(small.root)], capsys)
+    assert code == 1 and "Traceback" not in out + err
+    assert out.splitlines()[1] == "  ✗ sig-witness: the bytes it signed have changed"
+
+
+def test_a_damaged_byte_range_still_names_its_signature(small: SignedPacket, tmp_path: Path) -> None:
+    data = small.pdf.read_bytes()
+    for n, (old, new) in enumerate(((b"/ByteRange [0 ", b"/ByteRange [0J"), (b"/ByteRange", b"/ByteRangf"))):
+        at = data.rindex(old)  # the document timestamp's
+        report = check(small, tmp_path / str(n), data[:at] + new + data[at + len(old) :])
+        assert not report.ok
+        assert (
+            "sig-document-timestamp: its /ByteRange is damaged or missing (altered): what it signed cannot be checked"
+            in report.reasons
+        ), report.reasons
+    header = check(small, tmp_path / "header", b"%PDF+" + data[5:])  # signed bytes: tampering, not "not a PDF"
+    assert not header.ok and "sig-clinic: the bytes it signed have changed" in header.reasons
 
 
 def test_flips_in_every_revision_fail_verification_and_name_the_signature(real: SignedPacket, tmp_path: Path) -> None:

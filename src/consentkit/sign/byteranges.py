@@ -9,13 +9,16 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from asn1crypto import cms
+from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 BYTERANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s*\]")
+SIGNATURE_VALUE = re.compile(rb"<[0-9A-Fa-f]{512,}>")  # a /Contents value: a CMS, hex-encoded
+_OBJECT = re.compile(rb"(\d{1,10})\s+(\d{1,5})\s+obj\b")
+_FIELD_NAME = re.compile(rb"/T\s*(\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>)")
 HASHES: dict[str, hashes.HashAlgorithm] = {
     "sha256": hashes.SHA256(),
     "sha384": hashes.SHA384(),
@@ -55,12 +58,40 @@ class Uncovered:
 
 
 def scan(data: bytes) -> list[RawSignature]:
-    """Every signature whose /ByteRange is well-formed, in file order."""
+    """Every signature, in file order: those with a well-formed /ByteRange, checked, and signature values (long
+    hexadecimal strings) whose /ByteRange is damaged or gone, reported as such."""
     found: list[RawSignature] = []
     for match in BYTERANGE.finditer(data):
         a, b, c, d = (int(g) for g in match.groups())
         found.append(_check(data, match.start(), (a, b, c, d)))
-    return found
+    gaps = {(s.ranges[1], s.ranges[2]) for s in found}
+    for value in SIGNATURE_VALUE.finditer(data):
+        start, end = value.span()
+        if (start, end) in gaps or any(_same_object(data, start, end, s.offset) for s in found):
+            continue
+        found.append(_without_byte_range(value.group(), start, end))
+    return sorted(found, key=lambda s: s.offset)
+
+
+def _same_object(data: bytes, start: int, end: int, offset: int) -> bool:
+    """Whether ``offset`` (a /ByteRange) is in the same object as the string at ``start:end``."""
+    lo, hi = (end, offset) if offset >= end else (offset, start)
+    return data.find(b"endobj", lo, hi) == -1
+
+
+def _without_byte_range(value: bytes, start: int, end: int) -> RawSignature:
+    """A signature value whose /ByteRange cannot be read: what it signed is unknown, so it cannot be checked."""
+    cert, is_timestamp = None, False
+    try:
+        info = cms.ContentInfo.load(bytes.fromhex(value[1:-1].decode("ascii")), strict=False)
+        signed = info["content"]
+        signer_info = signed["signer_infos"][0]
+        is_timestamp = signed["encap_content_info"]["content_type"].native == "tst_info"
+        cert = _signer_cert(signed, signer_info)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        pass
+    problem = "its /ByteRange is damaged or missing (altered): what it signed cannot be checked"
+    return RawSignature(start, (0, start, end, 0), b"", (end, end), problem, False, False, cert, is_timestamp)
 
 
 def last_signatures(data: bytes, count: int) -> list[RawSignature]:
@@ -108,10 +139,11 @@ def _check(data: bytes, offset: int, ranges: tuple[int, int, int, int]) -> RawSi
     if is_timestamp:
         # a document timestamp signs a TSTInfo whose imprint is the hash of the byte ranges
         try:
-            tst = signed["encap_content_info"]["content"].parsed
+            # loaded explicitly: ``.parsed`` knows TSTInfo only once something has imported asn1crypto.tsp
+            econtent = signed["encap_content_info"]["content"].contents
+            tst = tsp.TSTInfo.load(econtent)
             expected = tst["message_imprint"]["hashed_message"].native
             imprint_algo = HASHES.get(tst["message_imprint"]["hash_algorithm"]["algorithm"].native, algorithm)
-            econtent = signed["encap_content_info"]["content"].contents
         except (ValueError, TypeError, KeyError, AttributeError):
             return broken("its time-stamp token cannot be read (altered or damaged)", der, padding_range)
         doc_digest = _digest(imprint_algo, data, ranges)
@@ -168,6 +200,96 @@ def _verify(cert: x509.Certificate, signer_info: cms.SignerInfo, algorithm: hash
         return True
     except (InvalidSignature, ValueError, TypeError, KeyError):
         return False
+
+
+def field_names(data: bytes, signatures: list[RawSignature]) -> dict[int, str]:
+    """The field name of each signature (keyed by the offset of its /ByteRange), read from the bytes alone, for
+    naming signatures in a file whose structure no longer parses: the last field dictionary whose ``/V`` points at
+    the signature dictionary, else the one field of the signature's revision that has a value. Signatures whose
+    name cannot be found are left out."""
+    names: dict[int, str] = {}
+    ends = sorted({_revision_end(data, s) for s in signatures})
+    for sig in signatures:
+        name = _name_by_reference(data, sig)
+        if name is None:
+            end = _revision_end(data, sig)
+            name = _name_in_revision(data, max((e for e in ends if e < end), default=0), end)
+        if name is not None:
+            names[sig.offset] = name
+    return names
+
+
+def _revision_end(data: bytes, sig: RawSignature) -> int:
+    if sig.ranges[3] > 0:
+        return sig.end
+    eof = data.find(b"%%EOF", sig.ranges[2])
+    return len(data) if eof < 0 else eof + 5
+
+
+def _name_by_reference(data: bytes, sig: RawSignature) -> str | None:
+    start = data.rfind(b"endobj", 0, sig.offset)
+    header = next(reversed(list(_OBJECT.finditer(data, max(start, 0), sig.offset))), None)
+    if header is None:
+        return None
+    number, generation = header.groups()
+    pointer = re.compile(rb"/V\s+" + number + rb"\s+" + generation + rb"\s+R\b")
+    name = None
+    for ref in pointer.finditer(data):
+        found = _FIELD_NAME.search(_object_around(data, ref.start()))
+        if found is not None:
+            name = _pdf_text(found.group(1))
+    return name
+
+
+def _name_in_revision(data: bytes, start: int, end: int) -> str | None:
+    """The name of the one signature field given a value (``/V``) in ``data[start:end]``."""
+    names = set()
+    for found in _FIELD_NAME.finditer(data, start, end):
+        body = _object_around(data, found.start())
+        if b"/FT /Sig" in body and re.search(rb"/V\s+\d+\s+\d+\s+R\b", body):
+            names.add(_pdf_text(found.group(1)))
+    return names.pop() if len(names) == 1 else None
+
+
+def _object_around(data: bytes, position: int) -> bytes:
+    obj_start = data.rfind(b" obj", 0, position)
+    obj_end = data.find(b"endobj", position)
+    return data[max(obj_start, 0) : obj_end if obj_end >= 0 else len(data)]
+
+
+def _pdf_text(token: bytes) -> str:
+    """A PDF string token ``(literal)`` or ``<hex>`` as text (PDFDocEncoding read as Latin-1, or UTF-16BE)."""
+    if token.startswith(b"<"):
+        digits = re.sub(rb"\s+", b"", token[1:-1])
+        raw = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
+    else:
+        raw = _unescape(token[1:-1])
+    if raw.startswith(b"\xfe\xff"):
+        return raw[2:].decode("utf-16-be", "replace")
+    return raw.decode("latin-1")
+
+
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _unescape(body: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        ch = body[i : i + 1]
+        if ch != b"\\" or i + 1 >= len(body):
+            out += ch
+            i += 1
+            continue
+        nxt = body[i + 1 : i + 2]
+        octal = re.match(rb"[0-7]{1,3}", body[i + 1 : i + 4])
+        if octal:
+            out.append(int(octal.group(), 8) & 0xFF)
+            i += 1 + len(octal.group())
+        else:
+            out += _ESCAPES.get(nxt, nxt)
+            i += 2
+    return bytes(out)
 
 
 def uncovered(data: bytes, signatures: list[RawSignature]) -> list[Uncovered]:

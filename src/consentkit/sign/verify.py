@@ -133,15 +133,16 @@ def verify_packet(
         data = pdf_path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", location=SourceLocation(pdf_path)) from exc
-    if not data.startswith(b"%PDF-"):
+    raw = byteranges.scan(data)
+    if not data.startswith(b"%PDF-") and not raw:  # with signatures in it, a changed header is tampering
         raise InputError("not a PDF file (no %PDF- header)", location=SourceLocation(pdf_path))
     at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     profile = profile or _default_profile()
-    raw = byteranges.scan(data)
     reader, parse_error = _open(data)
     if reader is None:
+        # cut short: the file ends before its last signature does (one altered /ByteRange is tampering instead)
         cut = [s for s in raw if s.end > len(data)]
-        if cut:
+        if raw and raw[-1].end > len(data):
             raise InputError(
                 f"not a readable PDF: the file is cut short ({len(cut)} signature(s) reach past its end)",
                 location=SourceLocation(pdf_path),
@@ -152,14 +153,6 @@ def verify_packet(
             raise InputError(f"not a readable PDF ({parse_error})", location=SourceLocation(pdf_path))
     man, man_source = _manifest(pdf_path, manifest, reader)
     checks, reasons = _check_signatures(data, raw, reader, profile, trust_roots, at, man, parse_error)
-    if reader is not None and checks:
-        last = max(c.revision for c in checks)
-        extra = reader.xrefs.total_revisions - 1 - last
-        if extra > 0:
-            reasons.append(
-                f"{extra} revision(s) were added after the last signature (revision {last}) and no signature covers "
-                "them"
-            )
     if not trust_roots:
         reasons.insert(0, "no trust anchor was given: pass the clinic's root certificate (--trust clinic-root.pem)")
     return _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
@@ -220,38 +213,77 @@ def _check_signatures(
     manifest: Manifest | None,
     parse_error: str,
 ) -> tuple[list[SignatureCheck], list[str]]:
+    """Every signature, checked through pyHanko when the structure parses, else from the bytes alone. No
+    exception escapes: whatever a damaged file makes a parser raise becomes a named problem."""
     reasons: list[str] = []
-    raw_by_range = {s.ranges: s for s in raw}
     checks: list[SignatureCheck] = []
+    if reader is not None:
+        try:
+            checks = _check_parsed(reader, raw, profile, trust_roots, manifest, at)
+            last = max((c.revision for c in checks), default=None)
+            extra = reader.xrefs.total_revisions - 1 - last if last is not None else 0
+            if extra > 0:
+                reasons.append(
+                    f"{extra} revision(s) were added after the last signature (revision {last}) and no signature "
+                    "covers them"
+                )
+        except Exception as exc:  # a damaged object pyHanko or asn1crypto trip over outside one signature
+            reader, parse_error, checks = None, f"{type(exc).__name__}: {_first_line(exc)}", []
     if reader is None:
         reasons.append(f"the PDF structure is damaged ({parse_error})")
-        for n, sig in enumerate(raw, start=1):
-            check = SignatureCheck(f"signature {n} of {len(raw)}", None, "signature", -1, sig.ranges)
-            _apply_raw(check, sig)
-            checks.append(check)
-        return checks, reasons
+    # signatures the bytes show but the structure does not (all of them when it does not parse)
+    listed = {c.byte_range for c in checks}
+    unlisted = [s for s in raw if s.ranges not in listed and (reader is None or s.problem is not None)]
+    names = byteranges.field_names(data, raw) if unlisted else {}
+    for sig in unlisted:
+        n = raw.index(sig) + 1
+        name = names.get(sig.offset)
+        if name is not None and any(c.field == name for c in checks):
+            continue  # the parsed view already names it, and that its /ByteRange does not match
+        kind = "document-timestamp" if sig.is_timestamp else "signature"
+        role = None if name is None else "document-timestamp" if sig.is_timestamp else profile.role_for_field(name)
+        check = SignatureCheck(name or f"signature {n} of {len(raw)}", role, kind, -1, sig.ranges)
+        _apply_raw(check, sig)
+        if reader is not None:
+            check.problems.append("the PDF structure no longer lists it as a signature (a field or reference changed)")
+        checks.append(check)
+    checks.sort(key=lambda c: (c.byte_range[2] + c.byte_range[3], c.revision))
+    return checks, reasons
+
+
+def _check_parsed(
+    reader: Any,
+    raw: list[byteranges.RawSignature],
+    profile: SigningProfile,
+    trust_roots: Sequence[x509.Certificate],
+    manifest: Manifest | None,
+    at: dt.datetime,
+) -> list[SignatureCheck]:
+    raw_by_range = {s.ranges: s for s in raw}
+    checks: list[SignatureCheck] = []
     signatures = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
     spec = _validation_spec(trust_roots)
-    ts_context = _timestamp_context(trust_roots, reader, at)
+    ts_context, dss_problem = _timestamp_context(trust_roots, reader, at)
     later_doc_ts = {s.signed_revision for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"}
     for sig in signatures:
-        byte_range = tuple(int(v) for v in sig.sig_object["/ByteRange"])
         is_doc_ts = sig.sig_object.get("/Type") == "/DocTimeStamp"
         role = "document-timestamp" if is_doc_ts else profile.role_for_field(sig.field_name)
         check = SignatureCheck(
-            sig.field_name,
-            role,
-            "document-timestamp" if is_doc_ts else "signature",
-            sig.signed_revision,
-            byte_range,  # type: ignore[arg-type]
+            sig.field_name, role, "document-timestamp" if is_doc_ts else "signature", sig.signed_revision, (0, 0, 0, 0)
         )
-        raw_sig = raw_by_range.get(byte_range)  # type: ignore[arg-type]
+        try:
+            check.byte_range = tuple(int(v) for v in sig.sig_object["/ByteRange"])  # type: ignore[assignment]
+        except Exception:  # a damaged /ByteRange entry
+            check.problems.append("its /ByteRange cannot be read (altered)")
+        raw_sig = raw_by_range.get(check.byte_range)
         if raw_sig is None:
             check.problems.append("its /ByteRange could not be read from the file bytes")
         else:
             _apply_raw(check, raw_sig)
         try:
             if is_doc_ts:
+                if dss_problem:
+                    check.problems.append(dss_problem)
                 _check_doc_timestamp(check, sig, ts_context)
             else:
                 has_lta = any(r > sig.signed_revision for r in later_doc_ts)
@@ -263,7 +295,7 @@ def _check_signatures(
         if not is_doc_ts:
             _check_binding(check, sig, manifest)
         checks.append(check)
-    return checks, reasons
+    return checks
 
 
 def _apply_raw(check: SignatureCheck, sig: byteranges.RawSignature) -> None:
@@ -324,21 +356,39 @@ def _ts_revocation() -> Any:
     )
 
 
-def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> Any:
+def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> tuple[Any, str]:
+    """The validation context of the document timestamps, from the DSS; a damaged certificate or CRL in the DSS is
+    left out and reported (second value) rather than raised from deep inside the certificate registry."""
+    from asn1crypto import crl as asn1_crl
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
 
     crls: list[Any] = []
     certs: list[Any] = []
+    damaged = 0
     try:
-        from asn1crypto import crl as asn1_crl
-
         dss = DocumentSecurityStore.read_dss(reader)
-        crls = [asn1_crl.CertificateList.load(c.get_object().data) for c in dss.crls]
-        certs = list(dss.load_certs())
     except Exception:  # no DSS: the timestamp chain will be reported untrusted
-        crls, certs = [], []
-    return ValidationContext(
+        dss = None
+    if dss is not None:
+        for ref in dss.crls:
+            try:
+                crl = asn1_crl.CertificateList.load(ref.get_object().data)
+                _ = crl.native  # parse it all now: asn1crypto parses lazily, and would raise later
+                crls.append(crl)
+            except Exception:
+                damaged += 1
+        try:
+            loaded = list(dss.load_certs())
+        except Exception:
+            loaded, damaged = [], damaged + 1
+        for cert in loaded:
+            try:
+                _ = cert.native, cert.key_identifier, cert.authority_key_identifier
+                certs.append(cert)
+            except Exception:
+                damaged += 1
+    context = ValidationContext(
         trust_roots=[asn1_cert(c) for c in trust_roots],
         other_certs=certs,
         crls=crls,
@@ -346,6 +396,8 @@ def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at:
         allow_fetching=False,
         revinfo_policy=_ts_revocation(),
     )
+    problem = f"the validation data (DSS) holds {damaged} damaged certificate(s) or CRL(s)" if damaged else ""
+    return context, problem
 
 
 def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime, has_lta: bool) -> None:
