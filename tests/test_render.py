@@ -181,6 +181,19 @@ def test_undrawable_character_fails_the_render(engine) -> None:  # type: ignore[
         engine.layout(html, ["zh-CN"], "test.html")
 
 
+def test_undeclared_font_fails_the_render_naming_the_template(tmp_path: Path) -> None:
+    """A stylesheet naming a family fonts.yaml does not declare (here a system font, DejaVu Sans) renders with it
+    in WeasyPrint; consentkit refuses it after drawing, naming the template."""
+    (tmp_path / "css").mkdir()
+    css = (TEMPLATES / "css" / "document.css").read_text(encoding="utf-8")
+    (tmp_path / "css" / "document.css").write_text(css + '\nh1 { font-family: "DejaVu Sans"; }\n', encoding="utf-8")
+    inp, _ = specimen_input("botulinum-toxin", ("en",))
+    with pytest.raises(
+        RenderError, match=r"^consent\.html\.j2: uses fonts that fonts\.yaml does not declare: DejaVu Sans"
+    ):
+        render_document(inp, "consent", "pdf", (tmp_path, TEMPLATES))
+
+
 def test_missing_harfbuzz_subset_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     from weasyprint.text import ffi
 

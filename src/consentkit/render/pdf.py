@@ -151,11 +151,29 @@ class PdfEngine:
         self.check_glyphs(html, locales, what)
         base = resolve(self.roots, f"{HTML_DIR}/_base.html.j2").parent
         with strict_weasyprint(what):
-            return HTML(string=html, base_url=str(base) + "/", url_fetcher=self.fetcher).render(
+            document = HTML(string=html, base_url=str(base) + "/", url_fetcher=self.fetcher).render(
                 font_config=self.font_config,
                 stylesheets=[self.stylesheet(locales)],
                 pdf_variant="pdf/a-3b",
             )
+        document.consentkit_template = what  # named when the document turns out to use an undeclared font
+        return document
+
+    def check_fonts(self, written: Any, documents: Sequence[Any]) -> None:
+        """Every font the written PDF embeds must be a declared one: a template naming another family (``font-family:
+        DejaVu Sans``) or a character that fell back to a system font is an error naming the template. The fonts
+        are known once the pages are drawn (``Document.fonts``); finding which template used one walks its
+        text boxes, only when there is such a font."""
+        declared = {face.family for face in self.fonts.faces}
+        extra = sorted({font.family for font in written.fonts.values()} - declared)
+        if not extra:
+            return
+        culprits = [d for d in documents if _text_families(d) & set(extra)] or list(documents)
+        names = ", ".join(dict.fromkeys(getattr(d, "consentkit_template", "a document") for d in culprits))
+        raise RenderError(
+            f"{names}: uses fonts that {self.fonts.source.name} does not declare: {', '.join(extra)}; name only "
+            f"declared families in font-family ({', '.join(sorted(declared))})"
+        )
 
     def write(
         self,
@@ -187,7 +205,33 @@ class PdfEngine:
         with strict_weasyprint(title):
             data = combined.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files)
         assert isinstance(data, bytes)
+        self.check_fonts(combined, documents)
         return data
+
+
+def _text_families(document: Any) -> set[str]:
+    """The font families Pango chose for the text of a laid-out document."""
+    from weasyprint.formatting_structure.boxes import TextBox
+    from weasyprint.text.ffi import ffi, pango
+
+    found: set[str] = set()
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            if not isinstance(box, TextBox) or box.pango_layout is None:
+                continue
+            layout = box.pango_layout
+            layout.reactivate(box.style)  # WeasyPrint frees the Pango layout after layout and drawing
+            try:
+                line, _ = layout.get_first_line()
+                run = line.runs
+                while run != ffi.NULL:
+                    description = pango.pango_font_describe_with_absolute_size(run.data.item.analysis.font)
+                    found.add(ffi.string(pango.pango_font_description_get_family(description)).decode())
+                    pango.pango_font_description_free(description)
+                    run = run.next
+            finally:
+                layout.deactivate()
+    return found
 
 
 def anchor_boxes(documents: Sequence[Any], anchors: Sequence[str]) -> dict[str, Box]:
