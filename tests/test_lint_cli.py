@@ -128,19 +128,49 @@ def test_formats_output_file_and_strict(tmp_path: Path) -> None:
     assert proc.stdout.startswith("::warning file=p/sample.yaml,line=")
 
 
-def test_workspace_reports_only_its_own_files(tmp_path: Path) -> None:
+def test_workspace_is_linted_as_its_effective_library(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "clinic")
     write_spec(ws.procedures_dir, minimal_spec("house-special", follow_up=[]))
     # the clinic's own botulinum-toxin overrides the built-in one; a problem in it is the clinic's
     text = (builtin_dir("procedures") / "botulinum-toxin.yaml").read_text(encoding="utf-8")
     (ws.procedures_dir / "botulinum-toxin.yaml").write_text(text.replace("follow_up:", "follow_up: []\nunused:"))
-    report = lint(ws.root, base=ws.root)
-    assert {f.file for f in report.findings} == {"procedures/house-special.yaml", "procedures/botulinum-toxin.yaml"}
-    assert all(not f.startswith("/") for f in report.files)
-    assert len(report.files) == 2
-    wider = lint(ws.root, base=ws.root, include_builtin=True)
-    assert len(wider.files) > 10  # the built-in specs, intake and policies the clinic uses...
-    assert not any(f.endswith("/procedures/botulinum-toxin.yaml") for f in wider.files)  # ...not the overridden one
+    own = lint(ws.root, base=ws.root, include_builtin=False)
+    assert {f.file for f in own.findings} == {"procedures/house-special.yaml", "procedures/botulinum-toxin.yaml"}
+    assert all(not f.startswith("/") for f in own.files)
+    assert len(own.files) == 2
+    report = lint(ws.root, base=ws.root, ignore=("CK2", "CK160"))  # by default: the built-ins it uses too
+    assert len(report.files) > 10
+    builtin = builtin_dir("procedures").resolve()
+    assert str(builtin / "rhinoplasty.yaml") in report.files  # named by their built-in path
+    assert not any(f.endswith("/procedures/botulinum-toxin.yaml") for f in report.files)  # not the overridden one
+    assert {f.file for f in report.findings} == {f.file for f in own.findings}  # the built-ins are clean
+
+
+def test_workspace_locales_apply_to_the_builtin_specs_it_uses(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "clinic")
+    config = ws.root / "consentkit.toml"
+    config.write_text(config.read_text().replace('locales = ["zh-CN", "en"]', 'locales = ["zh-CN", "en", "fr"]'))
+    proc = run("--format", "json", "--select", "CK120", cwd=ws.root)
+    found = json.loads(proc.stdout)
+    assert proc.returncode == 1 and len({f["file"] for f in found}) == 11
+    assert all(f["file"].startswith(str(builtin_dir("procedures").parent.resolve())) for f in found)
+    profile = [f for f in found if f["file"].endswith("signatures/default.yaml")]
+    assert profile and "no 'fr' text (the locales in consentkit.toml (clinic.locales)" in profile[0]["message"]
+    proc = run("--no-builtin", "--select", "CK120", cwd=ws.root)
+    assert proc.returncode == 0 and "no problems in 0 files" in proc.stdout
+    proc = run("--include-builtin", "--select", "CK120", cwd=ws.root)  # deprecated, still works
+    assert proc.returncode == 1 and "--include-builtin is the default now" in proc.stderr
+
+
+def test_broken_template_override_is_found_through_the_builtin_specs(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "clinic")
+    macros = (builtin_dir("templates") / "html" / "_macros.html.j2").read_text(encoding="utf-8")
+    assert "v.clinic.name" in macros
+    (ws.templates_dir / "html").mkdir(parents=True)
+    (ws.templates_dir / "html" / "_macros.html.j2").write_text(macros.replace("v.clinic.name", "v.clinic.nmae"))
+    report = lint_paths(workspace_dir=ws.root, select=["CK210"], base=ws.root, today=TODAY)
+    assert len({f.file for f in report.findings}) == 10
+    assert all("_macros.html.j2" in f.message and "nmae" in f.message for f in report.findings)
 
 
 def test_no_path_lints_the_current_workspace(tmp_path: Path) -> None:
@@ -149,7 +179,7 @@ def test_no_path_lints_the_current_workspace(tmp_path: Path) -> None:
     del spec["outcome"]  # required by the Taiwan policy
     write_spec(ws.procedures_dir, spec)
     (ws.root / "sub").mkdir()
-    proc = run("--format", "json", cwd=ws.root / "sub")
+    proc = run("--format", "json", "--ignore", "CK2,CK160", cwd=ws.root / "sub")  # built-ins: reviewed after TODAY
     assert proc.returncode == 1, proc.stderr
     found = json.loads(proc.stdout)
     assert [f["rule"] for f in found] == ["CK110"]

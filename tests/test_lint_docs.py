@@ -26,7 +26,7 @@ def test_every_rule_is_documented_with_its_severity() -> None:
 def test_every_format_and_option_is_documented() -> None:
     for fmt in FORMATS:
         assert f"`{fmt}`" in DOC
-    for option in ("--strict", "--policy", "--output", "--include-builtin", "--select", "--ignore", "--no-cache"):
+    for option in ("--strict", "--policy", "--output", "--no-builtin", "--select", "--ignore", "--no-cache"):
         assert option in DOC
 
 

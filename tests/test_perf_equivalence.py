@@ -158,8 +158,8 @@ def broken_ws(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_costly_rules_apart_in_workers_find_the_same(broken_ws) -> None:  # type: ignore[no-untyped-def]
     from consentkit.lint import lint_paths
 
-    serial = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=1)
-    parallel = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=2)
+    serial = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, include_builtin=False, jobs=1)
+    parallel = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, include_builtin=False, jobs=2)
     assert parallel.findings == serial.findings
     rules = {f.rule for f in serial.findings}
     assert {"CK200", "CK210"} <= rules
@@ -170,9 +170,9 @@ def test_costly_rules_apart_in_workers_find_the_same(broken_ws) -> None:  # type
 def test_costly_rules_apart_fill_the_cache_per_file(broken_ws) -> None:  # type: ignore[no-untyped-def]
     from consentkit.lint import lint_paths
 
-    reference = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=1)
-    first = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=2, use_cache=True)
-    again = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, jobs=2, use_cache=True)
+    reference = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, include_builtin=False, jobs=1)
+    first = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, include_builtin=False, jobs=2, use_cache=True)
+    again = lint_paths([broken_ws.root], workspace_dir=broken_ws.root, include_builtin=False, jobs=2, use_cache=True)
     assert first.findings == again.findings == reference.findings
     assert again.timings.get("cached files") == 4.0
 

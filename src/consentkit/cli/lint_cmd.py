@@ -41,9 +41,17 @@ def _ids(value: str | None) -> list[str]:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE (atomically)."
 )
 @click.option(
+    "--builtin/--no-builtin",
+    default=None,
+    help="In a workspace, also check the built-in specs, intake and policies it uses (those it does not override), "
+    "under its templates, policy and locales [default: on when a whole workspace is linted]. --no-builtin: only "
+    "the workspace's own files.",
+)
+@click.option(
     "--include-builtin",
     is_flag=True,
-    help="In a workspace, also report the built-in specs it uses (those it does not override).",
+    hidden=True,
+    help="Deprecated: the default now (same as --builtin).",
 )
 @click.option(
     "--today",
@@ -72,6 +80,7 @@ def lint(
     strict: bool,
     policy: str | None,
     output: Path | None,
+    builtin: bool | None,
     include_builtin: bool,
     today: datetime | None,
     select: str | None,
@@ -82,9 +91,10 @@ def lint(
 ) -> None:
     """Check procedure specs, the intake catalogue and policies; exit 1 if any error is found.
 
-    PATH may be a workspace folder, a procedures folder, or spec files. Without PATH: the current workspace, else the
-    built-in library. Only the files named are reported on; the built-in library beneath supplies the intake and
-    policies. Rules and fixes: docs/lint.md.
+    PATH may be a workspace folder, a procedures or signatures folder, or files. Without PATH: the current
+    workspace, else the built-in library. A workspace is checked as the clinic uses it: its own specs, intake,
+    policies and signing profiles, and every built-in spec it does not override (--no-builtin: only its own).
+    Otherwise only the files named are reported on. Rules and fixes: docs/lint.md.
 
     \b
     Exit codes: 0 no errors; 1 errors found (or warnings, with --strict);
@@ -95,11 +105,14 @@ def lint(
     from consentkit.lint.report.text import summary
 
     verbose = bool((ctx.find_root().obj or {}).get("verbose"))
+    if include_builtin:
+        click.echo("note: --include-builtin is the default now and will be removed; use --builtin", err=True)
+        builtin = True if builtin is None else builtin
     report = lint_paths(
         paths,
         workspace_dir=workspace_option(ctx),
         policy=policy,
-        include_builtin=include_builtin,
+        include_builtin=builtin,
         today=today.date() if today else None,
         strict=strict,
         debug=verbose,

@@ -110,7 +110,7 @@ def lint_paths(
     *,
     workspace_dir: Path | None = None,
     policy: str | None = None,
-    include_builtin: bool = False,
+    include_builtin: bool | None = None,
     today: date | None = None,
     strict: bool = False,
     debug: bool = False,
@@ -121,6 +121,7 @@ def lint_paths(
     ignore: Sequence[str] = (),
 ) -> LintReport:
     """Lint what ``consentkit lint PATHS`` would (see :mod:`consentkit.lint.collect`) and return the report.
+    A whole workspace is linted with the built-in files it uses unless ``include_builtin=False``.
     ``use_cache`` reuses the findings of unchanged spec files (see :mod:`consentkit.lint.cache`). ``select`` and
     ``ignore`` choose rules by id prefix (``select=["CK1"]``, ``ignore=["CK190", "CK2"]``)."""
     started = time.perf_counter()

@@ -5,10 +5,14 @@
 * a workspace folder (has ``consentkit.toml``): its ``procedures/`` (specs, intake, policies) layered over the
   built-in library, under the workspace's jurisdiction;
 * another folder: its specs, ``intake.yaml`` and ``policies/``, layered over the enclosing workspace or the built-ins;
-* files: just those files (specs, an ``intake.yaml``, or ``policies/<code>.yaml``), layered the same way.
+* files: just those files (specs, an ``intake.yaml``, ``policies/<code>.yaml`` or ``signatures/<profile>.yaml``),
+  layered the same way.
 
-Only the files named this way are reported on; the layers beneath supply the intake catalogue and the policy.
-``include_builtin`` adds the built-in files the workspace actually uses (those it does not override).
+A workspace (no PATH, or a workspace folder) is linted as its **effective library**: its own files plus every
+built-in spec, intake and policy it does not override, since the clinic's templates, catalogues, policy and locales
+apply to those too (``include_builtin=False``, ``--no-builtin``: its own files only), and its signing profiles
+(``signatures/*.yaml``). Otherwise only the files named are reported on; the layers beneath supply the intake
+catalogue and the policy.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from consentkit.errors import EXIT_USAGE, ConfigError, ConsentkitError, InputError, MultiInputError
 from consentkit.lint.context import LintContext
 from consentkit.resources import builtin_dir
@@ -25,6 +31,7 @@ from consentkit.spec.library import (
     INTAKE_FILE,
     POLICY_DIR,
     LibraryScan,
+    Loaded,
     load_intake,
     load_policy,
     procedure_files,
@@ -87,12 +94,31 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
+SIGNATURES_DIR = "signatures"
+
+
 def _kind(path: Path) -> str:
+    """What a file is, from where it lives: ``intake``, ``policy``, ``profile`` (``signatures/*.yaml``) or ``spec``."""
+    if path.parent.name == SIGNATURES_DIR:
+        return "profile"
     if path.name == INTAKE_FILE:
         return "intake"
     if path.parent.name == POLICY_DIR:
         return "policy"
     return "spec"
+
+
+def _profile_files(folder: Path) -> list[Path]:
+    return sorted(p.resolve() for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+def _builtin_profiles_in_use(ws: Workspace) -> list[Path]:
+    taken = {p.stem for p in _profile_files(ws.signatures_dir)} if ws.signatures_dir.is_dir() else set()
+    try:
+        builtin = builtin_dir(SIGNATURES_DIR)
+    except ConfigError:
+        return []
+    return [p for p in _profile_files(builtin) if p.stem not in taken]
 
 
 def _root_of(path: Path) -> Path:
@@ -117,18 +143,22 @@ def resolve_target(
     *,
     workspace_dir: Path | None = None,
     policy: str | None = None,
-    include_builtin: bool = False,
+    include_builtin: bool | None = None,
 ) -> LintTarget:
-    """Work out roots, reported files, workspace and jurisdiction for ``consentkit lint PATHS``."""
+    """Work out roots, reported files, workspace and jurisdiction for ``consentkit lint PATHS``.
+    ``include_builtin`` (default: when a whole workspace is linted) adds the built-in files it uses."""
     builtin = builtin_dir("procedures").resolve()
     ws: Workspace | None
     reported: list[Path] = []
     first_roots: list[Path] = []
+    whole_workspace = False
     if not paths:
         ws = find_workspace(explicit=workspace_dir)
-        if ws is not None and ws.procedures_dir.is_dir():
-            reported.extend(_folder_files(ws.procedures_dir))
-        elif ws is None:
+        if ws is not None:
+            whole_workspace = True
+            if ws.procedures_dir.is_dir():
+                reported.extend(_folder_files(ws.procedures_dir))
+        else:
             reported.extend(_folder_files(builtin))
     else:
         first = paths[0] if paths[0].is_dir() else paths[0].parent
@@ -137,10 +167,16 @@ def resolve_target(
         ws = find_workspace(start=first, explicit=workspace_dir)
         for path in paths:
             if path.is_dir() and (path / CONFIG_FILE).is_file():
+                whole_workspace = whole_workspace or (ws is not None and path.resolve() == ws.root)
                 procedures = path / "procedures"
                 if procedures.is_dir():
                     first_roots.append(procedures)
                     reported.extend(_folder_files(procedures))
+            elif path.is_dir() and path.name == SIGNATURES_DIR:
+                files = _profile_files(path)
+                if not files:
+                    raise NothingToLint(f"{path}: no signing profiles (*.yaml) here")
+                reported.extend(files)
             elif path.is_dir():
                 files = _folder_files(path)
                 if not files:
@@ -150,11 +186,20 @@ def resolve_target(
                     )
                 first_roots.append(path)
                 reported.extend(files)
+            elif _kind(path) == "profile":
+                reported.append(path.resolve())
             else:
                 first_roots.append(_root_of(path))
                 reported.append(path.resolve())
     layered = ws.procedure_roots() if ws is not None else (builtin,)
     roots = _unique([*first_roots, *layered])
+    if include_builtin is None:
+        include_builtin = whole_workspace
+    if whole_workspace and ws is not None:
+        if ws.signatures_dir.is_dir():
+            reported.extend(_profile_files(ws.signatures_dir))
+        if include_builtin:
+            reported.extend(_builtin_profiles_in_use(ws))
     if include_builtin and builtin in roots:
         reported.extend(_builtin_in_use(roots))
     reported_t = _unique(reported, resolve=False)  # every path above is already resolved
@@ -198,10 +243,17 @@ def load_target(target: LintTarget) -> LibraryScan:
                     scan.policies.setdefault(path.stem, loaded_policy)
                 except InputError as err:
                     _problems(scan, err)
-    # a reported intake or policy outside every root (a file passed on its own)
+    # a reported intake or policy outside every root (a file passed on its own), and signing profiles
     for path in sorted(target.reported - set(scan.files)):
         kind = _kind(path)
         if kind == "spec":
+            continue
+        if kind == "profile":
+            scan.files.append(path)
+            try:
+                scan.profiles[path] = _load_profile(path)
+            except InputError as err:
+                _problems(scan, err)
             continue
         scan.files.append(path)
         try:
@@ -214,6 +266,14 @@ def load_target(target: LintTarget) -> LibraryScan:
         except InputError as err:
             _problems(scan, err)
     return scan
+
+
+def _load_profile(path: Path) -> Loaded[BaseModel]:
+    """A signing profile, validated by the signing code's own model (``consentkit.sign.profile``)."""
+    from consentkit.sign.profile import load_profile
+
+    loaded: Loaded[BaseModel] = load_profile((path.parent,), path.stem)  # type: ignore[assignment]
+    return loaded
 
 
 def build_context(target: LintTarget, scan: LibraryScan, *, today: date | None = None) -> LintContext:

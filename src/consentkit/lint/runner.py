@@ -642,14 +642,18 @@ def run_rules(
     timings["specs"] = time.perf_counter() - started
     out = _Collector(ctx, strict, base)
     intake_locales = tuple(ctx.intake.model.locales) if ctx.intake is not None else ()
-    other_files: list[tuple[Loaded[Any], FileKind]] = [(p, "policy") for p in ctx.scan.policies.values()]
+    other_files: list[tuple[Loaded[Any], FileKind, tuple[str, ...]]] = [
+        (p, "policy", intake_locales) for p in ctx.scan.policies.values()
+    ]
     if ctx.intake is not None:
-        other_files.insert(0, (ctx.intake, "intake"))
+        other_files.insert(0, (ctx.intake, "intake", intake_locales))
+    # a signing profile's printed meanings must carry the locales the clinic's packets use
+    other_files.extend((p, "profile", ctx.workspace_locales) for p in ctx.scan.profiles.values())
     text_checks = text_checks_of(chosen)
     by_id = {rule.id: rule for rule in chosen}
-    for loaded, kind in other_files:
+    for loaded, kind, locales in other_files:
         if ctx.is_reported(loaded.path):
-            _check_texts(ctx, out, loaded, kind, intake_locales, text_checks, by_id, debug)
+            _check_texts(ctx, out, loaded, kind, locales, text_checks, by_id, debug)
             ctx.spec_memo.clear()
     fallback = next(iter(sorted(ctx.reported)), Path())
     for rule in chosen:

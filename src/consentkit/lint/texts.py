@@ -17,7 +17,7 @@ HEADING_KEYS = frozenset({"title", "label", "name"})
 """Texts that are headings or labels, not sentences (readability skips them)."""
 
 _Kind = Literal["text", "text-list", "model", "model-list", "model-map"]
-FileKind = Literal["spec", "intake", "policy"]
+FileKind = Literal["spec", "intake", "policy", "profile"]
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: TextInfo.of returns one shared instance per value

@@ -152,6 +152,7 @@ class LibraryScan:
     problems: list[InputError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     shadowed: dict[str, list[Path]] = field(default_factory=dict)  # id → every file that defines it
+    profiles: dict[Path, Loaded[BaseModel]] = field(default_factory=dict)  # signing profiles linted (by lint)
 
     def library(self, roots: tuple[Path, ...]) -> Library:
         if self.intake is None:

@@ -14,7 +14,8 @@ CK100 = define_rule(
     "CK100",
     "error",
     "schema",
-    "a spec, intake catalogue or policy does not match the schema: unknown key, wrong type, bad value, or an id that "
+    "a spec, intake catalogue, policy or signing profile does not match its schema: unknown key, wrong type, bad "
+    "value, or an id that "
     "does not match the file name",
     fix="correct the field named in the message; `consentkit schema` gives editors the schema so they flag it as you "
     "type",

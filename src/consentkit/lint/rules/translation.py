@@ -93,8 +93,10 @@ def _text_locales(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterato
     missing = [loc for loc in info.locales if loc not in present]
     if missing:
         names = ", ".join(f"'{m}'" for m in missing)
-        whose = "the spec's" if info.kind == "spec" else "the intake's"
-        yield None, f"no {names} text ({whose} locales: {', '.join(info.locales)})", None
+        whose = {"spec": "the spec's locales", "profile": "the locales in consentkit.toml (clinic.locales)"}.get(
+            info.kind, "the intake's locales"
+        )
+        yield None, f"no {names} text ({whose}: {', '.join(info.locales)})", None
 
 
 @CK120.per_spec
