@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from consentkit.audit import clock
+from consentkit.audit.log import AuditLog
 from consentkit.case import load_case
-from consentkit.demo import PROCEDURE, REVIEWERS, sample_case
+from consentkit.demo import PROCEDURE, REVIEWERS, demo_log, sample_case
 from consentkit.pki import WorkspacePki
 from consentkit.review import approve
 from consentkit.workflow import Actor, checkin, export_evidence, generate_packet, present_disclosure, sign_role
@@ -44,8 +48,8 @@ def make_clinic(root: Path) -> Clinic:
     pki.create(SECRET)
     for role, name in (("physician", PHYSICIAN), ("physician", OTHER_PHYSICIAN), ("witness", WITNESS)):
         pki.issue_signer(role, name, SECRET)
-    for name in REVIEWERS.values():
-        pki.issue_signer("reviewer", name, SECRET)
+    for review, name in REVIEWERS.items():
+        pki.issue_signer("reviewer", name, SECRET, review_role=review)
     for role, name in REVIEWERS.items():
         approve(ws, PROCEDURE, reviewer=name, role=role, secret=SECRET, check_lint=False)
     return Clinic(ws, root)
@@ -96,6 +100,14 @@ def full_case(clinic: Clinic, case_id: str) -> None:
     sign(clinic, case_id, ("clinic", "physician", "patient", "witness"))
 
 
+@contextmanager
+def clock_at(clinic: Clinic, when: dt.datetime) -> Iterator[AuditLog]:
+    """Run the block as if the clock read ``when`` (as the demo does): the events, the heads and the embedded
+    TSA's tokens of the yielded log all use the simulated clock."""
+    with clock.simulated(when), demo_log(clinic.ws, SECRET) as log:
+        yield log
+
+
 @dataclass
 class Finished:
     """A complete case: signed, refused too early, passed after the period, evidence exported."""
@@ -118,11 +130,12 @@ def finished_case(base: Path) -> Finished:
         full_case(clinic, case_id)
         early = checkin(clinic.ws, case_id, who=NURSE)
         assert not early.passed and early.decision.earliest is not None
-        started = early.decision.earliest + dt.timedelta(minutes=7)
-        late = checkin(clinic.ws, case_id, at=started, who=NURSE)
-        assert late.passed, late.decision.codes
-        bundle = clinic.root / "evidence" / f"{case_id}.zip"
-        export_evidence(clinic.ws, case_id, bundle, who=Actor("auditor.wu", "auditor"))
+        with clock_at(clinic, early.decision.earliest + dt.timedelta(minutes=7)) as log:
+            late = checkin(clinic.ws, case_id, who=NURSE, log=log)
+            assert late.passed, late.decision.codes
+            started = late.decision.at
+            bundle = clinic.root / "evidence" / f"{case_id}.zip"
+            export_evidence(clinic.ws, case_id, bundle, who=Actor("auditor.wu", "auditor"), log=log)
         _CACHE["finished"] = Finished(clinic, case_id, early.decision.earliest, started, bundle)
     os.environ["CONSENTKIT_PASSPHRASE"] = PASSPHRASE
     finished: Finished = _CACHE["finished"]

@@ -25,7 +25,9 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert result.returncode == 0, out + result.stderr
     assert "demo passphrase was generated and set in $CONSENTKIT_PASSPHRASE" in out
     assert "REFUSED: 时间太早" in out and "Too early." in out
-    assert "simulated clock: check-in at" in out
+    # the simulated clock is said plainly, where it starts and at the end
+    assert "SIMULATED CLOCK: from this step on the demo's clock reads" in out
+    assert "The clock was simulated from the late check-in on" in out
     assert "YES: the disclosure provably preceded the procedure" in out
     assert "What each step proved" in out and "Traceback" not in result.stderr
     for name in ("workspace", "packet", "evidence bundle", "disclosure certificate", "VERIFY.md", "audit log"):

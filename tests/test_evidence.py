@@ -111,7 +111,13 @@ def test_verify_evidence_with_pinned_anchors(done: Finished) -> None:
     report = verify_evidence(done.bundle, **pinned(done))  # type: ignore[arg-type]
     assert report.ok, report.problems
     assert report.verdict == "kept" and report.sentence.startswith("YES: the disclosure provably preceded")
-    assert "15 days 0 hours 7 minutes later" in report.sentence and "not pinned" not in report.sentence
+    assert "happened after" in report.sentence and "(both RFC 3161 times)" in report.sentence
+    assert "at least 15 days 0 hours 7 minutes later" in report.sentence and "not pinned" not in report.sentence
+    # the proof rests on RFC 3161 times: the check-in followed a token issued after the period ended, and the start
+    # was recorded before the token of the head after it
+    assert report.checked_in_after is not None and report.recorded_before is not None
+    assert report.earliest is not None and report.earliest <= report.checked_in_after <= done.started
+    assert done.started <= report.recorded_before
     assert all(a.pinned for a in report.anchors)
     assert report.procedure_at == done.started and report.earliest == done.earliest
     assert [(a.review, a.reviewer, a.statement_verified) for a in report.approvals] == [
@@ -119,7 +125,6 @@ def test_verify_evidence_with_pinned_anchors(done: Finished) -> None:
         ("legal", "Wang Fang (legal)", True),
     ]
     assert [m.key for m in report.timeline][-3:] == ["cooling-off.ends", "checkin.pass", "procedure.started"]
-    assert any("recorded ahead of time" in n for n in report.notes)  # the simulated clock is said, not hidden
 
 
 def test_unpinned_anchors_are_named_with_their_fingerprints(done: Finished, capsys: pytest.CaptureFixture[str]) -> None:
@@ -323,3 +328,83 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def forge_start(
+    done: Finished, case_id: str, target: Path, *, clock_reads: dt.datetime, at: dt.datetime, name_head: bool = True
+) -> Path:
+    """What a clinic with the database and the log key could append by hand, bypassing the gate: a passing check-in
+    and a start at ``at``, logged while the clock (and the TSA) read ``clock_reads``; then the evidence."""
+    from _workflow_fixtures import clock_at
+    from consentkit.audit import events as ev
+    from consentkit.audit.heads import token_to_response
+
+    with clock_at(done.clinic, clock_reads) as log:
+        subject = log.case_events(case_id)[-1].event.subject
+        common = {"case": case_id, "subject": subject, "actor": "forger", "actor_role": "nurse"}
+        files = {}
+        if name_head:
+            before = log.head()
+            files = {
+                "tree-head.json": ev.sha256_id(before.checkpoint),
+                "tree-head.tsr": ev.sha256_id(token_to_response(before.token)),
+            }
+        passed = log.append(ev.procedure_checkin(**common, outcome="pass", at=at, files=files))  # type: ignore[arg-type]
+        log.append(ev.procedure_started(**common, at=at, refs=(ev.ref(passed.index, passed.leaf),)), head=True)  # type: ignore[arg-type]
+        return export_evidence(done.clinic.ws, case_id, target, who=Actor("auditor.wu", "auditor"), log=log).path
+
+
+@pytest.fixture(scope="module")
+def forged_case(done: Finished) -> tuple[str, dt.datetime]:
+    """A fully signed case and the end of its cooling-off period (from a refused check-in)."""
+    from _workflow_fixtures import NURSE
+    from consentkit.workflow import checkin
+
+    full_case(done.clinic, "C-EV-FORGED")
+    earliest = checkin(done.clinic.ws, "C-EV-FORGED", who=NURSE).decision.earliest
+    assert earliest is not None
+    return "C-EV-FORGED", earliest
+
+
+def test_a_start_recorded_ahead_of_time_is_not_proven(
+    done: Finished, forged_case: tuple[str, dt.datetime], tmp_path: Path
+) -> None:
+    case_id, earliest = forged_case
+    now = dt.datetime.now(dt.UTC)
+    bundle = forge_start(done, case_id, tmp_path / "a.zip", clock_reads=now, at=earliest + dt.timedelta(hours=1))
+    report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok and report.verdict == "not-proven" and not report.problems
+    assert report.sentence.startswith("NOT PROVEN: the start was recorded for ")
+    assert "it was recorded ahead of time" in report.sentence
+    assert report.recorded_before is not None and report.recorded_before < earliest
+
+
+def test_a_checkin_proven_only_before_the_period_ended_is_not_proven(
+    done: Finished, forged_case: tuple[str, dt.datetime], tmp_path: Path
+) -> None:
+    case_id, earliest = forged_case
+    bundle = forge_start(
+        done,
+        case_id,
+        tmp_path / "b.zip",
+        clock_reads=earliest - dt.timedelta(seconds=30),
+        at=earliest + dt.timedelta(seconds=60),
+    )
+    report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok and report.verdict == "not-proven" and not report.problems
+    assert report.sentence.startswith("NOT PROVEN: the check-in that let the procedure start is proven only to have")
+    assert report.checked_in_after is not None and report.checked_in_after < earliest
+
+
+def test_a_checkin_naming_no_timestamped_head_is_not_proven(
+    done: Finished, forged_case: tuple[str, dt.datetime], tmp_path: Path
+) -> None:
+    case_id, earliest = forged_case
+    later = earliest + dt.timedelta(minutes=10)
+    bundle = forge_start(done, case_id, tmp_path / "c.zip", clock_reads=later, at=later, name_head=False)
+    report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok and report.verdict == "not-proven" and not report.problems
+    assert report.sentence.startswith("NOT PROVEN: no RFC 3161 time shows when the check-in happened")
+    # the operating record's time, given by the reader, can still be judged
+    given = verify_evidence(bundle, procedure_at=later, **pinned(done))  # type: ignore[arg-type]
+    assert given.ok and "(the time given with --procedure-at)" in given.sentence

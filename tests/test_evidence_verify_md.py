@@ -5,10 +5,13 @@ one (a careful forger also rewrites SHA256SUMS, so only the cryptographic checks
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,29 +28,37 @@ pytestmark = pytest.mark.skipif(
 
 
 def blocks(verify_md: str) -> dict[int, str]:
-    """Step number → its sh block (each step has at most one)."""
+    """Step number → its bash block (each step has at most one)."""
     found: dict[int, str] = {}
     for section in re.split(r"^## ", verify_md, flags=re.M)[1:]:
         number = re.match(r"(\d+)\.", section)
-        code = re.search(r"```sh\n(.*?)```", section, re.S)
+        code = re.search(r"```bash\n(.*?)```", section, re.S)
         if number and code:
             found[int(number.group(1))] = code.group(1)
     return found
 
 
-def run_all(folder: Path, env: dict[str, str] | None = None) -> dict[int, subprocess.CompletedProcess[str]]:
+def run_block(
+    folder: Path, number: int, code: str, env: dict[str, str] | None = None, shell: str = "bash"
+) -> subprocess.CompletedProcess[str]:
+    """As a reader would: the block saved as a file and run with plain ``bash block.sh`` — no options added."""
+    script = folder / f"block-{number}.sh"
+    script.write_text(code, encoding="utf-8")
+    return subprocess.run(
+        [shell, script.name],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k != "STARTED"}, **(env or {})},
+        timeout=120,
+    )
+
+
+def run_all(
+    folder: Path, env: dict[str, str] | None = None, only: tuple[int, ...] = ()
+) -> dict[int, subprocess.CompletedProcess[str]]:
     steps = blocks((folder / "VERIFY.md").read_text(encoding="utf-8"))
-    results = {}
-    for number, code in sorted(steps.items()):
-        results[number] = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", code],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **(env or {})},
-            timeout=120,
-        )
-    return results
+    return {n: run_block(folder, n, code, env) for n, code in sorted(steps.items()) if not only or n in only}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +91,18 @@ def test_the_expected_output_is_what_the_tools_print(
             assert line in shown, f"step {number}: {line!r} not in\n{shown}"
     assert intact[6].stdout.count("Signature is Valid.") == 5
     assert intact[7].stderr.count("CMS Verification successful") == 5
-    assert "elapsed: 15 days 0 hours 7 minutes" in intact[9].stdout
+    assert "from the signature to the check-in: 15 days 0 hours 7 minutes" in intact[9].stdout
+
+
+def test_every_block_begins_strict_and_refuses_to_run_under_sh(done: Finished, tmp_path: Path) -> None:
+    """A block must fail by itself: each begins with set -eu -o pipefail, and sh (dash), which lacks pipefail,
+    stops at that line instead of running the checks without it."""
+    folder = unpack(read(done.bundle), tmp_path)
+    steps = blocks((folder / "VERIFY.md").read_text(encoding="utf-8"))
+    assert all(code.startswith("set -eu -o pipefail") for code in steps.values())
+    assert not any(re.search(r"&& echo", code) for code in steps.values())  # a failed check never hides behind &&
+    if shutil.which("sh") and os.path.realpath(shutil.which("sh") or "").endswith("dash"):
+        assert run_block(folder, 3, steps[3], shell="sh").returncode != 0
 
 
 def test_a_flipped_byte_in_the_packet_fails_the_signature_and_record_checks(done: Finished, tmp_path: Path) -> None:
@@ -129,13 +151,53 @@ def test_the_cooling_off_block_fails_for_an_early_start(done: Finished, tmp_path
     code = blocks((folder / "VERIFY.md").read_text(encoding="utf-8"))[9]
 
     def cooling(started: str | None) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != "STARTED"}
-        if started is not None:
-            env["STARTED"] = started
-        return subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", code], cwd=folder, capture_output=True, text=True, env=env
-        )
+        return run_block(folder, 9, code, {"STARTED": started} if started is not None else None)
 
     assert cooling(early).returncode != 0
     assert cooling(late).returncode == 0
     assert cooling(None).returncode != 0  # the block insists on a start time
+
+
+def tampered(done: Finished, tmp_path: Path, change: Callable[[dict[str, bytes]], None], step: int) -> int:
+    """Run step ``step`` alone, as written, on the bundle after ``change`` (SHA256SUMS rewritten, as a careful
+    forger would): its exit status."""
+    files = read(done.bundle)
+    change(files)
+    files["SHA256SUMS"] = "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items()) if name != "SHA256SUMS"
+    ).encode()
+    return run_all(unpack(files, tmp_path), only=(step,))[step].returncode
+
+
+def _flip(data: bytes, at: int = -10) -> bytes:
+    changed = bytearray(data)
+    changed[at] ^= 0x01
+    return bytes(changed)
+
+
+def test_each_block_fails_by_itself_when_what_it_checks_is_tampered(done: Finished, tmp_path: Path) -> None:
+    original = read(done.bundle)
+    named = json.loads(original["bundle.json"])["checkin_heads"]
+    heads = [named["lower"], named["upper"]]  # the head the check-in names; the first head holding the start
+    assert all(f"{h}/head.tsr" in original for h in heads) and heads[0] != heads[1]
+    statement = next(n for n in original if n.endswith(".statement.json"))
+
+    def put(name: str, data: bytes) -> Callable[[dict[str, bytes]], None]:
+        return lambda files: files.__setitem__(name, data)
+
+    cases: list[tuple[str, Callable[[dict[str, bytes]], None], int]] = [
+        ("another root certificate", put("certs/clinic-root.pem", original["certs/issuing-ca.pem"]), 2),
+        ("head.sig flipped", put("log/head.sig", _flip(original["log/head.sig"])), 3),
+        ("head.tsr of another head", put("log/head.tsr", original[f"{heads[0]}/head.tsr"]), 3),
+        ("manifest edited", put("packet/manifest.json", original["packet/manifest.json"] + b" "), 5),
+        ("patient.tsr swapped", put("timestamps/patient.tsr", original["timestamps/physician.tsr"]), 8),
+        ("lower head's token swapped", put(f"{heads[0]}/head.tsr", original[f"{heads[1]}/head.tsr"]), 9),
+        ("upper head's signature flipped", put(f"{heads[1]}/head.sig", _flip(original[f"{heads[1]}/head.sig"])), 9),
+        (
+            "approval statement edited",
+            put(statement, original[statement].replace(b'"reviewer"', b'"reviewer" ', 1)),
+            10,
+        ),
+    ]
+    for n, (what, change, step) in enumerate(cases):
+        assert tampered(done, tmp_path / str(n), change, step) != 0, f"step {step} passed with {what}"

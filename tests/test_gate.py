@@ -14,6 +14,7 @@ from _workflow_fixtures import (
     OTHER_PHYSICIAN,
     SECRET,
     Clinic,
+    clock_at,
     full_case,
     make_clinic,
     make_packet,
@@ -23,7 +24,7 @@ from _workflow_fixtures import (
 )
 from consentkit.audit.log import AuditLog
 from consentkit.cli import main
-from consentkit.workflow import checkin
+from consentkit.workflow import CheckinResult, checkin
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,12 @@ def earliest(clinic: Clinic) -> dt.datetime:
     return result.decision.earliest
 
 
+def checkin_at(clinic: Clinic, case_id: str, when: dt.datetime, **options: object) -> CheckinResult:
+    """Check in while the clock (and the embedded TSA) reads ``when``, as the demo simulates it."""
+    with clock_at(clinic, when) as log:
+        return checkin(clinic.ws, case_id, who=NURSE, log=log, **options)  # type: ignore[arg-type]
+
+
 def events(clinic: Clinic, case_id: str) -> list[tuple[int, object]]:
     with AuditLog.for_workspace(clinic.ws) as log:
         return [(s.index, s.event) for s in log.case_events(case_id)]
@@ -66,7 +73,7 @@ def latest_head_size(clinic: Clinic) -> int:
 def test_too_early_is_refused_with_the_earliest_start_in_the_clinics_zone(
     clinic: Clinic, earliest: dt.datetime
 ) -> None:
-    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest - dt.timedelta(days=3), who=NURSE)
+    result = checkin_at(clinic, "C-GATE-FULL", earliest - dt.timedelta(days=3))
     assert not result.passed and result.started is None
     assert result.decision.codes == ["cooling-off-not-elapsed"]
     en = result.decision.failures[0].message("en")
@@ -83,12 +90,13 @@ def test_too_early_is_refused_with_the_earliest_start_in_the_clinics_zone(
 
 
 def test_one_second_before_the_end_of_the_period_is_still_too_early(clinic: Clinic, earliest: dt.datetime) -> None:
-    assert not checkin(clinic.ws, "C-GATE-FULL", at=earliest - dt.timedelta(seconds=1), who=NURSE).passed
+    assert not checkin_at(clinic, "C-GATE-FULL", earliest - dt.timedelta(seconds=1)).passed
 
 
 def test_after_the_period_the_gate_passes_and_logs_the_start(clinic: Clinic, earliest: dt.datetime) -> None:
-    at = earliest + dt.timedelta(minutes=1)
-    result = checkin(clinic.ws, "C-GATE-FULL", at=at, who=NURSE)
+    result = checkin_at(clinic, "C-GATE-FULL", earliest + dt.timedelta(minutes=1))
+    at = result.decision.at
+    assert dt.timedelta(0) <= at - (earliest + dt.timedelta(minutes=1)) < dt.timedelta(seconds=30)
     assert result.passed, result.decision.codes
     assert result.started is not None and result.started.index == result.checkin.index + 1
     logged = dict(events(clinic, "C-GATE-FULL"))
@@ -107,14 +115,14 @@ def test_a_changed_packet_file_is_refused(clinic: Clinic, earliest: dt.datetime,
     data = bytearray(pdf.read_bytes())
     data[len(data) // 3] ^= 0x01
     pdf.write_bytes(bytes(data))
-    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=1), packet_dir=copy, who=NURSE)
+    result = checkin_at(clinic, "C-GATE-FULL", earliest + dt.timedelta(hours=1), packet_dir=copy)
     assert not result.passed and result.started is None
     assert result.decision.codes[:2] == ["packet-altered", "signature-invalid"]
     assert "changed after it was made or signed" in result.decision.failures[0].message("en")
     assert "does not check out (the file does not start with the packet" in result.decision.failures[1].message("en")
     # a file that is no longer a PDF at all
     pdf.write_bytes(b"not a pdf any more")
-    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=1), packet_dir=copy, who=NURSE)
+    result = checkin_at(clinic, "C-GATE-FULL", earliest + dt.timedelta(hours=1), packet_dir=copy)
     assert result.decision.codes[:2] == ["packet-altered", "signature-invalid"]
 
 
@@ -130,7 +138,7 @@ def test_a_packet_the_log_never_saw_is_refused(clinic: Clinic, tmp_path: Path) -
 
 def test_the_operating_physician_must_be_the_one_who_signed(clinic: Clinic, earliest: dt.datetime) -> None:
     at = earliest + dt.timedelta(hours=2)
-    result = checkin(clinic.ws, "C-GATE-FULL", at=at, physician=OTHER_PHYSICIAN, who=NURSE)
+    result = checkin_at(clinic, "C-GATE-FULL", at, physician=OTHER_PHYSICIAN)
     assert result.decision.codes == ["physician-mismatch"]
     message = result.decision.failures[0].message("en")
     assert "王医生 explained and signed the disclosure, but 李医生 is operating" in message
@@ -142,13 +150,13 @@ def test_the_operating_physician_must_be_the_one_who_signed(clinic: Clinic, earl
             original.replace("operating:\n    name: 王医生", "operating:\n    name: 李医生"), encoding="utf-8"
         )
         assert "李医生" in path.read_text(encoding="utf-8")
-        assert checkin(clinic.ws, "C-GATE-FULL", at=at, who=NURSE).decision.codes == ["physician-mismatch"]
+        assert checkin_at(clinic, "C-GATE-FULL", at).decision.codes == ["physician-mismatch"]
     finally:
         path.write_text(original, encoding="utf-8")
 
 
 def test_a_minors_guardian_must_sign(clinic: Clinic) -> None:
-    result = checkin(clinic.ws, "C-GATE-MINOR", at=dt.datetime.now(dt.UTC) + dt.timedelta(days=60), who=NURSE)
+    result = checkin_at(clinic, "C-GATE-MINOR", dt.datetime.now(dt.UTC) + dt.timedelta(days=60))
     codes = result.decision.codes
     assert "guardian-not-signed" in codes
     assert codes.index("guardian-not-signed") < codes.index("not-signed")  # named first, on its own line
@@ -170,14 +178,14 @@ def test_a_packet_without_the_required_approvals_is_refused(
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["approvals"] = [a for a in manifest["approvals"] if a["role"] != "legal"]
     (copy / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(hours=3), packet_dir=copy, who=NURSE)
+    result = checkin_at(clinic, "C-GATE-FULL", earliest + dt.timedelta(hours=3), packet_dir=copy)
     assert "not-approved" in result.decision.codes and "packet-not-in-log" in result.decision.codes
     failure = next(f for f in result.decision.failures if f.code == "not-approved")
     assert "no legal approval on record" in failure.message("en") and "法务审批" in failure.message("zh-CN")
 
 
 def test_a_packet_signed_by_everyone_but_not_sealed_is_refused(clinic: Clinic) -> None:
-    result = checkin(clinic.ws, "C-GATE-NOSEAL", at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30), who=NURSE)
+    result = checkin_at(clinic, "C-GATE-NOSEAL", dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     assert result.decision.codes == ["seal-missing"]  # not "a signature does not check out"
     assert "seal is missing" in result.decision.failures[0].message("en")
 
@@ -199,19 +207,53 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 
 def test_cli_refusal_lists_reasons_and_exits_1_pass_exits_0(
-    clinic: Clinic, earliest: dt.datetime, capsys: pytest.CaptureFixture[str]
+    clinic: Clinic, earliest: dt.datetime, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from consentkit.audit import clock
+    from consentkit.demo import demo_log
+
+    # the command opens the workspace's log; here it gets the demo's, whose TSA follows the simulated clock
+    monkeypatch.setattr("consentkit.review.approvals.open_log", lambda ws, secret: demo_log(ws, SECRET))
     w = ["-w", str(clinic.ws.root)]
-    early = (earliest - dt.timedelta(hours=5)).astimezone(clinic.ws.zone).strftime("%Y-%m-%d %H:%M")
-    code, out, err = run([*w, "checkin", "C-GATE-FULL", "--at", early, "--lang", "en", "--actor", "li.na"], capsys)
+    with clock.simulated(earliest - dt.timedelta(hours=5)):
+        code, out, err = run([*w, "checkin", "C-GATE-FULL", "--lang", "en", "--actor", "li.na"], capsys)
     assert code == 1, err
     assert "REFUSED" in out and "  1. Too early." in out and "cooling-off-not-elapsed" in out
-    late = (earliest + dt.timedelta(minutes=2)).isoformat()
-    code, out, err = run([*w, "checkin", "C-GATE-FULL", "--at", late], capsys)
+    late = earliest + dt.timedelta(minutes=2)
+    with clock.simulated(late):
+        code, out, err = run([*w, "checkin", "C-GATE-FULL", "--at", late.isoformat()], capsys)
     assert code == 0, out + err
     assert "PASSED" in out and "procedure.started" in out
     code, out, err = run([*w, "checkin", "C-GATE-MINOR"], capsys)
     assert code == 1 and "1. 患者未成年，监护人还没有签署" in out  # the clinic's first language by default
+
+
+def test_a_checkin_time_in_the_future_is_refused_as_bad_input(
+    clinic: Clinic, earliest: dt.datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gate cannot be passed ahead of time: --at 15 days ahead of the real clock is exit 3, nothing logged."""
+    w = ["-w", str(clinic.ws.root)]
+    before = len(events(clinic, "C-GATE-FULL"))
+    ahead = (earliest + dt.timedelta(minutes=10)).astimezone(clinic.ws.zone).strftime("%Y-%m-%dT%H:%M")
+    code, _out, err = run([*w, "checkin", "C-GATE-FULL", "--at", ahead], capsys)
+    assert code == 3 and "is in the future" in err and "Traceback" not in err
+    assert len(events(clinic, "C-GATE-FULL")) == before
+
+
+def test_a_checkin_time_a_little_ahead_is_judged_at_the_timestamped_head(clinic: Clinic, earliest: dt.datetime) -> None:
+    """--at 90 s ahead of the clock is within the tolerance for a watch that runs fast, but the period is judged at
+    the RFC 3161 time of the head made just before the check-in, which is still inside it."""
+    with clock_at(clinic, earliest - dt.timedelta(seconds=60)) as log:
+        result = checkin(clinic.ws, "C-GATE-FULL", at=earliest + dt.timedelta(seconds=30), who=NURSE, log=log)
+    assert result.decision.codes == ["cooling-off-not-elapsed"]
+    assert result.decision.proven_after is not None and result.decision.proven_after < earliest
+    (_, event) = events(clinic, "C-GATE-FULL")[-1]
+    from consentkit.audit.events import sha256_id
+    from consentkit.audit.heads import token_to_response
+
+    docs = {d.name: d.sha256 for d in event.documents}  # type: ignore[attr-defined]
+    assert docs["tree-head.tsr"] == sha256_id(token_to_response(result.before.token))
+    assert docs["tree-head.json"] == sha256_id(result.before.checkpoint)
 
 
 def test_cli_bad_input_is_exit_3_and_logs_nothing(clinic: Clinic, capsys: pytest.CaptureFixture[str]) -> None:

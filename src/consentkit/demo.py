@@ -13,12 +13,14 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
 
+from consentkit.audit import clock
 from consentkit.errors import ConsentkitError, WorkspaceError
 
 CASE_ID = "DEMO-0001"
@@ -46,6 +48,7 @@ class DemoRun:
     seconds: float = 0.0
     ok: bool = False
     passphrase: str = ""  # shown only when the workspace is kept (--keep), so it can be used afterwards
+    clock_offset: dt.timedelta = dt.timedelta(0)  # how far the simulated clock ran ahead of the real one
 
 
 class DemoFailed(ConsentkitError):
@@ -57,6 +60,22 @@ def sample_case(consultation: dt.datetime, planned: dt.datetime) -> str:
     return Template(text).substitute(
         consultation_at=consultation.isoformat(timespec="seconds"), planned_at=planned.isoformat(timespec="seconds")
     )
+
+
+def demo_log(ws: Any, secret: bytes) -> Any:
+    """The demo's audit log: heads signed with the workspace's audit-log key and timestamped by its embedded TSA,
+    which reads :func:`consentkit.audit.clock.now` — so when the demo simulates the clock, the tokens move with the
+    events and heads, and the evidence still verifies. Only the demo (and tests) open the log this way; a workspace's
+    own log always uses the machine's clock or an external TSA."""
+    from consentkit.audit.log import AuditLog
+    from consentkit.pki import WorkspacePki
+    from consentkit.tsa.authority import EmbeddedTsa
+
+    def tsa() -> EmbeddedTsa:
+        pki = WorkspacePki(ws).require()
+        return EmbeddedTsa(pki.certificate("tsa"), pki.private_key("tsa", secret), pki.chain(), clock=clock.now)
+
+    return AuditLog.for_workspace(ws, timestamper=tsa)
 
 
 def demo_root(keep: Path | None) -> Path:
@@ -74,6 +93,7 @@ class Demo:
         self.say = say
         self.run = DemoRun(root)
         self.state: dict[str, Any] = {}
+        self._clock = ExitStack()  # the simulated clock, from the late check-in to the end of the story
 
     # -- the story ---------------------------------------------------------------------------------------------
     def steps(self) -> list[tuple[str, Callable[[], Proof]]]:
@@ -120,7 +140,7 @@ class Demo:
         ws, secret = self.state["ws"], self.state["secret"]
         pki = WorkspacePki(ws).require()
         issued = [pki.issue_signer("physician", PHYSICIAN, secret), pki.issue_signer("witness", WITNESS, secret)]
-        issued += [pki.issue_signer("reviewer", name, secret) for name in REVIEWERS.values()]
+        issued += [pki.issue_signer("reviewer", name, secret, review_role=role) for role, name in REVIEWERS.items()]
         for record in issued:
             self.say(f"    {record.role:<9} {record.name}  serial {record.serial[:12]}…  ({record.slug})")
         return Proof(
@@ -225,19 +245,26 @@ class Demo:
         )
 
     def late_checkin(self) -> Proof:
-        from consentkit.evidence.gate_words import local_time
+        from consentkit.evidence.gate_words import duration, local_time
         from consentkit.workflow import checkin
 
         ws = self.state["ws"]
         at = self.state["earliest"] + LATE_BY
-        self.say(f"    simulated clock: check-in at {local_time(at, ws.zone)}")
-        result = checkin(ws, CASE_ID, at=at, who=self._who("nurse"), log=self._log())
+        offset = self._clock.enter_context(clock.simulated(at))
+        self.run.clock_offset = offset
+        self.say(
+            f"    SIMULATED CLOCK: from this step on the demo's clock reads {local_time(at, ws.zone)}, "
+            f"{duration(offset, 'en')} ahead of the real time. The events, the tree heads and the embedded TSA's "
+            "timestamps all use it (a demo-only clock: a real workspace always uses the real time)."
+        )
+        result = checkin(ws, CASE_ID, who=self._who("nurse"), log=self._log())
         if not result.passed or result.started is None:
             raise DemoFailed(f"the check-in after the cooling-off period should pass: {result.decision.codes}")
-        self.state["started_at"] = at
+        self.state["started_at"] = result.decision.at
         return Proof(
             "gate passed",
-            f"every condition held; procedure.started logged (event {result.started.index}) with a signed tree head",
+            f"every condition held, after a timestamped tree head (simulated clock); procedure.started logged (event "
+            f"{result.started.index}) with a signed tree head",
             "audit log",
         )
 
@@ -307,15 +334,14 @@ class Demo:
 
     def _log(self) -> Any:
         if "log" not in self.state:
-            from consentkit.review.approvals import open_log
-
-            self.state["log"] = open_log(self.state["ws"], self.state["secret"])
+            self.state["log"] = demo_log(self.state["ws"], self.state["secret"])
         return self.state["log"]
 
     def close(self) -> None:
         log = self.state.pop("log", None)
         if log is not None:
             log.close()
+        self._clock.close()
 
 
 def run_demo(keep: Path | None, console: Any) -> DemoRun:

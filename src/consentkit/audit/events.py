@@ -31,6 +31,7 @@ from pydantic import (
     ValidationError,
 )
 
+from consentkit.audit import clock
 from consentkit.audit.fastform import compile_events
 from consentkit.errors import InputError
 from consentkit.spec.canonical import canonical_json
@@ -82,7 +83,7 @@ UtcTime = Annotated[dt.datetime, AfterValidator(_utc), PlainSerializer(format_ti
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def sha256_id(data: bytes) -> str:

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from consentkit.audit import clock
 from consentkit.audit.events import format_time
 from consentkit.errors import SigningError, VerificationError
 from consentkit.spec.canonical import canonical_json
@@ -186,7 +187,7 @@ class HeadSigner:
 
 def make_head(size: int, root: bytes, signer: HeadSigner, timestamper: Timestamper) -> SignedTreeHead:
     """Sign and timestamp the head ``(size, root)`` now."""
-    head = TreeHead(size, root, dt.datetime.now(dt.UTC), signer.log)
+    head = TreeHead(size, root, clock.now(), signer.log)
     checkpoint = head.checkpoint()
     signature = signer.sign(checkpoint)
     token = timestamper.timestamp(hashlib.sha256(checkpoint).digest(), algorithm="sha256")

@@ -42,6 +42,15 @@ def demo(keep: Path | None) -> None:
     console.print("\n[bold]Files[/bold]")
     for name, path in run.paths.items():
         console.print(f"  {name:<24} {path}")
+    if run.clock_offset:
+        from consentkit.evidence.gate_words import duration
+
+        console.print(
+            "\n[bold]The clock was simulated[/bold] from the late check-in on: it ran "
+            f"{duration(run.clock_offset, 'en')} ahead of the real time, for the events, the tree heads and the "
+            "embedded TSA's timestamps alike, so the story's 15 days passed in seconds. Only the demo can do this; "
+            "a real workspace always uses the real time."
+        )
     console.print(
         f"\ndemo finished in {run.seconds:.1f} s. Check the evidence yourself: "
         f"consentkit verify-evidence {run.paths['evidence bundle']}, or follow {run.paths['VERIFY.md']}"

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from consentkit import __version__
-from consentkit.audit import merkle
+from consentkit.audit import clock, merkle
 from consentkit.audit.heads import PUBLIC_KEY_FILE, token_to_response
 from consentkit.errors import RefusedError, VerificationError
 from consentkit.evidence.history import LoggedEvent, after, from_stored, packet_generated_for
@@ -104,7 +104,7 @@ def assemble(ws: Workspace, packet: CasePacket, log: AuditLog, *, now: dt.dateti
     from consentkit.sign.profile import load_profile
     from consentkit.sign.trust import workspace_trust_roots
 
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    now = (now or clock.now()).astimezone(dt.UTC)
     m = packet.manifest
     if m.draft:
         raise RefusedError("a draft packet is never signed, so it has no evidence to export")
@@ -125,12 +125,9 @@ def assemble(ws: Workspace, packet: CasePacket, log: AuditLog, *, now: dt.dateti
     signatures = packet_signatures(pdf, profile)
     pki = WorkspacePki(ws).require()
     files: dict[str, bytes] = {PDF: pdf, MANIFEST: manifest_bytes}
-    files[f"{HEAD}.json"] = head.checkpoint
-    files[f"{HEAD}.sig"] = head.signature
-    files[f"{HEAD}.tsr"] = token_to_response(head.token)
+    add_head(files, HEAD, head)
     index_events = []
     for e in events:
-        proof = log.prove_inclusion(e.index, head.size)
         body = log.event(e.index).body
         if merkle.leaf_hash(body) != e.leaf:
             raise VerificationError(
@@ -138,12 +135,9 @@ def assemble(ws: Workspace, packet: CasePacket, log: AuditLog, *, now: dt.dateti
             )
         name = event_name(e.index, e.type)
         files[name] = body
-        files[proof_name(e.index)] = _json(
-            {"index": e.index, "size": head.size, "leaf": e.leaf.hex(), "hashes": [h.hex() for h in proof.hashes]}
-        )
-        sides = proof_sides(e.index, head.size, list(proof.hashes))
-        files[proof_name(e.index, "path")] = "".join(f"{side} {h.hex()}\n" for side, h in sides).encode()
+        files[proof_name(e.index)], files[proof_name(e.index, "path")] = _proof_files(log, e, head.size)
         index_events.append({"index": e.index, "type": e.type, "file": name, "proof": proof_name(e.index)})
+    bounds = _checkin_heads(log, history, head, files)
     files.update(approval_files)
     index_signatures = []
     for sig in signatures:
@@ -162,7 +156,9 @@ def assemble(ws: Workspace, packet: CasePacket, log: AuditLog, *, now: dt.dateti
     files[LOG_KEY] = (pki.dir / PUBLIC_KEY_FILE).read_bytes()
 
     signed_events = after(history, generated, "document.signed")
-    context = BundleContext(ws, m, pdf, manifest_bytes, head, events, generated, signed_events, signatures, now)
+    context = BundleContext(
+        ws, m, pdf, manifest_bytes, head, events, generated, signed_events, signatures, now, bounds[0], bounds[1]
+    )
     files[CERTIFICATE] = certificate_for(context)
     index = {
         "format": BUNDLE_FORMAT,
@@ -173,6 +169,7 @@ def assemble(ws: Workspace, packet: CasePacket, log: AuditLog, *, now: dt.dateti
         "timezone": ws.config.clinic.timezone,
         "packet": {"pdf": PDF, "manifest": MANIFEST},
         "head": {"checkpoint": f"{HEAD}.json", "signature": f"{HEAD}.sig", "timestamp": f"{HEAD}.tsr"},
+        "checkin_heads": {"lower": bounds[2], "upper": bounds[3]},
         "events": index_events,
         "signatures": index_signatures,
         "approvals": sorted(n for n in approval_files if n.endswith(".statement.json")),
@@ -203,6 +200,59 @@ class BundleContext:
     signed_events: list[LoggedEvent]
     signatures: list[PacketSignature]
     now: dt.datetime
+    checkin_lower: SignedTreeHead | None = None  # the head the passing check-in names (its token: the lower bound)
+    checkin_upper: SignedTreeHead | None = None  # the first head holding procedure.started (the upper bound)
+
+
+def add_head(files: dict[str, bytes], stem: str, sth: SignedTreeHead) -> None:
+    """``<stem>.json`` (the signed bytes), ``.sig`` and ``.tsr``, as ``SignedTreeHead.export`` writes them."""
+    files[f"{stem}.json"] = sth.checkpoint
+    files[f"{stem}.sig"] = sth.signature
+    files[f"{stem}.tsr"] = token_to_response(sth.token)
+
+
+def _proof_files(log: AuditLog, e: LoggedEvent, size: int) -> tuple[bytes, bytes]:
+    """An event's inclusion proof in the tree of ``size`` events: as JSON, and as ``L``/``R`` lines for a shell."""
+    proof = log.prove_inclusion(e.index, size)
+    as_json = _json({"index": e.index, "size": size, "leaf": e.leaf.hex(), "hashes": [h.hex() for h in proof.hashes]})
+    sides = proof_sides(e.index, size, list(proof.hashes))
+    return as_json, "".join(f"{side} {h.hex()}\n" for side, h in sides).encode()
+
+
+def _checkin_heads(
+    log: AuditLog, history: list[LoggedEvent], head: SignedTreeHead, files: dict[str, bytes]
+) -> tuple[SignedTreeHead | None, SignedTreeHead | None, str | None, str | None]:
+    """Add the heads around the check-ins (``log/heads/<size>/``): the head each check-in names, and the first
+    head that holds the start, with proofs of the start and its check-in in that head's tree. Returns the passing
+    check-in's lower and upper heads and their folders."""
+    from consentkit.evidence.checkin_heads import head_dir, head_proof, named_head, sha256_hex, start_and_checkin
+
+    heads = [h for h in log.heads() if h.size <= head.size]
+    by_checkpoint = {sha256_hex(h.checkpoint): h for h in heads}
+
+    def add(sth: SignedTreeHead) -> str:
+        folder = head_dir(sth.size)
+        add_head(files, f"{folder}/head", sth)
+        return folder
+
+    start, passing = start_and_checkin(history)
+    lower = upper = None
+    lower_dir = upper_dir = None
+    for e in history:
+        named = named_head(e) if e.type == "procedure.checkin" else None
+        found = by_checkpoint.get(named[0]) if named else None
+        if found is not None:
+            folder = add(found)
+            if e is passing:
+                lower, lower_dir = found, folder
+    if start is not None:
+        holding = [h for h in heads if h.size > start.index]
+        upper = min(holding, key=lambda h: (h.size, h.id or 0)) if holding else head
+        upper_dir = add(upper)
+        for proven in [x for x in (start, passing) if x is not None]:
+            pair = _proof_files(log, proven, upper.size)
+            files[head_proof(upper.size, proven.index)], files[head_proof(upper.size, proven.index, "path")] = pair
+    return lower, upper, lower_dir, upper_dir
 
 
 def _sha() -> Any:

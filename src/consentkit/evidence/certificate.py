@@ -44,7 +44,21 @@ WORDS: dict[str, dict[str, str]] = {
     "earliest": {"zh-CN": "最早可开始", "zh-TW": "最早可開始", "en": "Earliest permitted start"},
     "started": {"zh-CN": "手术开始", "zh-TW": "手術開始", "en": "Procedure started"},
     "elapsed": {"zh-CN": "相隔", "zh-TW": "相隔", "en": "Time between"},
-    "kept": {"zh-CN": "已遵守考虑期", "zh-TW": "已遵守考慮期", "en": "Cooling-off period kept"},
+    "checked_in": {
+        "zh-CN": "术前核查发生在（两个时间戳之间）",
+        "zh-TW": "術前核查發生在（兩個時間戳之間）",
+        "en": "Check-in happened between (RFC 3161 times)",
+    },
+    "kept": {
+        "zh-CN": "已遵守考虑期（由时间戳证明）",
+        "zh-TW": "已遵守考慮期（由時間戳證明）",
+        "en": "Cooling-off period kept (proven by RFC 3161 times)",
+    },
+    "unproven": {
+        "zh-CN": "无法用时间戳证明已遵守考虑期",
+        "zh-TW": "無法用時間戳證明已遵守考慮期",
+        "en": "Not proven by RFC 3161 times that the cooling-off period was kept",
+    },
     "broken": {
         "zh-CN": "未满考虑期即开始",
         "zh-TW": "未滿考慮期即開始",
@@ -196,7 +210,7 @@ def _label(m: Moment) -> dict[str, str]:
 def _colour(m: Moment, cooling: CoolingOff) -> str:
     if m.key == "checkin.refused":
         return "#a40000"
-    if m.key == "procedure.started" and cooling.satisfied is False:
+    if m.key == "procedure.started" and cooling.satisfied is not True:
         return "#a40000"
     if m.key in ("checkin.pass", "procedure.started", "cooling-off.ends"):
         return "#1b6e20"
@@ -279,15 +293,12 @@ def _html(facts: CertificateFacts, template_roots: Sequence[Path], family: str) 
     loc = facts.locales
     c = facts.cooling
     words = {key: both(table, loc) for key, table in WORDS.items()}
-    verdict, verdict_class = (
-        (words["unsigned"], "pending")
-        if c.signed_at is None
-        else (words["pending"], "pending")
-        if c.satisfied is None
-        else (words["kept"], "kept")
-        if c.satisfied
-        else (words["broken"], "broken")
-    )
+    verdict, verdict_class = {
+        "unsigned": (words["unsigned"], "pending"),
+        "no-start": (words["pending"], "pending"),
+        "kept": (words["kept"], "kept"),
+        "too-early": (words["broken"], "broken"),
+    }.get(c.verdict, (words["unproven"], "broken"))
     zone = facts.zone
     context: dict[str, Any] = {
         "lang": loc[0],
@@ -303,6 +314,7 @@ def _html(facts: CertificateFacts, template_roots: Sequence[Path], family: str) 
         "consent_at": _when(c.signed_at, zone) if c.signed_at else "—",
         "earliest": _when(c.earliest, zone) if c.earliest else "—",
         "started": _when(c.started, zone) if c.started else "—",
+        "checked_in": _bounds(c, zone),
         "elapsed": " · ".join(
             dict.fromkeys(
                 gate_words.duration(c.elapsed, x if x in gate_words.LOCALES else "en", minutes=True) for x in loc
@@ -321,6 +333,14 @@ def _html(facts: CertificateFacts, template_roots: Sequence[Path], family: str) 
         return env.get_template(TEMPLATE).render(context)
     except TemplateError as exc:
         raise RenderError(f"{TEMPLATE}: {exc}") from exc
+
+
+def _bounds(c: CoolingOff, zone: ZoneInfo) -> str:
+    if c.checked_in_after is None and c.recorded_before is None:
+        return "—"
+    after = _when(c.checked_in_after, zone) if c.checked_in_after else "?"
+    before = _when(c.recorded_before, zone) if c.recorded_before else "?"
+    return f"{after} – {before}"
 
 
 def _stylesheet(template_roots: Sequence[Path]) -> str:

@@ -14,6 +14,7 @@ from consentkit.evidence.timeline import Moment, consent_time, cooling_off, mome
 from consentkit.pki import common_name
 
 if TYPE_CHECKING:
+    from consentkit.audit.heads import SignedTreeHead
     from consentkit.evidence.bundle import BundleContext
     from consentkit.manifest import Manifest
     from consentkit.workspace import Workspace
@@ -26,7 +27,14 @@ def certificate_facts(c: BundleContext) -> CertificateFacts:
     zone = c.ws.zone
     case_events = [e for e in c.events if e.index >= c.generated.index and e.type != "spec.approved"]
     period = CoolingOffPeriod(m.cooling_off.days, m.cooling_off.not_same_day, "packet")
-    judged = cooling_off(period, consent_time(c.signed_events, m.required_roles), started_at(case_events), zone)
+    judged = cooling_off(
+        period,
+        consent_time(c.signed_events, m.required_roles),
+        started_at(case_events),
+        zone,
+        checked_in_after=_token_time(c.checkin_lower),
+        recorded_before=_token_time(c.checkin_upper),
+    )
     shown = moments(case_events)
     if judged.earliest is not None:
         shown = sorted([*shown, Moment("cooling-off.ends", judged.earliest, "computed")], key=lambda x: x.time)
@@ -55,6 +63,12 @@ def certificate_facts(c: BundleContext) -> CertificateFacts:
         hashes=hashes,
         generated_at=c.now,
     )
+
+
+def _token_time(sth: SignedTreeHead | None) -> dt.datetime | None:
+    from consentkit.tsa.tokens import describe_token
+
+    return describe_token(sth.token).time if sth is not None else None
 
 
 def _events(count: int, locales: list[str]) -> str:

@@ -65,6 +65,7 @@ class GateDecision:
     pdf_sha256: str | None = None
     signature_events: list[LoggedEvent] = field(default_factory=list)
     generated_event: LoggedEvent | None = None
+    proven_after: dt.datetime | None = None  # RFC 3161 time the check-in provably followed (when known)
 
     @property
     def passed(self) -> bool:
@@ -115,9 +116,14 @@ def evaluate(
     *,
     at: dt.datetime,
     physician: str | None = None,
+    proven_after: dt.datetime | None = None,
 ) -> GateDecision:
+    """``proven_after``: an RFC 3161 time the check-in is known to follow (the token of the head made just before
+    it); the cooling-off period is judged at the earlier of ``at`` and that time, so a check-in time typed a little
+    ahead of the clock never lets a procedure start before the period has provably ended."""
     zone = ws.zone
     at = at.astimezone(dt.UTC)
+    judged = min(at, proven_after.astimezone(dt.UTC)) if proven_after is not None else at
     m = packet.manifest
     failures: list[GateFailure] = []
     try:
@@ -173,7 +179,7 @@ def evaluate(
     earliest = period.earliest(consent_at, zone) if consent_at is not None else None
     if consent_at is None:
         failures.append(_failure("cooling-off-not-started"))
-    elif earliest is not None and at < earliest:
+    elif earliest is not None and judged < earliest:
         signed_text = words.local_time(consent_at, zone)
         earliest_text = words.local_time(earliest, zone)
         failures.append(
@@ -183,7 +189,7 @@ def evaluate(
                     "signed": signed_text,
                     "period": period.describe(loc),
                     "earliest": earliest_text,
-                    "remaining": words.duration(earliest - at, loc),
+                    "remaining": words.duration(earliest - judged, loc),
                 },
             )
         )
@@ -200,6 +206,7 @@ def evaluate(
         pdf_sha256=pdf_sha,
         signature_events=signed_events,
         generated_event=generated,
+        proven_after=proven_after,
     )
 
 

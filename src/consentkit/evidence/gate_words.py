@@ -4,6 +4,7 @@ what to do. The audit log records only the codes."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -116,21 +117,35 @@ def local_time(value: dt.datetime, zone: ZoneInfo) -> str:
     return f"{here:%Y-%m-%d %H:%M} {here.tzname()} ({zone.key})"
 
 
-def duration(delta: dt.timedelta, locale: str, *, minutes: bool = False) -> str:
+def duration(
+    delta: dt.timedelta, locale: str, *, minutes: bool = False, seconds: bool = False, down: bool = False
+) -> str:
     """``14 days 23 hours`` (minutes under a day, or always with ``minutes``), rounded up to the minute: never
-    understates a wait."""
-    total = max(0, -(-int(delta.total_seconds()) // 60))
+    understates a wait. ``down``: rounded down to the minute, for a time that has at least passed. ``seconds``:
+    down to the second, for a time that fell short, so ``14 days 23 hours 59 minutes 59 seconds`` never reads as
+    15 days."""
+    whole = max(0, int(delta.total_seconds()))  # int() rounds toward zero: down for a positive delta
+    if seconds:
+        total, secs = divmod(whole, 60)
+    elif down:
+        total, secs = whole // 60, 0
+    else:
+        total, secs = max(0, -(-math.ceil(delta.total_seconds()) // 60)), 0
     days, rest = divmod(total, 24 * 60)
     hours, mins = divmod(rest, 60)
     if locale == "en":
         parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
         parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-        if not days or minutes:
+        if not days or minutes or seconds or down:
             parts.append(f"{mins} minute{'s' if mins != 1 else ''}")
+        if seconds:
+            parts.append(f"{secs} second{'s' if secs != 1 else ''}")
         return " ".join(parts)
-    unit = {"zh-CN": ("天", "小时", "分钟"), "zh-TW": ("天", "小時", "分鐘")}[locale]
+    unit = {"zh-CN": ("天", "小时", "分钟", "秒"), "zh-TW": ("天", "小時", "分鐘", "秒")}[locale]
     text = (f"{days} {unit[0]} " if days else "") + f"{hours} {unit[1]}"
-    return text if days and not minutes else f"{text} {mins} {unit[2]}"
+    if seconds:
+        return f"{text} {mins} {unit[2]} {secs} {unit[3]}"
+    return text if days and not (minutes or down) else f"{text} {mins} {unit[2]}"
 
 
 def say(code: str, locale: str, **values: str) -> str:

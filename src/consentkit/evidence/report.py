@@ -52,6 +52,8 @@ class EvidenceReport:
     earliest: dt.datetime | None = None
     procedure_at: dt.datetime | None = None
     procedure_source: str = ""
+    checked_in_after: dt.datetime | None = None  # RFC 3161 lower bound on the check-in that let it start
+    recorded_before: dt.datetime | None = None  # RFC 3161 upper bound on when the start was recorded
 
     @property
     def ok(self) -> bool:
@@ -95,5 +97,7 @@ class EvidenceReport:
                 "earliest_start": t(self.earliest),
                 "procedure_at": t(self.procedure_at),
                 "procedure_time_from": self.procedure_source,
+                "checked_in_after": t(self.checked_in_after),
+                "start_recorded_before": t(self.recorded_before),
             },
         }

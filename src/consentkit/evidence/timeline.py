@@ -83,21 +83,54 @@ def moments(events: Sequence[LoggedEvent]) -> list[Moment]:
     return sorted(found, key=lambda m: (m.time, m.index if m.index is not None else -1))
 
 
+# a recorded start may be this much later than the RFC 3161 time of the head after it (clock differences, as a
+# head's own time may lead its token), and no more
+START_SKEW = dt.timedelta(minutes=2)
+
+
 @dataclass(frozen=True)
 class CoolingOff:
-    """The cooling-off judgement: consent signed at ``signed_at``, earliest start ``earliest``, start ``started``."""
+    """The cooling-off judgement: consent signed at ``signed_at`` (RFC 3161), earliest start ``earliest``, start
+    ``started``; and what RFC 3161 times prove about the check-in that let it start: it happened after
+    ``checked_in_after`` (the token of the head it names) and the start was recorded before ``recorded_before``
+    (the token of the first head that holds it). ``given``: the start time came from the reader (the operating
+    record), not from the log."""
 
     period: CoolingOffPeriod
     signed_at: dt.datetime | None
     earliest: dt.datetime | None
     started: dt.datetime | None
+    checked_in_after: dt.datetime | None = None
+    recorded_before: dt.datetime | None = None
+    given: bool = False
+
+    @property
+    def verdict(self) -> str:
+        """``kept`` (proven), ``too-early``, ``ahead`` (the start was recorded before the time it names),
+        ``early-checkin`` (the check-in provably happened only before the period ended), ``unbounded`` (no RFC 3161
+        time bounds the check-in from below), ``no-start`` or ``unsigned``."""
+        if self.signed_at is None or self.earliest is None:
+            return "unsigned"
+        if self.started is None:
+            return "no-start"
+        if self.started < self.earliest:
+            return "too-early"
+        if self.given:
+            return "kept"
+        if self.recorded_before is not None and self.started > self.recorded_before + START_SKEW:
+            return "ahead"
+        if self.checked_in_after is None:
+            return "unbounded"
+        if self.checked_in_after < self.earliest:
+            return "early-checkin"
+        return "kept"
 
     @property
     def satisfied(self) -> bool | None:
-        """True or False once both times are known, None before."""
-        if self.earliest is None or self.started is None:
-            return None
-        return self.started >= self.earliest
+        """True when the period provably passed, False when the start came too early, None otherwise (no start
+        yet, or not proven)."""
+        verdict = self.verdict
+        return True if verdict == "kept" else False if verdict == "too-early" else None
 
     @property
     def elapsed(self) -> dt.timedelta | None:
@@ -107,10 +140,17 @@ class CoolingOff:
 
 
 def cooling_off(
-    period: CoolingOffPeriod, signed_at: dt.datetime | None, started: dt.datetime | None, zone: ZoneInfo
+    period: CoolingOffPeriod,
+    signed_at: dt.datetime | None,
+    started: dt.datetime | None,
+    zone: ZoneInfo,
+    *,
+    checked_in_after: dt.datetime | None = None,
+    recorded_before: dt.datetime | None = None,
+    given: bool = False,
 ) -> CoolingOff:
     earliest = period.earliest(signed_at, zone) if signed_at is not None else None
-    return CoolingOff(period, signed_at, earliest, started)
+    return CoolingOff(period, signed_at, earliest, started, checked_in_after, recorded_before, given)
 
 
 def consent_time(events: Sequence[LoggedEvent], roles: Sequence[str]) -> dt.datetime | None:

@@ -31,10 +31,11 @@ from consentkit.audit.heads import SignedTreeHead, TreeHead, check_head, load_pu
 from consentkit.cooling_off import CoolingOffPeriod
 from consentkit.errors import ConsentkitError, InputError, SourceLocation, VerificationError
 from consentkit.evidence import bundle as b
-from consentkit.evidence.gate_words import duration, local_time
+from consentkit.evidence.checkin_heads import HEADS_DIR, named_head, sha256_hex, start_and_checkin
 from consentkit.evidence.history import LoggedEvent, after, latest, packet_generated_for
 from consentkit.evidence.report import Anchor, ApprovalSeen, EvidenceReport
 from consentkit.evidence.timeline import Moment, moments
+from consentkit.evidence.verdict import conclude
 from consentkit.evidence.zipread import read_bundle
 from consentkit.manifest import Manifest
 
@@ -71,7 +72,7 @@ def verify_evidence(
     events = _check_events(files, sth, report)
     manifest = _manifest(files, report)
     if manifest is None:
-        return _conclude(report, None, procedure_at)
+        return conclude(report, None, procedure_at)
     generated = _check_records(files, manifest, events, report)
     checks = _check_packet(files, manifest, roots, events, generated, report, at)
     _check_tokens(files, manifest, roots, report)
@@ -89,7 +90,11 @@ def verify_evidence(
         report.timeline = sorted(
             [*report.timeline, Moment("cooling-off.ends", report.earliest, "computed")], key=lambda m: m.time
         )
-    return _conclude(report, _started(case_events, sth, report) if procedure_at is None else None, procedure_at)
+    started = None
+    if procedure_at is None:
+        started = _started(case_events, report)
+        report.checked_in_after, report.recorded_before = _checkin_bounds(files, case_events, roots, key, sth, report)
+    return conclude(report, started, procedure_at)
 
 
 # -- pieces ------------------------------------------------------------------------------------------------------
@@ -247,8 +252,14 @@ def _check_events(files: dict[str, bytes], sth: SignedTreeHead | None, report: E
     return proven
 
 
-def _check_proof(files: dict[str, bytes], index: int, leaf: bytes, sth: SignedTreeHead) -> str | None:
-    raw = files.get(b.proof_name(index))
+def _check_proof(
+    files: dict[str, bytes], index: int, leaf: bytes, sth: SignedTreeHead | None, name: str | None = None
+) -> str | None:
+    """What is wrong with event ``index``'s inclusion proof (``name``, default its proof to the bundle's head) in
+    ``sth``'s tree; None when it leads to the head's root."""
+    if sth is None:
+        return "the tree head its proof leads to is not readable"
+    raw = files.get(name or b.proof_name(index))
     if raw is None:
         return "no inclusion proof in the bundle"
     try:
@@ -457,75 +468,93 @@ def _check_statement(
     return False, None
 
 
-def _started(events: list[LoggedEvent], sth: SignedTreeHead | None, report: EvidenceReport) -> dt.datetime | None:
-    start = latest(events, "procedure.started")
+def _started(events: list[LoggedEvent], report: EvidenceReport) -> dt.datetime | None:
+    start, checkin = start_and_checkin(events)
     if start is None:
         return None
-    passed = {e.index: e for e in events if e.type == "procedure.checkin" and e.event.data.outcome == "pass"}
-    if not any(r.index in passed for r in start.event.refs):
+    if checkin is None:
         report.problems.append(f"event {start.index}: the procedure start does not refer to a passing check-in")
-    stamped = report.head.get("timestamp")
-    if stamped and start.event.data.at > dt.datetime.fromisoformat(stamped):
-        report.notes.append(
-            f"the start time recorded ({local_time(start.event.data.at, report.zone)}) is later than the log's "
-            "timestamp: it was recorded ahead of time (a simulated clock, as in consentkit demo, or a planned start)"
-        )
     report.procedure_source = f"the procedure.started event (event {start.index})"
     value: dt.datetime = start.event.data.at
     return value
 
 
-def _conclude(report: EvidenceReport, started: dt.datetime | None, given: dt.datetime | None) -> EvidenceReport:
-    if given is not None:
-        report.procedure_at, report.procedure_source = given.astimezone(dt.UTC), "--procedure-at"
-    else:
-        report.procedure_at = started
-    z = report.zone
+def _checkin_bounds(
+    files: dict[str, bytes],
+    events: list[LoggedEvent],
+    roots: list[x509.Certificate],
+    key: Any,
+    sth: SignedTreeHead | None,
+    report: EvidenceReport,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The RFC 3161 times around the check-in that let the procedure start (:mod:`consentkit.evidence.
+    checkin_heads`): after the token of the head the check-in names; the start recorded before the token of the
+    first head whose tree holds it (else the bundle's head)."""
+    start, checkin = start_and_checkin(events)
+    if start is None:
+        return None, None
+    lower = None
+    named = named_head(checkin) if checkin is not None else None
+    if checkin is not None and named is not None:
+        folder = next(
+            (
+                n[: -len("/head.json")]
+                for n in files
+                if n.startswith(HEADS_DIR) and n.endswith("/head.json") and sha256_hex(files[n]) == named[0]
+            ),
+            None,
+        )
+        if folder is None:
+            report.problems.append(f"event {checkin.index}: the tree head the check-in names is not in the bundle")
+        elif sha256_hex(files.get(f"{folder}/head.tsr", b"")) != named[1]:
+            report.problems.append(f"{folder}/head.tsr: not the token the check-in (event {checkin.index}) names")
+        else:
+            lower = _bound_head(files, folder, roots, key, report)
+    upper = None
+    for name in sorted(n for n in files if n.startswith(HEADS_DIR) and n.endswith(f"/proofs/{start.index:08d}.json")):
+        folder = name[: -len(f"/proofs/{start.index:08d}.json")]
+        problem = _check_proof(files, start.index, start.leaf, _load_head(files, folder), name)
+        if problem:
+            report.problems.append(f"event {start.index} ({start.type}) in {folder}: {problem}")
+            continue
+        stamped = _bound_head(files, folder, roots, key, report)
+        if stamped is not None and (upper is None or stamped < upper):
+            upper = stamped
+    if upper is None and sth is not None and report.head.get("ok") and report.head.get("timestamp"):
+        upper = dt.datetime.fromisoformat(report.head["timestamp"])
+    return lower, upper
 
-    def when(value: dt.datetime) -> str:
-        here = value.astimezone(z)
-        return f"{here:%Y-%m-%d %H:%M:%S} {here.tzname()}"
 
-    unpinned = [a for a in report.anchors if not a.pinned]
-    relative = (
-        " (relative to the clinic root and audit-log key inside the bundle, which were not pinned — compare their "
-        "fingerprints below with the clinic's published ones)"
-        if unpinned
-        else ""
-    )
-    s, e, p, period = report.consent_signed_at, report.earliest, report.procedure_at, report.period
-    rule = period.describe("en") if period is not None else "the cooling-off period"
-    if report.problems:
-        report.verdict = "not-proven"
-        count = len(report.problems)
-        report.sentence = (
-            f"NOT PROVEN: the evidence does not verify ({count} problem{'s' if count > 1 else ''}, below), so it "
-            "cannot show that the disclosure preceded the procedure by the cooling-off period."
+def _load_head(files: dict[str, bytes], folder: str) -> SignedTreeHead | None:
+    try:
+        checkpoint = files[f"{folder}/head.json"]
+        return SignedTreeHead(
+            TreeHead.parse(checkpoint),
+            checkpoint,
+            files[f"{folder}/head.sig"],
+            response_to_token(files[f"{folder}/head.tsr"]),
         )
-    elif s is None or e is None:
-        report.verdict = "not-proven"
-        report.sentence = (
-            "NOT PROVEN: the packet holds no verified consent signature, so the cooling-off period never began."
-        )
-    elif p is None:
-        report.verdict = "no-start"
-        report.sentence = (
-            f"NOT SHOWN: no procedure start is recorded in the bundle and none was given (--procedure-at); the "
-            f"patient signed the disclosure at {when(s)} and the procedure could start from "
-            f"{when(e)}{relative}."
-        )
-    elif p >= e:
-        report.verdict = "kept"
-        report.sentence = (
-            f"YES: the disclosure provably preceded the procedure by at least the cooling-off period — the patient "
-            f"signed it at {when(s)} (RFC 3161 time) and the procedure started at {when(p)}, "
-            f"{duration(p - s, 'en', minutes=True)} later; the period is {rule}{relative}."
-        )
-    else:
-        report.verdict = "too-early"
-        report.sentence = (
-            f"NO: the procedure started at {when(p)}, only {duration(p - s, 'en', minutes=True)} after "
-            f"the patient signed the disclosure ({when(s)}), before the cooling-off period ({rule}) "
-            f"ended at {when(e)}{relative}."
-        )
-    return report
+    except (KeyError, VerificationError):
+        return None
+
+
+def _bound_head(
+    files: dict[str, bytes], folder: str, roots: list[x509.Certificate], key: Any, report: EvidenceReport
+) -> dt.datetime | None:
+    """The verified RFC 3161 time of the head in ``folder``; None (and a problem) when it does not verify."""
+    from consentkit.tsa import verify_token
+
+    sth = _load_head(files, folder)
+    if sth is None:
+        report.problems.append(f"{folder}: not a complete, readable tree head")
+        return None
+    stamped: list[dt.datetime] = []
+
+    def verifier(der: bytes, digest: bytes) -> Any:
+        token = verify_token(der, digest, roots, is_digest=True)
+        stamped.append(token.time)
+        return token
+
+    problems = check_head(sth, key, verifier)
+    report.problems += [f"the tree head in {folder} {p}" for p in problems]
+    return stamped[0] if stamped and not problems else None

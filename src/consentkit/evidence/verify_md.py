@@ -17,6 +17,7 @@ from consentkit.evidence import bundle as b
 from consentkit.evidence.gate_words import duration
 from consentkit.evidence.history import LoggedEvent
 from consentkit.evidence.signatures import PacketSignature
+from consentkit.evidence.verify_md_cooling import cooling_section
 
 if TYPE_CHECKING:
     from consentkit.evidence.bundle import BundleContext
@@ -35,8 +36,13 @@ def _colon_fingerprint(digest: bytes) -> str:
     return ":".join(f"{x:02X}" for x in digest)
 
 
+STRICT = "set -eu -o pipefail  # stop at the first command that fails"
+
+
 def _sh(*lines: str) -> str:
-    return "```sh\n" + "\n".join(lines) + "\n```\n"
+    """A bash block that stops, with a non-zero exit status, at the first command that fails — its checks are
+    commands whose failure is that exit status, never an ``a && echo ok`` that exits 0 when ``a`` fails."""
+    return "```bash\n" + "\n".join((STRICT, *lines)) + "\n```\n"
 
 
 def _out(*lines: str) -> str:
@@ -61,9 +67,11 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
         f"{c.now:%Y-%m-%d %H:%M:%S} UTC by consentkit. Times below are UTC unless a zone is named; the clinic's zone "
         f"is {zone.key}.\n\n"
         "This folder holds a signed consent packet and the clinic's audit-log records of what happened to it. Each "
-        "block below is a shell (bash) command list to run in the folder where the bundle was unzipped "
-        "(`unzip bundle.zip -d evidence && cd evidence`); each stops with a non-zero exit status when its check "
-        f"fails, and is followed by the output to expect. Tools: {TOOLS}.\n\n"
+        "block below is a bash script to run in the folder where the bundle was unzipped "
+        "(`unzip bundle.zip -d evidence && cd evidence`): paste it into bash, or save it as `block.sh` and run "
+        "`bash block.sh` (not `sh`, which lacks `pipefail` and refuses the first line). Each starts with "
+        "`set -eu -o pipefail`, so it stops with a non-zero exit status at the first check that fails; each is "
+        f"followed by the output to expect. Tools: {TOOLS}.\n\n"
         "Two things must come from somewhere other than this bundle: the fingerprints of the clinic's root "
         "certificate and of its audit-log key (step 2). Everything else is proved from those two.\n\n"
     )
@@ -76,15 +84,21 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
     add("## 2. The trust anchors\n\n")
     add(
         _sh(
-            "openssl x509 -in certs/clinic-root.pem -noout -fingerprint -sha256",
-            "openssl pkey -pubin -in keys/audit-log.pub.pem -outform DER | openssl dgst -sha256",
+            "ROOT_FP=$(openssl x509 -in certs/clinic-root.pem -noout -fingerprint -sha256 | cut -d= -f2)",
+            "LOG_FP=$(openssl pkey -pubin -in keys/audit-log.pub.pem -outform DER | openssl dgst -sha256 -r "
+            "| cut -c1-64)",
+            'echo "clinic root:   $ROOT_FP"',
+            'echo "audit-log key: $LOG_FP"',
+            f'test "$ROOT_FP" = "{_colon_fingerprint(root_fp)}"',
+            f'test "$LOG_FP" = "{log_fp}"',
         )
     )
     add("Expected:\n\n")
-    add(_out(f"sha256 Fingerprint={_colon_fingerprint(root_fp)}", f"SHA2-256(stdin)= {log_fp}"))
+    add(_out(f"clinic root:   {_colon_fingerprint(root_fp)}", f"audit-log key: {log_fp}"))
     add(
-        "Compare both with the fingerprints the clinic published (or with an earlier copy). If either differs, "
-        "stop: nothing below proves anything.\n\n"
+        "The block fails if the files are not the ones this bundle was exported with. That is not enough: "
+        "compare both values with the fingerprints the clinic published (or with an earlier copy). If either "
+        "differs, stop: nothing below proves anything.\n\n"
     )
     add("## 3. The audit log's tree head: signed with the log key, timestamped\n\n")
     add(
@@ -94,7 +108,8 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
             "-untrusted certs/issuing-ca.pem",
             "openssl ts -reply -in log/head.tsr -text | grep '^Time stamp'",
             "LOG=$(openssl pkey -pubin -in keys/audit-log.pub.pem -outform DER | openssl dgst -sha256 -r | cut -c1-64)",
-            'grep -q "\\"log\\":\\"sha256:$LOG\\"" log/head.json && echo \'the head names this log key\'',
+            'grep -q "\\"log\\":\\"sha256:$LOG\\"" log/head.json',
+            "echo 'the head names this log key'",
         )
     )
     add("Expected:\n\n")
@@ -108,7 +123,7 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
     add(_pdfsig_section(c.signatures))
     add(_cms_section(c.signatures, c.signed_events))
     add(_timestamp_section(c.signatures))
-    add(_cooling_section(c))
+    add(cooling_section(c, _sh, _out, FOLD))
     add(_approvals_section(c, files))
     add(
         "## What these checks do not show\n\n"
@@ -128,6 +143,18 @@ def _token_time(token_der: bytes) -> dt.datetime:
     return describe_token(token_der).time
 
 
+FOLD = (
+    "root_of() {  # EVENT PATH: the root that the event's proof path leads to",
+    "  h=$( (printf '\\000'; cat \"$1\") | sha256sum | cut -c1-64)",
+    "  while read -r side sibling; do",
+    '    if [ "$side" = L ]; then h=$( (printf \'\\001\'; echo "$sibling$h" | xxd -r -p) | sha256sum | cut -c1-64)',
+    "    else h=$( (printf '\\001'; echo \"$h$sibling\" | xxd -r -p) | sha256sum | cut -c1-64); fi",
+    '  done < "$2"',
+    '  echo "$h"',
+    "}",
+)
+
+
 def _events_section(c: BundleContext) -> str:
     lines = [
         "## 4. Every event in this bundle is in that tree\n\n",
@@ -137,17 +164,13 @@ def _events_section(c: BundleContext) -> str:
         "proof and compares the result with the root in `log/head.json`. (`log/proofs/<index>.json` holds the same "
         "proof with the leaf index and tree size, for RFC 9162 verifiers.)\n\n",
         _sh(
+            *FOLD,
             'ROOT=$(grep -o \'"root":"[0-9a-f]*"\' log/head.json | cut -d\'"\' -f4)',
             "fail=0",
             "for event in log/events/*.json; do",
             '  n=$(basename "$event" .json)',
-            "  h=$( (printf '\\000'; cat \"$event\") | sha256sum | cut -c1-64)",
-            "  while read -r side sibling; do",
-            '    if [ "$side" = L ]; then h=$( (printf \'\\001\'; echo "$sibling$h" | xxd -r -p) '
-            "| sha256sum | cut -c1-64)",
-            "    else h=$( (printf '\\001'; echo \"$h$sibling\" | xxd -r -p) | sha256sum | cut -c1-64); fi",
-            '  done < "log/proofs/${n%%-*}.path"',
-            '  if [ "$h" = "$ROOT" ]; then echo "$n: in the tree"; else echo "$n: NOT in the tree"; fail=1; fi',
+            '  if [ "$(root_of "$event" "log/proofs/${n%%-*}.path")" = "$ROOT" ]; then echo "$n: in the tree"',
+            '  else echo "$n: NOT in the tree"; fail=1; fi',
             "done",
             'test "$fail" = 0',
         ),
@@ -196,10 +219,10 @@ def _packet_section(c: BundleContext) -> str:
     cmds = [
         "sha256sum packet/packet.pdf packet/manifest.json",
         f"head -c {m.packet.size} packet/packet.pdf | sha256sum",
-        f'grep -q "sha256:$(sha256sum < packet/manifest.json | cut -c1-64)" {gen} '
-        '&& echo "manifest: recorded when the packet was made"',
-        f'grep -q "sha256:$(head -c {m.packet.size} packet/packet.pdf | sha256sum | cut -c1-64)" {gen} '
-        '&& echo "packet as printed: recorded when it was made"',
+        f'grep -q "sha256:$(sha256sum < packet/manifest.json | cut -c1-64)" {gen}',
+        'echo "manifest: recorded when the packet was made"',
+        f'grep -q "sha256:$(head -c {m.packet.size} packet/packet.pdf | sha256sum | cut -c1-64)" {gen}',
+        'echo "packet as printed: recorded when it was made"',
     ]
     expected = [
         f"{final}  packet/packet.pdf",
@@ -210,10 +233,10 @@ def _packet_section(c: BundleContext) -> str:
     ]
     if last is not None:
         name = b.event_name(last.index, last.type)
-        cmds.append(
-            f'grep -q "sha256:$(sha256sum < packet/packet.pdf | cut -c1-64)" {name} '
-            '&& echo "signed packet: recorded after the last signature"'
-        )
+        cmds += [
+            f'grep -q "sha256:$(sha256sum < packet/packet.pdf | cut -c1-64)" {name}',
+            'echo "signed packet: recorded after the last signature"',
+        ]
         expected.append("signed packet: recorded after the last signature")
     lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
     return "".join(lines)
@@ -289,6 +312,7 @@ def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
         "`timestamps/<role>.tsr` in this bundle holds the same token, and prints its time (UTC).\n\n",
     ]
     cmds = [
+        "pdfsig -dump packet/packet.pdf > /dev/null  # each signature's CMS as packet.pdf.sig<N>, as in step 7",
         "_len() {  # the whole length of an asn1parse line's object: header + content",
         "  echo \"$1\" | sed -E 's/.*hl= *([0-9]+) +l= *([0-9]+).*/\\1 \\2/' | { read -r h l; echo $((h + l)); }",
         "}",
@@ -302,7 +326,8 @@ def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
         '    -out "sig$1.token" -noout',
         '  openssl ts -verify -data "sig$1.value" -in "sig$1.token" -token_in -CAfile certs/trust-roots.pem \\',
         "    -untrusted certs/issuing-ca.pem",
-        '  openssl ts -reply -in "timestamps/$2.tsr" -token_out -out "$2.token" && cmp "$2.token" "sig$1.token"',
+        '  openssl ts -reply -in "timestamps/$2.tsr" -token_out -out "$2.token"',
+        '  cmp "$2.token" "sig$1.token"  # the .tsr in this bundle is the token in the packet',
         '  echo "$2: $(openssl ts -reply -in "timestamps/$2.tsr" -text | grep \'^Time stamp\')"',
         "}",
         *calls,
@@ -318,77 +343,13 @@ def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
             f'openssl asn1parse -inform DER -in packet.pdf.sig{n} -length "$(_len "$D")" -out sig{n}.token -noout',
             f"openssl ts -verify -data sig{n}.signed -in sig{n}.token -token_in -CAfile certs/trust-roots.pem "
             "-untrusted certs/issuing-ca.pem",
-            "openssl ts -reply -in timestamps/document-timestamp.tsr -token_out -out document-timestamp.token "
-            f"&& cmp document-timestamp.token sig{n}.token",
+            "openssl ts -reply -in timestamps/document-timestamp.tsr -token_out -out document-timestamp.token",
+            f"cmp document-timestamp.token sig{n}.token",
             'echo "document-timestamp: $(openssl ts -reply -in timestamps/document-timestamp.tsr -text '
             "| grep '^Time stamp')\"",
         ]
     lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
     return "".join(lines)
-
-
-def _cooling_section(c: BundleContext) -> str:
-    m = c.manifest
-    zone = c.ws.zone.key
-    consenting = [r for r in ("patient", "guardian") if r in m.required_roles]
-    started = [e for e in c.events if e.type == "procedure.started" and e.index > c.generated.index]
-    days, same_day = m.cooling_off.days, m.cooling_off.not_same_day
-    rule = f"at least {days} days ({days * 24} hours)" + (", and not on the day of signing" if same_day else "")
-    lines = [
-        "## 9. The cooling-off period\n\n",
-        f"The packet promised the patient a cooling-off period of {rule} after signing "
-        f"(`cooling_off` in `packet/manifest.json`). The signing time is the RFC 3161 time of the "
-        f"{' and '.join(consenting)} signature (step 8); the start is the time in the `procedure.started` event.\n\n",
-    ]
-    if started:
-        start_file = b.event_name(started[-1].index, started[-1].type)
-        cmds = [f'STARTED=$(grep -o \'"at":"[^"]*"\' {start_file} | cut -d\'"\' -f4)']
-    else:
-        lines.append(
-            "**No procedure start is recorded in this bundle.** Set `STARTED` to the start time from the "
-            "operating record (e.g. `STARTED=2026-12-10T09:00:00+08:00`) before running the block.\n\n"
-        )
-        cmds = ["STARTED=${STARTED:?set STARTED to the procedure start time, e.g. 2026-12-10T09:00:00+08:00}"]
-    cmds.append(f'echo "procedure started: $(TZ={zone} date -d "$STARTED" \'+%Y-%m-%d %H:%M:%S %Z\')"')
-    expected = []
-    judged_start = started[-1].event.data.at if started else None
-    if judged_start is not None:
-        expected.append(f"procedure started: {_local(judged_start, c)}")
-    for role in consenting:
-        var = role.upper()
-        cmds += [
-            f"{var}=$(openssl ts -reply -in timestamps/{role}.tsr -text | sed -n 's/^Time stamp: //p')",
-            f'echo "{role} signed: $(TZ={zone} date -d "${var}" \'+%Y-%m-%d %H:%M:%S %Z\')"',
-            f'ELAPSED=$(( $(date -d "$STARTED" +%s) - $(date -d "${var}" +%s) ))',
-            'echo "elapsed: $((ELAPSED / 86400)) days $((ELAPSED % 86400 / 3600)) hours '
-            '$((ELAPSED % 3600 / 60)) minutes"',
-            f'test "$ELAPSED" -ge {days * 86400}',
-        ]
-        if same_day:
-            cmds.append(f'test "$(TZ={zone} date -d "$STARTED" +%F)" != "$(TZ={zone} date -d "${var}" +%F)"')
-        sig = next((s for s in c.signatures if s.role == role and s.token_der), None)
-        if sig is not None and sig.token_der is not None:
-            when = _token_time(sig.token_der)
-            expected.append(f"{role} signed: {_local(when, c)}")
-            if judged_start is not None:
-                secs = int(judged_start.timestamp()) - int(when.replace(microsecond=0).timestamp())
-                expected.append(
-                    f"elapsed: {secs // 86400} days {secs % 86400 // 3600} hours {secs % 3600 // 60} minutes"
-                )
-    lines += [_sh(*cmds)]
-    if expected:
-        lines += ["Expected:\n\n", _out(*expected)]
-    lines.append(
-        f"The block fails (exit status 1) when fewer than {days * 86400} seconds passed"
-        + (" or the start fell on the signing day (in the clinic's zone)" if same_day else "")
-        + ".\n\n"
-    )
-    return "".join(lines)
-
-
-def _local(value: dt.datetime, c: BundleContext) -> str:
-    here = value.astimezone(c.ws.zone)
-    return f"{here:%Y-%m-%d %H:%M:%S} {here.tzname()}"
 
 
 def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
@@ -423,10 +384,10 @@ def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
                 f"openssl cms -verify -binary -inform DER -in approvals/{signature} -content approvals/{statement} \\",
                 f"  -CAfile certs/clinic-root.pem -purpose any -attime {int(ref.approved_at.timestamp())} "
                 "-out /dev/null",
-                f'grep -q "sha256:$(sha256sum < approvals/{statement} | cut -c1-64)" {ev_file} '
-                f'&& echo "{ref.role}: statement recorded in the log"',
-                f'grep -q \'"spec":"{m.procedure.spec_hash}"\' approvals/{statement} '
-                f'&& echo "{ref.role}: approves the spec hash in the manifest"',
+                f'grep -q "sha256:$(sha256sum < approvals/{statement} | cut -c1-64)" {ev_file}',
+                f'echo "{ref.role}: statement recorded in the log"',
+                f'grep -q \'"spec":"{m.procedure.spec_hash}"\' approvals/{statement}',
+                f'echo "{ref.role}: approves the spec hash in the manifest"',
             ]
             expected += [
                 "CMS Verification successful",
@@ -435,7 +396,10 @@ def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
             ]
     lines.append("\n")
     if cmds:
-        cmds.append('grep -o \'"spec_hash": "[^"]*"\' packet/manifest.json')
+        cmds += [
+            'grep -o \'"spec_hash": "[^"]*"\' packet/manifest.json',
+            f'grep -q \'"spec_hash": "{m.procedure.spec_hash}"\' packet/manifest.json',
+        ]
         expected.append(f'"spec_hash": "{m.procedure.spec_hash}"')
         lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
     return "".join(lines)

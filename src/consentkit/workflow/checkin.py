@@ -1,6 +1,14 @@
 """``consentkit checkin``: run the gate and record its decision — ``procedure.checkin`` with the outcome and the
 reason codes either way, and ``procedure.started`` when it passes — each followed by a signed, timestamped tree
-head."""
+head.
+
+The check-in is pinned in time by RFC 3161 tokens on both sides, so its evidence does not rest on the clinic's
+clock: just before it appends ``procedure.checkin``, the gate makes a fresh signed, timestamped tree head and puts
+the SHA-256 of that head and of its token (``tree-head.json``, ``tree-head.tsr``) in the event. Nobody can know a
+token's bytes before the TSA signs them, so the check-in provably happened after the token's time (the lower
+bound); the head made after ``procedure.started`` covers both events, so they happened before its token's time
+(the upper bound). The gate judges the cooling-off period at the earlier of the check-in time and that lower bound.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from consentkit.audit import clock
 from consentkit.audit import events as ev
+from consentkit.audit.heads import MAX_CLOCK_SKEW, token_to_response
+from consentkit.errors import InputError
+from consentkit.evidence.checkin_heads import HEAD_JSON, HEAD_TSR
 from consentkit.evidence.gate import GateDecision, evaluate
 from consentkit.evidence.history import from_stored
 from consentkit.manifest import PACKET_PDF
@@ -18,8 +30,11 @@ from consentkit.workflow.actors import Actor, actor, checked
 from consentkit.workflow.cases import CasePacket, find_packet
 
 if TYPE_CHECKING:
+    from consentkit.audit.heads import SignedTreeHead
     from consentkit.audit.log import Appended, AuditLog
     from consentkit.workspace import Workspace
+
+AHEAD_TOLERANCE = MAX_CLOCK_SKEW  # how far in the future --at may be: a watch a little ahead, never a planned time
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,7 @@ class CheckinResult:
     packet: CasePacket
     checkin: Appended
     started: Appended | None
+    before: SignedTreeHead  # the head made just before procedure.checkin: its token time is the lower bound
 
     @property
     def passed(self) -> bool:
@@ -44,16 +60,33 @@ def checkin(
     who: Actor | None = None,
     log: AuditLog | None = None,
 ) -> CheckinResult:
-    """Judge whether the procedure may start at ``at`` (default now) and log the decision. The caller reports a
-    refusal (``result.passed`` is False) — it is an answer, not an error."""
+    """Judge whether the procedure may start at ``at`` (default now; never more than a couple of minutes ahead of
+    the clock) and log the decision. The caller reports a refusal (``result.passed`` is False) — it is an answer,
+    not an error."""
+    from consentkit.tsa.tokens import describe_token
+
     who = checked(who or actor(None, "nurse"))
-    at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    now = clock.now()
+    if at is not None and (at.tzinfo is None or at > now + AHEAD_TOLERANCE):
+        from consentkit.evidence.gate_words import local_time
+
+        raise InputError(
+            "--at: the check-in time has no time zone"
+            if at.tzinfo is None
+            else f"--at: {local_time(at, ws.zone)} is in the future (it is now {local_time(now, ws.zone)}). The gate "
+            "checks in a patient who is here now: run it just before the procedure, without --at"
+        )
     packet = find_packet(ws, case_id, packet_dir)
     with opened(ws, log) as audit:
         history = from_stored(audit.case_events(case_id))
-        decision = evaluate(ws, packet, history, at=at, physician=physician)
+        before = audit.head()
+        proven_after = describe_token(before.token).time
+        at = (at or clock.now()).astimezone(dt.UTC)  # default: now, after the head
+        decision = evaluate(ws, packet, history, at=at, physician=physician, proven_after=proven_after)
         refs = [e.ref() for e in (decision.generated_event, *decision.signature_events[-1:]) if e is not None]
         files = {PACKET_PDF: "sha256:" + decision.pdf_sha256} if decision.pdf_sha256 else {}
+        files[HEAD_JSON] = ev.sha256_id(before.checkpoint)
+        files[HEAD_TSR] = ev.sha256_id(token_to_response(before.token))
         common = {"case": case_id, "subject": packet.manifest.subject, "actor": who.id, "actor_role": who.role}
         event = ev.procedure_checkin(
             **common,  # type: ignore[arg-type]
@@ -70,4 +103,4 @@ def checkin(
                 ev.procedure_started(**common, at=at, refs=(ev.ref(done.index, done.leaf),)),  # type: ignore[arg-type]
                 head=True,
             )
-    return CheckinResult(decision, packet, done, started)
+    return CheckinResult(decision, packet, done, started, before)
