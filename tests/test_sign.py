@@ -289,3 +289,30 @@ def test_revocation_reaches_later_signatures_and_spares_earlier_ones(tmp_path: P
     assert int(revoked.serial, 16) in listed
     report = verify_packet(pdf, trust_roots=[pki.root])
     assert report.ok, report.reasons  # signed before the revocation: still valid
+
+
+def test_a_packet_changed_after_signing_is_not_signed_again(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path
+) -> None:
+    """The audit's case: a byte flipped in the clinic's revision, and every later role still signed."""
+    ws, _ = workspace
+    case = load_case(case_file(packet.parent))[0]
+    sign(ws, packet, "clinic")
+    sign(ws, packet, "physician", PHYSICIAN)
+    signed = packet.read_bytes()
+    clinic = byteranges.scan(signed)[0]
+    flipped = bytearray(signed)
+    flipped[clinic.end - 200] ^= 0x01  # in the clinic's revision, after its signature value
+    packet.write_bytes(bytes(flipped))
+    expected = (
+        r"was changed after it was signed, so it is not signed again: sig-clinic \(the bytes it signed have "
+        r"changed\); sig-physician \(the bytes it signed have changed\)"
+    )
+    with pytest.raises(RefusedError, match=expected):
+        sign(ws, packet, "patient", case=case)
+    assert packet.read_bytes() == bytes(flipped)
+    packet.write_bytes(signed + b"\n% a note\n")
+    with pytest.raises(RefusedError, match=r"10 byte\(s\) were added after sig-physician"):
+        sign(ws, packet, "patient", case=case)
+    packet.write_bytes(signed)
+    assert sign(ws, packet, "patient", case=case).role == "patient"  # type: ignore[attr-defined]

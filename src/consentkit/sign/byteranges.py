@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 BYTERANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s*\]")
-SIGNATURE_VALUE = re.compile(rb"<[0-9A-Fa-f]{512,}>")  # a /Contents value: a CMS, hex-encoded
+SIGNATURE_VALUE = re.compile(rb"<308[23][0-9A-Fa-f]{508,}>")  # a /Contents value: a DER CMS, hex-encoded
 _OBJECT = re.compile(rb"(\d{1,10})\s+(\d{1,5})\s+obj\b")
 _FIELD_NAME = re.compile(rb"/T\s*(\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>)")
 HASHES: dict[str, hashes.HashAlgorithm] = {

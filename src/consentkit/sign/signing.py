@@ -156,7 +156,13 @@ class SigningSession:
         manifest_file = manifest_path or pdf_path.with_name(MANIFEST_NAME)
         manifest = read_manifest(manifest_file)
         _check_manifest(manifest, data, pdf_path, manifest_file)
+        raw = _check_existing_signatures(data, pdf_path)
         reader, state = open_state(data, str(pdf_path))
+        if len(raw) != len(state.signed_fields):
+            raise RefusedError(
+                f"{pdf_path} was changed after it was signed, so it is not signed again: it holds {len(raw)} "
+                f"signature value(s) for {len(state.signed_fields)} signed field(s). {_MAKE_NEW}"
+            )
         expected = next_role(self.profile, manifest, state)
         _check_order(self.profile, manifest, state, role, expected)
         target = output or pdf_path
@@ -507,6 +513,32 @@ def _check_manifest(manifest: Manifest, data: bytes, pdf: Path, manifest_file: P
             f"{pdf} does not start with the packet described by {manifest_file} "
             f"(sha256 {manifest.packet.sha256[:16]}…, {manifest.packet.size} bytes): a different or altered file"
         )
+
+
+_MAKE_NEW = "Run 'consentkit verify' on it, and make a new packet."
+
+
+def _check_existing_signatures(data: bytes, pdf: Path) -> list[byteranges.RawSignature]:
+    """Every signature already in the file must still be intact: its signed bytes hash to what it signed and its
+    CMS signature verifies (the cheap check, from the bytes alone; chains and long-term validation are left to
+    ``verify``). Bytes after the last signature are refused too: nothing but a signature is appended to a signed
+    packet. Returns the signatures found."""
+    raw = byteranges.scan(data)
+    broken = [s for s in raw if s.problem is not None]
+    if broken:
+        names = byteranges.field_names(data, raw)
+        listed = [f"{names.get(s.offset, f'signature {raw.index(s) + 1} of {len(raw)}')} ({s.problem})" for s in broken]
+        raise RefusedError(
+            f"{pdf} was changed after it was signed, so it is not signed again: {'; '.join(listed)}. {_MAKE_NEW}"
+        )
+    if raw and len(data) > max(s.end for s in raw):
+        last = max(raw, key=lambda s: s.end)
+        name = byteranges.field_names(data, raw).get(last.offset, "the last signature")
+        raise RefusedError(
+            f"{pdf} was changed after it was signed, so it is not signed again: {len(data) - last.end} byte(s) were "
+            f"added after {name}. {_MAKE_NEW}"
+        )
+    return raw
 
 
 def _check_order(
