@@ -4,7 +4,11 @@ preparation steps) or the patient-supplied text (a 175-character name with no sp
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import subprocess
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,3 +132,22 @@ def test_docx_draft_stamp_on_every_page_and_packet_metadata(bilingual_packet: Pa
         assert core.author == "示例医疗美容诊所"
         assert core.identifier == doc_id and doc_id in core.comments and "docxtpl" not in core.comments
         assert core.category == stamp
+
+
+def _struct_elements(pdf: Path) -> list[dict[str, Any]]:
+    out = subprocess.run(["qpdf", "--json=2", "--json-key=qpdf", str(pdf)], capture_output=True, check=True).stdout
+    objects = json.loads(out)["qpdf"][1]
+    values = [o.get("value") for o in objects.values()]
+    return [v for v in values if isinstance(v, dict) and v.get("/Type") == "/StructElem"]
+
+
+def test_bilingual_tags_carry_each_sections_language(bilingual_packet: PacketResult) -> None:
+    """Screen readers read each half in its language: every locale section's structure element has /Lang, and
+    the recovery chart's /Alt reads the timeline out in words (its <title> and <desc>)."""
+    elements = _struct_elements(bilingual_packet.directory / "packet.pdf")
+    sections = [e.get("/Lang") for e in elements if e.get("/S") == "/Sect"]
+    assert set(sections) == {"u:zh-Hans", "u:en"}, sections  # one element per section and page, none without
+    figures = [e for e in elements if e.get("/S") == "/Figure"]
+    alts = [str(e.get("/Alt", "")) for e in figures]
+    assert any("Recovery timeline: First 4 hours: within 4 hours after; First day:" in a for a in alts), alts
+    assert {e.get("/Lang") for e in figures} == {"u:zh-Hans", "u:en"}

@@ -93,11 +93,49 @@ def local_fetcher(allowed_dirs: Sequence[Path], allowed_files: Sequence[Path]) -
     return LocalFetcher(allowed_protocols=["file"], timeout=5, fail_on_errors=True)
 
 
+_SVG = "{http://www.w3.org/2000/svg}"
+_TAGGING_PATCHED = False
+
+
+def _tag_languages_and_descriptions() -> None:
+    """Two things WeasyPrint 70's PDF tagging leaves out, added to its structure elements (once per process):
+
+    - ``/Lang`` of an element whose HTML carries ``lang`` (each locale's section of a bilingual document, the
+      signature meanings, the chart), so a screen reader reads the English half as English — WeasyPrint sets only
+      the catalogue's ``/Lang``;
+    - the chart's ``<desc>`` (the timeline in words) after its ``<title>`` in the figure's ``/Alt`` — WeasyPrint
+      takes the title alone.
+    """
+    global _TAGGING_PATCHED
+    if _TAGGING_PATCHED:
+        return
+    import pydyf  # type: ignore[import-untyped]
+    from weasyprint.pdf import tags
+
+    build = tags._build_box_tree
+
+    def build_with_lang(box: Any, parent: Any, *args: Any) -> Iterator[Any]:
+        element = getattr(box, "element", None)
+        lang = element.get("lang") if element is not None and hasattr(element, "get") else None
+        for made in build(box, parent, *args):
+            if lang and "Lang" not in made and made.get("P") == parent.reference:
+                made["Lang"] = pydyf.String(lang)
+            if made.get("S") == "/Figure" and element is not None and element.tag == f"{_SVG}svg":
+                title, desc = element.find(f"{_SVG}title"), element.find(f"{_SVG}desc")
+                if title is not None and desc is not None and title.text and desc.text:
+                    made["Alt"] = pydyf.String(f"{title.text}: {desc.text}")
+            yield made
+
+    tags._build_box_tree = build_with_lang
+    _TAGGING_PATCHED = True
+
+
 class PdfEngine:
     """Lays out HTML and writes PDFs for one set of template roots."""
 
     def __init__(self, template_roots: Sequence[Path]) -> None:
         check_harfbuzz_subset()
+        _tag_languages_and_descriptions()
         from weasyprint.text.fonts import FontConfiguration
 
         self.roots = tuple(Path(r).resolve() for r in template_roots)
