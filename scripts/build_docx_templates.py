@@ -284,12 +284,10 @@ def consent() -> Doc:  # type: ignore[valid-type]
         ],
     )
     heading(doc, '{{ _("The procedure") }}', 2)
-    para(
-        doc,
-        "{{ v.procedure.title }} · {{ v.procedure.category }}{% if v.procedure.grading %} · "
-        "{{ v.procedure.grading }}{% endif %}",
-        bold=True,
-    )
+    para(doc, "{{ v.procedure.title }} · {{ v.procedure.category }}", bold=True)
+    tag(doc, "if v.procedure.grading")
+    para(doc, "{{ v.procedure.grading_label }} {{ v.procedure.grading }}", small=True)
+    tag(doc, "endif")
     para(doc, "{{ v.procedure.description }}")
     tag(doc, "for o in v.options")
     para(doc, "{{ o.label }}: {{ o.value }}", bold=True)
@@ -382,6 +380,12 @@ def consent() -> Doc:  # type: ignore[valid-type]
     tag(doc, "endfor")
     heading(doc, '{{ _("The physician\'s statement") }}', 2)
     para(doc, "{{ v.physician_statement }}")
+    tag(doc, "if v.notes")
+    heading(doc, '{{ _("Physician\'s notes") }}', 3)
+    tag(doc, "for line in v.notes.splitlines()")
+    para(doc, "{{ line }}")
+    tag(doc, "endfor")
+    tag(doc, "endif")
     doc_end(doc)
     # Signatures: one row per role, never split across pages, kept with the heading.
     heading(doc, '{% for v in views %}{{ v._("Signatures") }}{% if not loop.last %} / {% endif %}{% endfor %}', 2)

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from _packet_fixtures import example_case, overprints, pdf_text, sample_case, squash, word_boxes, write_case
+from _packet_fixtures import docx_text, example_case, overprints, pdf_text, sample_case, squash, word_boxes, write_case
 from consentkit.packet import PacketResult, build_packet, cached_library
 from consentkit.workspace import Workspace, init_workspace
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 ZONE = ZoneInfo("Asia/Shanghai")
+NOTES = "Frown lines 2/4 at rest.\nPatient asked about repeat treatment; told 3 to 4 months."
 LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff" * 5  # 175 characters, no space
 
 
@@ -70,6 +71,7 @@ def bilingual_packet(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) ->
     folder = tmp_path_factory.mktemp("bilingual")
     data = example_case()
     data["locales"] = ["zh-CN", "en"]
+    data["notes"] = NOTES
     return build_packet(ws, write_case(folder / "case.yaml", data), folder / "out", draft=True, now=NOW)
 
 
@@ -151,3 +153,23 @@ def test_bilingual_tags_carry_each_sections_language(bilingual_packet: PacketRes
     alts = [str(e.get("/Alt", "")) for e in figures]
     assert any("Recovery timeline: First 4 hours: within 4 hours after; First day:" in a for a in alts), alts
     assert {e.get("/Lang") for e in figures} == {"u:zh-Hans", "u:en"}
+
+
+def test_physicians_notes_are_printed_on_the_consent_form(bilingual_packet: PacketResult) -> None:
+    consent = squash(pdf_text(bilingual_packet.directory / "packet.pdf", first=1, last=6))
+    for line in NOTES.splitlines():
+        assert consent.count(squash(line)) == 2  # in each locale's section, under 医生备注 / Physician's notes
+    assert "医生备注" in consent and "Physician'snotes" in consent
+    docx = docx_text(bilingual_packet.directory / "consent.docx")
+    assert all(line in docx for line in NOTES.splitlines())
+
+
+def test_packet_pdf_metadata_is_the_packets(bilingual_packet: PacketResult) -> None:
+    info = subprocess.run(
+        ["pdfinfo", str(bilingual_packet.directory / "packet.pdf")], capture_output=True, text=True, check=True
+    ).stdout
+    packet_id = bilingual_packet.manifest.packet_id
+    subject = next(line for line in info.splitlines() if line.startswith("Subject:"))
+    keywords = next(line for line in info.splitlines() if line.startswith("Keywords:"))
+    assert subject.endswith(f"知情同意书 · 风险告知书 · 护理指南: 肉毒毒素注射 ({packet_id})"), subject
+    assert f"packet, {packet_id}, {packet_id}-C, {packet_id}-D, {packet_id}-G" in keywords, keywords

@@ -279,6 +279,7 @@ def test_cli_render_outside_a_workspace(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CONSENTKIT_WORKSPACE", raising=False)
     out = tmp_path / "preview" / "consent.pdf"
+    out.parent.mkdir()  # render writes into an existing folder only
     code, text = _run(
         ["render", "botulinum-toxin", "--doc", "consent", "--lang", "zh-TW+en", "--format", "pdf", "-o", str(out)],
         capsys,
@@ -287,6 +288,50 @@ def test_cli_render_outside_a_workspace(
     pdf = squash(pdf_text(out))
     assert "樣本" in pdf and "SPECIMEN" in pdf and "同意書" in pdf and "Consentform" in pdf
     assert [p.name for p in out.parent.iterdir()] == ["consent.pdf"]
+
+
+def test_cli_render_refuses_a_missing_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CONSENTKIT_WORKSPACE", raising=False)
+    out = tmp_path / "no" / "such" / "x.pdf"
+    code, text = _run(["render", "botulinum-toxin", "--doc", "consent", "--lang", "en", "-o", str(out)], capsys)
+    assert code == 2, text
+    assert f"the folder {out.parent} does not exist" in text
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "zh-TW"])
+def test_chinese_specimen_is_also_stamped_specimen(lang: str) -> None:
+    inp, roots = specimen_input("botulinum-toxin", (lang,))
+    html = render_document(inp, "consent", "html", roots).decode("utf-8")
+    stamp = {"zh-CN": "样本", "zh-TW": "樣本"}[lang] + " · SPECIMEN"
+    assert f'<div class="stamp" aria-hidden="true">{stamp}</div>' in html
+    assert stamp in docx_text(render_document(inp, "consent", "docx", roots))
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"),
+    [
+        ("en", "Regulatory grade (Mainland China): 注射美容（微创）"),
+        ("zh-CN", "监管分级（中国大陆）： 注射美容（微创）"),
+    ],
+)
+def test_regulatory_grade_is_labelled(lang: str, label: str) -> None:
+    """The grade is a legal term of the clinic's jurisdiction, printed as written there with the place it
+    applies to, on a line of its own (not run into the procedure's category)."""
+    inp, roots = specimen_input("botulinum-toxin", (lang,))
+    html = render_document(inp, "consent", "html", roots).decode("utf-8")
+    assert f'<p class="note">{label}</p>' in html
+    assert "· 注射美容" not in html
+    assert label in docx_text(render_document(inp, "consent", "docx", roots))
+
+
+def test_html_preview_names_fonts_before_this_machines_files() -> None:
+    inp, roots = specimen_input("botulinum-toxin", ("zh-CN",))
+    html = render_document(inp, "consent", "html", roots).decode("utf-8")
+    rule = next(line for line in html.splitlines() if '"Kurinto Sans SC"; font-weight: 400' in line)
+    assert 'src: local("Kurinto Sans SC"), local("KurintoSansSC-Rg"), url("file:///' in rule
 
 
 def test_cli_render_unknown_procedure(

@@ -31,7 +31,7 @@ from consentkit.manifest import (
     ProcedureRef,
     SignatureBox,
 )
-from consentkit.render.context import DOCS, DocKind, RenderInput
+from consentkit.render.context import DOCS, DocKind, RenderInput, document_id
 from consentkit.render.docx import render_docx
 from consentkit.render.env import template_hashes
 from consentkit.render.fonts import FontSet, fonts_for
@@ -372,9 +372,12 @@ def _write_packet(
         outputs=outputs,
     )
     attached = manifest.attached().to_json()
+    names = " · ".join(first(DOCUMENT[d]) for d in DOCS)
     packet_pdf = engine.write(
         [documents[d] for d in DOCS],
-        title=f"{title} — {' · '.join(first(DOCUMENT[d]) for d in DOCS)} ({inp.packet_id})",
+        title=f"{title} — {names} ({inp.packet_id})",
+        description=f"{names}: {title} ({inp.packet_id})",
+        keywords=["consentkit", "packet", inp.packet_id, *(document_id(inp.packet_id, d) for d in DOCS)],
         lang=first.html_lang,
         author=pick(ws.config.clinic.name, first.locale),
         created=inp.generated_at,

@@ -27,6 +27,11 @@ def render(ctx: click.Context, procedure: str, doc: str, lang: str, fmt: str, ou
     from consentkit.render.specimen import parse_locales, render_document, specimen_input
     from consentkit.spec.library import load_library
 
+    if not output.parent.is_dir():  # a typo in -o must not create a tree of folders somewhere
+        raise click.BadParameter(
+            f"the folder {output.parent} does not exist; create it first, or write to an existing folder",
+            param_hint="'-o' / '--output'",
+        )
     ws = current_workspace(ctx)
     roots = ws.procedure_roots() if ws else None
     if roots is not None:
@@ -38,7 +43,6 @@ def render(ctx: click.Context, procedure: str, doc: str, lang: str, fmt: str, ou
     locales = parse_locales(lang, spec.locales)
     inp, templates = specimen_input(procedure, locales, workspace=ws)
     data = render_document(inp, doc, fmt, templates)  # type: ignore[arg-type]
-    output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data)

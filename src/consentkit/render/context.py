@@ -340,7 +340,9 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
     emergency = numbers[0] if numbers else ""
     for other in numbers[1:]:
         emergency = t(N_("%(number)s or %(other)s"), number=emergency, other=other)
+    # the grading is a legal term of the clinic's jurisdiction: shown with the place it applies to, as written there
     grading = spec.grading.get(inp.policy.jurisdiction, "")
+    grading_label = t(N_("Regulatory grade (%(place)s):"), place=pick(inp.policy.name, loc)) if grading else ""
     planned = clock.datetime(inp.case.planned_at) if inp.case is not None else ""
     consultation = clock.datetime(inp.case.consultation_at) if inp.case is not None else ""
     c = inp.clinic
@@ -364,6 +366,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
             "outcome": pick(spec.outcome, loc),
             "category": t(CATEGORY[spec.category]),
             "grading": grading,
+            "grading_label": grading_label,
             "version": spec.version,
         },
         "planned": planned,
@@ -396,6 +399,7 @@ def locale_view(inp: RenderInput, t: Translator, fonts: FontSet) -> dict[str, An
         "disclosure_intro": t(DISCLOSURE_INTRO),
         "personal_note": t(PERSONAL_NOTE),
         "references": [r.citation for r in spec.references],
+        "notes": (inp.case.case.notes or "").strip() if inp.case is not None else "",
         **_person_rows(inp, t, clock),
     }
 
@@ -439,10 +443,13 @@ def _views(inp: RenderInput, translators: list[Translator], fonts: FontSet) -> l
 def build_context(inp: RenderInput, translators: list[Translator], fonts: FontSet, doc: DocKind) -> dict[str, Any]:
     first = translators[0]
     stamp = ""
+    # the stamp in each locale of the document, and in English for whoever handles the paper (样本 · SPECIMEN)
     if inp.specimen:
-        stamp = " · ".join(dict.fromkeys(t(N_("SPECIMEN")) for t in translators))
+        stamp = " · ".join(dict.fromkeys([*(t(N_("SPECIMEN")) for t in translators), "SPECIMEN"]))
     elif inp.draft:
-        stamp = " · ".join(dict.fromkeys(t(N_("DRAFT — NOT FOR SIGNATURE")) for t in translators))
+        stamp = " · ".join(
+            dict.fromkeys([*(t(N_("DRAFT — NOT FOR SIGNATURE")) for t in translators), "DRAFT — NOT FOR SIGNATURE"])
+        )
     views = _views(inp, translators, fonts)
     return {
         "doc": doc,

@@ -61,15 +61,20 @@ class FontSet:
     def css_family(self, locale: str) -> str:
         return ", ".join(f'"{name}"' for name in self.stack(locale))
 
-    def font_face_css(self, locales: Iterable[str]) -> str:
-        """``@font-face`` rules for the embedded faces the given locales use."""
+    def font_face_css(self, locales: Iterable[str], *, portable: bool = False) -> str:
+        """``@font-face`` rules for the embedded faces the given locales use. ``portable`` (HTML that may be
+        opened on another machine): the face's installed names first (``local("Kurinto Sans SC")``,
+        ``local("KurintoSansSC-Rg")``), this machine's file as the fallback. The PDF renderer uses the file only,
+        so a PDF never depends on what the machine has installed."""
         wanted = {name for loc in locales for name in self.stack(loc)}
         rules = []
         for face in self.faces:
             if face.embedded and face.family in wanted:
+                sources = [f'local("{name}")' for name in _local_names(face.path)] if portable else []
+                sources.append(f'url("{face.path.as_uri()}")')
                 rules.append(
                     f'@font-face {{ font-family: "{face.family}"; font-weight: {face.weight}; '
-                    f'src: url("{face.path.as_uri()}"); }}'
+                    f"src: {', '.join(sources)}; }}"
                 )
         return "\n".join(rules) + "\n"
 
@@ -136,6 +141,16 @@ def fonts_for(template_roots: Sequence[Path]) -> FontSet:
         if path.is_file():
             return load_fonts(path.resolve())
     raise RenderError(f"no {FONTS_FILE} in {', '.join(map(str, template_roots))}")
+
+
+@cache
+def _local_names(path: Path) -> tuple[str, ...]:
+    """The face's full name and PostScript name (name table IDs 4 and 6), what CSS ``local()`` matches."""
+    from fontTools.ttLib import TTFont
+
+    names = TTFont(str(path), lazy=True)["name"]
+    found = (names.getDebugName(4), names.getDebugName(6))
+    return tuple(dict.fromkeys(n for n in found if n and '"' not in n and "\\" not in n))
 
 
 @cache

@@ -18,10 +18,13 @@ from consentkit.render.i18n import Translator, translator
 STYLESHEET = f"{CSS_DIR}/document.css"
 
 
-def standalone_css(template_roots: Sequence[Path], locales: Sequence[str]) -> str:
-    """The stylesheet with its @font-face rules, for HTML that stands on its own."""
+def standalone_css(template_roots: Sequence[Path], locales: Sequence[str], *, portable: bool = True) -> str:
+    """The stylesheet with its @font-face rules. ``portable`` (HTML that stands on its own, maybe on another
+    machine): fonts by their installed names first, this machine's files as the fallback; the PDF engine uses
+    the files only."""
     fonts = fonts_for(template_roots)
-    return fonts.font_face_css(locales) + resolve(template_roots, STYLESHEET).read_text(encoding="utf-8")
+    css = resolve(template_roots, STYLESHEET).read_text(encoding="utf-8")
+    return fonts.font_face_css(locales, portable=portable) + css
 
 
 def translators_for(template_roots: Sequence[Path], locales: Sequence[str]) -> list[Translator]:

@@ -8,6 +8,7 @@ output, only the time it takes.
 from __future__ import annotations
 
 import atexit
+import copy
 import datetime as dt
 import logging
 import re
@@ -154,7 +155,7 @@ class PdfEngine:
         self.font_config._folder = None  # nothing left for its __del__ to remove at interpreter exit
 
     def stylesheet_text(self, locales: Sequence[str]) -> str:
-        return standalone_css(self.roots, locales)
+        return standalone_css(self.roots, locales, portable=False)
 
     def stylesheet(self, locales: Sequence[str]) -> Any:
         css_file = resolve(self.roots, STYLESHEET)
@@ -222,12 +223,19 @@ class PdfEngine:
         author: str,
         created: dt.datetime,
         attachments: Sequence[tuple[str, str, str]] = (),
+        description: str | None = None,
+        keywords: Sequence[str] | None = None,
     ) -> bytes:
-        """One PDF/A-3b from the pages of ``documents``; ``attachments`` are (name, text, description)."""
+        """One PDF/A-3b from the pages of ``documents``; ``attachments`` are (name, text, description).
+        ``description`` and ``keywords`` (the PDF's Subject and Keywords) replace the first document's."""
         from weasyprint import Attachment
 
         combined = documents[0].copy([p for d in documents for p in d.pages])
-        meta = combined.metadata
+        meta = combined.metadata = copy.copy(combined.metadata)  # the copy shares it with the first document
+        if description is not None:
+            meta.description = description
+        if keywords is not None:
+            meta.keywords = list(keywords)
         meta.title = title
         meta.lang = lang
         meta.authors = [author]

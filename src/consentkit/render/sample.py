@@ -1,6 +1,7 @@
 """A made-up adult patient for any procedure: used by lint CK210 (do the templates render for every procedure?)
 and by the benchmark. The first choice of every option, "no" to every yes/no question, a mid-range number for
-numeric ones, an override with a reason for every relative contraindication."""
+numeric ones, an override with a reason for every relative contraindication. With ``minor_age``, a patient of that
+age with a guardian (CK210 runs the templates' guardian code too)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from consentkit.spec.yamlfile import parse_yaml
 SAMPLE_PATH = Path("sample-case.yaml")
 
 
-def sample_case_data(library: Library, spec: ProcedureSpec, locales: list[str], zone: ZoneInfo) -> dict[str, Any]:
+def sample_case_data(
+    library: Library, spec: ProcedureSpec, locales: list[str], zone: ZoneInfo, *, minor_age: int | None = None
+) -> dict[str, Any]:
     intake = library.intake.model
     answers: dict[str, Any] = {}
     for _, cond in spec_conditions(spec):
@@ -42,7 +45,7 @@ def sample_case_data(library: Library, spec: ProcedureSpec, locales: list[str], 
                 answers[name] = int(value) if q.type == "integer" else round(value, 1)
             else:
                 answers[name] = "none"
-    return {
+    data: dict[str, Any] = {
         "case_id": "SAMPLE-1",
         "procedure": spec.id,
         "options": {o.id: (o.default or o.choices[0].id) for o in spec.options},
@@ -69,13 +72,23 @@ def sample_case_data(library: Library, spec: ProcedureSpec, locales: list[str], 
             if c.kind == "relative"
         ],
     }
+    if minor_age is not None:
+        data["patient"]["date_of_birth"] = dt.date(2026 - minor_age, 4, 18)  # minor_age at the consultation
+        data["guardian"] = {
+            "name": "Sample Guardian",
+            "relationship": "mother",
+            "identity": {"type": "passport", "number": "X0000001"},
+        }
+    return data
 
 
 def sample_resolved_case(
-    library: Library, spec_id: str, policy: Policy, zone: ZoneInfo, locales: list[str]
+    library: Library, spec_id: str, policy: Policy, zone: ZoneInfo, locales: list[str], *, minor: bool = False
 ) -> ResolvedCase:
+    """The sample case, resolved; ``minor``: two years under the policy's age of majority, with a guardian."""
     spec = library.procedure(spec_id).model
-    data = sample_case_data(library, spec, locales, zone)
+    minor_age = policy.guardian.age_of_majority - 2 if minor else None
+    data = sample_case_data(library, spec, locales, zone, minor_age=minor_age)
     # libyaml's emitter writes the same text as PyYAML's (tests/test_perf_equivalence.py) in a fifth of the time
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     text = yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False)

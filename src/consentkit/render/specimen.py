@@ -77,15 +77,17 @@ def preview_input(
     profile: SigningProfile,
     now: dt.datetime | None = None,
     sample_patient: bool = False,
+    minor: bool = False,
 ) -> RenderInput:
-    """A SPECIMEN (no patient; every signature role) or, with ``sample_patient``, a made-up adult's documents."""
+    """A SPECIMEN (no patient; every signature role) or, with ``sample_patient``, a made-up adult's documents
+    (``minor``: a made-up minor's, with a guardian)."""
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     spec = library.procedure(procedure_id).model
     zone = ZoneInfo(clinic.timezone)
     names = {"clinic": pick(clinic.name, locales[0])}
     case = None
     if sample_patient:
-        case = sample_resolved_case(library, procedure_id, policy, zone, list(locales))
+        case = sample_resolved_case(library, procedure_id, policy, zone, list(locales), minor=minor)
         roles = tuple(case.required_roles())
         names.update(patient=case.case.patient.name, physician=case.case.physicians.consulting.name, witness="Witness")
     else:
