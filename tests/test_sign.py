@@ -316,3 +316,55 @@ def test_a_packet_changed_after_signing_is_not_signed_again(
         sign(ws, packet, "patient", case=case)
     packet.write_bytes(signed)
     assert sign(ws, packet, "patient", case=case).role == "patient"  # type: ignore[attr-defined]
+
+
+def _physician_events(ws: Workspace) -> list[object]:
+    from consentkit.audit.log import AuditLog
+
+    log = AuditLog.for_workspace(ws)
+    try:
+        events = [e.event for e in log.case_events(CASE_ID)]
+    finally:
+        log.close()
+    return [e for e in events if e.type == "document.signed" and e.data.role == "physician"]
+
+
+def _cli_sign(ws: Workspace, pdf: Path, role: str, signer: str) -> subprocess.Popen[str]:
+    import os
+    import sys
+
+    env = {**os.environ, "CONSENTKIT_PASSPHRASE": PASSPHRASE}
+    args = ["-w", str(ws.root), "sign", str(pdf), "--role", role, "--signer", signer]
+    program = "import sys; from consentkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", program, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_two_processes_signing_one_packet_take_turns(tmp_path: Path) -> None:
+    """Two `consentkit sign --role physician` at once: one signs and logs, the other waits for the lock, then sees
+    the physician's signature and refuses. Before the lock both exited 0 and one signature was lost."""
+    import time
+
+    from consentkit.sign.lock import packet_lock
+    from consentkit.workflow import sign_role
+
+    ws, _ = make_workspace(tmp_path / "ws")
+    pdf = small_packet(tmp_path / "p")
+    sign_role(ws, pdf, "clinic", secret=SECRET)
+    with packet_lock(pdf):  # this process holds the lock: the other one must wait, then re-check the order
+        waiting = _cli_sign(ws, pdf, "physician", PHYSICIAN)
+        time.sleep(1.5)
+        assert waiting.poll() is None, waiting.communicate()
+        sign_role(ws, pdf, "physician", PHYSICIAN, secret=SECRET)  # re-entrant in the holding process
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 1 and "the physician has already signed this packet" in err, (out, err)
+    assert fields(pdf) == ("sig-clinic", "sig-physician") and len(_physician_events(ws)) == 1
+
+    other = small_packet(tmp_path / "q")
+    sign_role(ws, other, "clinic", secret=SECRET)
+    runs = [_cli_sign(ws, other, "physician", PHYSICIAN) for _ in range(2)]
+    results = [(r.wait(timeout=120), r.communicate()) for r in runs]
+    assert sorted(code for code, _ in results) == [0, 1], results
+    assert fields(other) == ("sig-clinic", "sig-physician") and len(_physician_events(ws)) == 2
+    assert (other.parent / ".packet.pdf.lock").exists() and not list(other.parent.glob(".*.tmp"))

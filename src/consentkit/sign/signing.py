@@ -25,6 +25,7 @@ from consentkit.errors import InputError, RefusedError, SigningError, SourceLoca
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
 from consentkit.sign import _pyhanko_fixes, appearance, byteranges
+from consentkit.sign.lock import packet_lock
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
 from consentkit.sign.state import PacketState, next_role, open_state, required_order
@@ -150,6 +151,23 @@ class SigningSession:
         signature_image: bytes | None = None,
         seal: bool = True,
         now: dt.datetime | None = None,
+    ) -> SignatureResult:
+        """Sign under the packet's lock (see :mod:`consentkit.sign.lock`): the file is read, checked, signed and
+        replaced while no other process signs it, so the order is checked against what is really there."""
+        with packet_lock(pdf_path, *([output] if output is not None else [])):
+            return self._sign_locked(pdf_path, role, signer, case, manifest_path, output, signature_image, seal, now)
+
+    def _sign_locked(
+        self,
+        pdf_path: Path,
+        role: str,
+        signer: SignerRef | None,
+        case: CaseFile | None,
+        manifest_path: Path | None,
+        output: Path | None,
+        signature_image: bytes | None,
+        seal: bool,
+        now: dt.datetime | None,
     ) -> SignatureResult:
         now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         data = _read_pdf(pdf_path)
