@@ -147,6 +147,30 @@ def sign_role(
     timestamped tree head. The actor is the patient's pseudonym for the patient and guardian; else ``who``'s login
     (in the signing role), by default the signer's slug for a physician or witness and the operating-system user
     for the clinic."""
+    from consentkit.sign.lock import packet_lock
+
+    # one signer at a time per packet, from reading it to logging the signature (two runs would both sign)
+    with packet_lock(pdf, *([output] if output is not None else [])):
+        return _sign_and_log(
+            ws, pdf, role, signer, secret, case, manifest_path, output, signature_image, seal, who, now, log
+        )
+
+
+def _sign_and_log(
+    ws: Workspace,
+    pdf: Path,
+    role: str,
+    signer: SignerRef | str | None,
+    secret: bytes | None,
+    case: CaseFile | None,
+    manifest_path: Path | None,
+    output: Path | None,
+    signature_image: bytes | None,
+    seal: bool,
+    who: Actor | None,
+    now: dt.datetime | None,
+    log: AuditLog | None,
+) -> SignedStep:
     from consentkit.sign.signing import sign_packet
 
     manifest = read_manifest(manifest_path or pdf.with_name(MANIFEST_NAME))
