@@ -26,10 +26,11 @@ CK210 = define_rule(
     "CK210",
     "error",
     "template-fails",
-    "a document template (HTML or DOCX) fails to render for this procedure in some locale, as a specimen or for a "
-    "sample patient: an undefined name, a missing field, a template error",
+    "a document template (HTML or DOCX) fails to render for this procedure in some locale, as a specimen, for a "
+    "sample adult patient, or for a sample minor with a guardian in a bilingual packet: an undefined name, a "
+    "missing field, a template error",
     fix="fix the template the message names (file and line), or add what the spec lacks",
-    costly=True,  # 36 template renders per spec
+    costly=True,  # 36 template renders per spec (3 documents x 2 formats x 6 samples, see _samples)
 )
 
 
@@ -117,7 +118,6 @@ def _templates_render(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator
     from consentkit.render.docx import dry_run_docx
     from consentkit.render.env import environment
     from consentkit.render.html import render_html
-    from consentkit.render.specimen import preview_input
 
     inputs = _render_inputs(ctx)
     if inputs is None:
@@ -135,31 +135,67 @@ def _templates_render(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator
         env = None  # each render then fails the way it always did
     renders = (("HTML", partial(render_html, fonts=fonts, env=env)), ("DOCX", partial(dry_run_docx, fonts=fonts)))
     seen: set[str] = set()
-    for locale in spec.model.locales:
-        for sample_patient in (False, True):
-            who = "for a sample patient" if sample_patient else "as a specimen"
+    for locales, sample, who in _samples(spec.model.locales):
+        try:
+            inp = _prepared(library, spec.model.id, locales, clinic, policy, profile, sample)
+        except ConsentkitError as exc:
+            message = f"cannot prepare {who} ({'+'.join(locales)}): {exc.message}"
+            if message not in seen:
+                seen.add(message)
+                yield hit(spec, ("id",), message)
+            continue
+        if inp is None:  # the procedure is not done on minors: the bilingual packet of an adult instead
+            who = "for a sample patient, bilingual,"
             try:
-                inp = preview_input(
-                    library,
-                    spec.model.id,
-                    [locale],
-                    clinic=clinic,
-                    policy=policy,
-                    profile=profile,
-                    sample_patient=sample_patient,
-                )
-            except ConsentkitError as exc:
-                message = f"cannot prepare {who} ({locale}): {exc.message}"
-                if message not in seen:
-                    seen.add(message)
-                    yield hit(spec, ("id",), message)
-                continue
-            for doc in DOCS:
-                for kind, render in renders:
-                    try:
-                        render(inp, doc, roots)
-                    except ConsentkitError as exc:
-                        if str(exc) in seen:
-                            continue
-                        seen.add(str(exc))
-                        yield hit(spec, ("id",), f"the {kind} {doc} fails {who} in {locale}: {exc}")
+                inp = _prepared(library, spec.model.id, locales, clinic, policy, profile, "adult")
+            except ConsentkitError:
+                continue  # reported by the adult sample above
+        for doc in DOCS:
+            for kind, render in renders:
+                try:
+                    render(inp, doc, roots)
+                except ConsentkitError as exc:
+                    if str(exc) in seen:
+                        continue
+                    seen.add(str(exc))
+                    yield hit(spec, ("id",), f"the {kind} {doc} fails {who} in {'+'.join(locales)}: {exc}")
+
+
+def _samples(locales: list[str]) -> Iterator[tuple[list[str], str, str]]:
+    """What the dry run renders: each locale as a specimen, each locale but the first for an adult, and last a minor
+    with a guardian in a bilingual packet (the spec's first and last locales; an adult's when the procedure is
+    refused for minors), so that the guardian and bilingual code paths of the templates run. The first locale's
+    one-locale adult documents are left out: the bilingual packet renders that locale for a patient (DOCX is made in
+    the first locale), and a minor in every locale would cost half as much again for code that does not depend on
+    the locale. 36 renders per spec for three locales, as many as before the minor was added."""
+    for i, locale in enumerate(locales):
+        yield [locale], "specimen", "as a specimen"
+        if i > 0 or len(locales) == 1:
+            yield [locale], "adult", "for a sample patient"
+    pair = [locales[0], locales[-1]] if len(locales) > 1 else list(locales[:1])
+    yield pair, "minor", "for a sample minor with a guardian" + (", bilingual," if len(pair) > 1 else "")
+
+
+def _prepared(
+    library: Any, spec_id: str, locales: list[str], clinic: Any, policy: Any, profile: Any, sample: str
+) -> Any:
+    """The render input of one sample; None for a minor when the procedure is refused for minors (prohibited by
+    the policy, or an absolute contraindication such as an age under 18)."""
+    from consentkit.errors import RefusedError
+    from consentkit.render.specimen import preview_input
+
+    try:
+        return preview_input(
+            library,
+            spec_id,
+            locales,
+            clinic=clinic,
+            policy=policy,
+            profile=profile,
+            sample_patient=sample != "specimen",
+            minor=sample == "minor",
+        )
+    except RefusedError:
+        if sample == "minor":
+            return None
+        raise
