@@ -184,14 +184,15 @@ def _table(statuses: Sequence[ProcedureStatus], in_workspace: bool) -> None:
     "--lang",
     "langs",
     multiple=True,
-    help="Locale of the SPECIMEN documents (repeatable; default: the clinic's first locale).",
+    help="Locale of the SPECIMEN documents (repeatable; default: every locale the clinic issues).",
 )
 @click.argument("procedures", nargs=-1)
 @click.pass_context
 def report(ctx: click.Context, output: Path, langs: tuple[str, ...], procedures: tuple[str, ...]) -> None:
     """A report a compliance officer can file: a cover page listing every procedure, then per procedure a status
     page (approvals, policy checks, lint) followed by its rendered SPECIMEN consent form, risk disclosure and care
-    guide. PDF (PDF/A-3b) or HTML, by the file name."""
+    guide in every locale the clinic issues (or --lang). PDF (PDF/A-3b, pages numbered across the report) or one
+    self-contained, printable HTML file, by the file name."""
     from consentkit.review.report import write_report
 
     if output.suffix.lower() not in (".pdf", ".html", ".htm"):
@@ -199,8 +200,13 @@ def report(ctx: click.Context, output: Path, langs: tuple[str, ...], procedures:
     ws = current_workspace(ctx)
     start = time.perf_counter()
     done = write_report(ws, output, procedures=procedures, locales=langs)
-    click.echo(
-        f"wrote {output}: {done.procedures} procedures, {done.pages or '?'} pages, "
-        f"{output.stat().st_size // 1024} KiB in {time.perf_counter() - start:.1f} s",
-        err=True,
-    )
+    size = f"{output.stat().st_size // 1024} KiB in {time.perf_counter() - start:.1f} s"
+    specimens = f"{done.documents} SPECIMEN documents ({', '.join(done.locales)})"
+    if done.pages is not None:
+        click.echo(f"wrote {output}: {done.procedures} procedures, {done.pages} pages, {specimens}, {size}", err=True)
+    else:
+        click.echo(
+            f"wrote {output}: {done.procedures} procedures, {specimens}, one self-contained HTML file (no external "
+            f"files; fonts by name, see docs/review.md), {size}",
+            err=True,
+        )

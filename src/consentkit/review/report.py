@@ -39,6 +39,8 @@ class ReportDone:
     pages: int | None  # PDF only
     seconds: float
     timings: dict[str, float]
+    documents: int = 0  # SPECIMEN documents included
+    locales: tuple[str, ...] = ()  # their locales
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,20 @@ def _role_views(s: ProcedureStatus, zone: Any) -> list[dict[str, Any]]:
     return views
 
 
+def _wording_view(s: ProcedureStatus) -> str:
+    """What an approval pins from the signing profile and the policy, in one line."""
+    profile, policy = s.state.pinned.signing_profile, s.state.pinned.policy
+    if profile is None or policy is None:
+        return "—"
+    cooling = policy.cooling_off.text.get("en") or next(iter(policy.cooling_off.text.values()), "")
+    witness = ", ".join(policy.witness_for) or "none"
+    return (
+        f"signing profile {profile.id}: the meaning printed beside each of {len(profile.meanings)} signatures "
+        f"({', '.join(profile.meanings)}); {policy.jurisdiction} policy: cooling-off {cooling}; signers "
+        f"{', '.join(policy.required_signers)}, a witness for {witness}; combined "
+    )
+
+
 def _status_view(s: ProcedureStatus, locale: str, zone: Any, documents: list[dict[str, Any]]) -> dict[str, Any]:
     spec = s.spec.model
     missing = [r for r in s.state.required if not s.state.roles[r].approved or r in s.invalid]
@@ -142,6 +158,10 @@ def _status_view(s: ProcedureStatus, locale: str, zone: Any, documents: list[dic
         "spec_hash": s.spec_hash,
         "template_count": len(s.state.pinned.templates),
         "templates_hash": content_hash(s.state.pinned.templates),
+        "wording": _wording_view(s),
+        "wording_hash": content_hash(
+            [w.model_dump(mode="json") for w in (s.state.pinned.signing_profile, s.state.pinned.policy) if w]
+        ),
         "spec_locales": list(spec.locales),
         "review_owner": review.owner if review else None,
         "last_reviewed": review.last_reviewed.isoformat() if review else None,
@@ -188,6 +208,36 @@ def _locales_for(spec: Any, wanted: Sequence[str]) -> list[str]:
     return chosen or [spec.locales[0]]
 
 
+def _number_pages(engine: Any, documents: Sequence[Any], roots: Sequence[Path], label: str) -> int:
+    """Number every page of the combined report "Report page X of Y" at the foot, below each page's own footer
+    (a SPECIMEN document keeps its own "page 1 of 3", as the patient sees it). The numbers are laid out once, as a
+    document of Y empty pages, and their margin boxes added to the report's pages: the documents are not laid out a
+    second time. Returns Y."""
+    from weasyprint import HTML
+
+    from consentkit.render.env import css_string
+    from consentkit.render.fonts import fonts_for
+    from consentkit.render.pdf import strict_weasyprint
+
+    pages = [page for document in documents for page in document.pages]
+    fonts = fonts_for(roots)
+    html = (
+        f"<!DOCTYPE html><html lang='en'><head><style>{fonts.font_face_css(['en'])}"
+        f"html {{ font-family: {fonts.css_family('en')}; }}"
+        "@page { size: A4; margin: 20mm 16mm 7mm 16mm; @bottom-center { content: "
+        f"{css_string(label)} 'Report page ' counter(page) ' of ' counter(pages); font-size: 7pt; color: #555;"
+        " vertical-align: middle; } }</style></head><body>"
+        + "<div style='break-after: page'></div>" * (len(pages) - 1)
+        + "<div></div></body></html>"
+    )
+    with strict_weasyprint("review report page numbers"):
+        numbers = HTML(string=html, url_fetcher=engine.fetcher).render(font_config=engine.font_config)
+    for page, numbered in zip(pages, numbers.pages, strict=True):
+        boxes = [box for box in numbered._page_box.children if type(box).__name__ == "MarginBox"]
+        page._page_box.children = [*page._page_box.children, *boxes]
+    return len(pages)
+
+
 def write_report(
     ws: Workspace | None,
     output: Path,
@@ -197,17 +247,21 @@ def write_report(
     now: dt.datetime | None = None,
 ) -> ReportDone:
     """Write the report to ``output`` (``.pdf`` or ``.html``), atomically. ``locales``: the SPECIMEN documents'
-    locales (default: the clinic's first locale, or the procedure's first when it lacks that one)."""
+    locales (default: every locale the clinic issues; a procedure shows those it has, else its first)."""
+    from markupsafe import Markup
+
     from consentkit.render.context import DOCS
+    from consentkit.render.html import render_html
     from consentkit.render.specimen import preview_input
     from consentkit.review.diff import write_atomic
+    from consentkit.review.report_html import specimen_body
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     pdf = output.suffix.lower() == ".pdf"
     setup = _setup(ws)
-    wanted = list(locales) or [setup.clinic.locales[0]]
+    wanted = list(locales) or list(setup.clinic.locales)
     statuses = library_status(ws, procedures=procedures)
     timings["status and lint"] = time.perf_counter() - started
     zone = ZoneInfo(setup.clinic.timezone)
@@ -238,16 +292,13 @@ def write_report(
             for doc in DOCS:
                 entry: dict[str, Any] = {"name": DOC_NAMES[doc], "locale": locale, "pages": None, "html": ""}
                 if engine is not None:
-                    from consentkit.render.html import render_html
-
                     html = render_html(inp, doc, setup.templates, fonts=engine.fonts)
                     document = engine.layout(html, [locale], f"{spec.id} {doc}.html.j2")
                     entry["pages"] = len(document.pages)
                     layouts.append(document)
                 else:
-                    from consentkit.render.specimen import render_document
-
-                    entry["html"] = render_document(inp, doc, "html", setup.templates).decode("utf-8")
+                    body_class, body = specimen_body(render_html(inp, doc, setup.templates))
+                    entry.update(html=Markup(body), body_class=body_class)  # noqa: S704 - our own rendered document
                 documents.append(entry)
         views.append(_status_view(s, wanted[0], zone, documents))
         laid.append((s, layouts))
@@ -256,12 +307,22 @@ def write_report(
     pages: int | None = None
     t0 = time.perf_counter()
     if engine is None:
-        css = _report_css(setup.templates, ["en", *wanted])
-        context.update(part="all", mode="html", stylesheet=_markup(css), font_family=_family(setup, wanted))
+        from consentkit.render.env import resolve
+        from consentkit.review.report_html import family_list, report_stylesheet
+
+        css = report_stylesheet(
+            setup.templates,
+            resolve(setup.templates, f"{REPORT_DIR}/{REPORT_CSS}").read_text(encoding="utf-8"),
+            resolve(setup.templates, "css/document.css").read_text(encoding="utf-8"),
+            ["en", *wanted],
+        )
+        family = _markup(family_list(setup.templates, ["en", *wanted]))
+        context.update(part="all", mode="html", stylesheet=_markup(css), font_family=family, footer_right="")
         write_atomic(output, _render(template, context).encode("utf-8"))
     else:
         context.update(mode="pdf", stylesheet="", font_family=_family(setup, wanted))
-        documents_out = [_layout(engine, setup, template, {**context, "part": "cover"}, wanted)]
+        after_cover: list[Any] = []
+        lengths = []  # pages per procedure: its status page(s) and its specimens
         for view, (_, layouts) in zip(views, laid, strict=True):
             page_context = {
                 **context,
@@ -270,8 +331,19 @@ def write_report(
                 "header_right": f"{view['id']} {view['version']}",
                 "footer_right": f"{view['id']} status (SPECIMEN documents follow)",
             }
-            documents_out.append(_layout(engine, setup, template, page_context, wanted))
-            documents_out.extend(layouts)
+            procedure = [_layout(engine, setup, template, page_context, wanted), *layouts]
+            lengths.append(sum(len(d.pages) for d in procedure))
+            after_cover += procedure
+        # the cover lists where each procedure starts, so it is laid out last (again if its own length changes)
+        cover, cover_pages = None, 1
+        while cover is None or len(cover.pages) != cover_pages:
+            cover_pages = len(cover.pages) if cover is not None else cover_pages
+            start = cover_pages + 1
+            for view, length in zip(views, lengths, strict=True):
+                view["page"], start = start, start + length
+            cover = _layout(engine, setup, template, {**context, "part": "cover", "total_pages": start - 1}, wanted)
+        documents_out = [cover, *after_cover]
+        pages = _number_pages(engine, documents_out, setup.templates, f"{TITLE} — {context['clinic']} · ")
         timings["report pages"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         data = engine.write(
@@ -281,10 +353,11 @@ def write_report(
             author=context["clinic"],
             created=now,
         )
-        pages = sum(len(d.pages) for d in documents_out)
         write_atomic(output, data)
         timings["pdf write"] = time.perf_counter() - t0
-    return ReportDone(len(statuses), pages, time.perf_counter() - started, timings)
+    count = sum(len(v["documents"]) for v in views)
+    used = tuple(dict.fromkeys(d["locale"] for v in views for d in v["documents"]))
+    return ReportDone(len(statuses), pages, time.perf_counter() - started, timings, count, used)
 
 
 def _markup(text: str) -> Any:
