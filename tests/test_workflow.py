@@ -69,8 +69,9 @@ def test_each_signature_is_logged_with_the_file_after_it_and_a_head(clinic: Clin
     sign(clinic, CASE, ("clinic", "physician", "patient"))
     from consentkit.case import load_case
 
+    before_witness = pdf.read_bytes()
     step = sign_role(clinic.ws, pdf, "witness", "张护士", secret=SECRET, case=load_case(clinic.cases[CASE])[0])
-    assert step.result.seal is not None and len(step.events) == 2  # the witness, then the seal
+    assert step.result.seal is not None and len(step.events) == 3  # the witness, the seal, the document timestamp
     signed = [e for e in case_events(clinic) if e.type == "document.signed"]  # type: ignore[attr-defined]
     assert [(e.data.role, e.data.field) for e in signed] == [  # type: ignore[attr-defined]
         ("clinic", "sig-clinic"),
@@ -78,12 +79,36 @@ def test_each_signature_is_logged_with_the_file_after_it_and_a_head(clinic: Clin
         ("patient", "sig-patient"),
         ("witness", "sig-witness"),
         ("clinic", "sig-clinic-seal"),
+        ("clinic", "sig-document-timestamp"),
     ]
-    assert signed[-1].documents[0].sha256 == sha(pdf) == signed[-2].documents[0].sha256  # type: ignore[attr-defined]
+    # each event records exactly the file after its own signature, and its own signature's RFC 3161 time
+    from consentkit.evidence.signatures import packet_signatures
+    from consentkit.sign.profile import load_profile
+    from consentkit.tsa.tokens import describe_token
+
+    data = pdf.read_bytes()
+    in_file = {
+        s.field: s
+        for s in packet_signatures(data, load_profile(clinic.ws.signature_roots(), "default").model)  # type: ignore[arg-type]
+    }
+    for event in signed:
+        sig = in_file[event.data.field]  # type: ignore[attr-defined]
+        _, _, start, length = sig.ranges
+        assert event.documents[0].sha256 == "sha256:" + hashlib.sha256(data[: start + length]).hexdigest()  # type: ignore[attr-defined]
+        assert event.data.tsa_time == describe_token(sig.token_der).time  # type: ignore[attr-defined,arg-type]
+    hashes = [e.documents[0].sha256 for e in signed]  # type: ignore[attr-defined]
+    assert len(set(hashes)) == len(hashes)  # every signature changed the file
+    assert hashes[-1] == sha(pdf)  # the document timestamp completes it
+    witness_end = in_file["sig-witness"].ranges[2] + in_file["sig-witness"].ranges[3]
+    assert data[:witness_end].startswith(before_witness)
     manifest = read_manifest(pdf.with_name("manifest.json"))
     actors = {e.data.role: (e.actor.id, e.actor.role) for e in signed[:4]}  # type: ignore[attr-defined]
     assert actors["patient"] == (manifest.subject, "patient")  # the patient by pseudonym, never by name
     assert actors["physician"][0].startswith("physician-") and actors["witness"][0].startswith("witness-")
+    # a signed, timestamped tree head after each signature
+    with AuditLog.for_workspace(clinic.ws) as log:
+        sizes = {h.size for h in log.heads()}
+    assert {e.index + 1 for e in step.events} <= sizes
     assert step.head.size == step.events[-1].index + 1
     assert signed[2].data.tsa_time <= signed[3].data.tsa_time  # type: ignore[attr-defined]
 

@@ -71,6 +71,11 @@ def packet_signatures(data: bytes, profile: SigningProfile) -> list[PacketSignat
     ]
 
 
+def signature_token(cms_der: bytes) -> bytes | None:
+    """The RFC 3161 token in a signature's CMS (its signature-time-stamp attribute), if any."""
+    return _token_and_value(cms_der)[0]
+
+
 def _token_and_value(cms_der: bytes) -> tuple[bytes | None, bytes | None]:
     try:
         signer = cms.ContentInfo.load(cms_der)["content"]["signer_infos"][0]

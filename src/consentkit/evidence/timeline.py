@@ -41,10 +41,11 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Guardian signed (consent)",
     },
     "signed.witness": {"zh-CN": "见证人签名", "zh-TW": "見證人簽名", "en": "Witness signed"},
-    "signed.seal": {
-        "zh-CN": "诊所封存（文档时间戳）",
-        "zh-TW": "診所封存（文件時間戳）",
-        "en": "Clinic sealed the packet",
+    "signed.seal": {"zh-CN": "诊所封存签章", "zh-TW": "診所封存簽章", "en": "Clinic sealed the packet"},
+    "signed.document-timestamp": {
+        "zh-CN": "文档时间戳（文件完成）",
+        "zh-TW": "文件時間戳（文件完成）",
+        "en": "Document timestamp (packet complete)",
     },
     "cooling-off.ends": {"zh-CN": "考虑期结束", "zh-TW": "考慮期結束", "en": "Cooling-off period ends"},
     "checkin.refused": {"zh-CN": "术前核查：未通过", "zh-TW": "術前核查：未通過", "en": "Check-in refused"},
@@ -74,7 +75,13 @@ def moments(events: Sequence[LoggedEvent]) -> list[Moment]:
         elif e.type == "disclosure.presented":
             found.append(Moment(f"presented.{data.how}", e.time, "log", e.index))
         elif e.type == "document.signed":
-            role = "seal" if data.field.endswith("-seal") else data.role
+            role = (
+                "seal"
+                if data.field.endswith("-seal")
+                else "document-timestamp"
+                if data.field.endswith("-timestamp")
+                else data.role
+            )
             found.append(Moment(f"signed.{role}", data.tsa_time, "tsa", e.index))
         elif e.type == "procedure.checkin":
             found.append(Moment(f"checkin.{data.outcome}", data.at, "check-in", e.index))

@@ -188,35 +188,98 @@ def _sign_and_log(
         seal=seal,
         now=now,
     )
-    file_sha = "sha256:" + result.sha256
     made = [result] if result.seal is None else [result, result.seal]
+    signed = _each_signature(result.path.read_bytes(), made, _document_timestamp_field(ws))
+    appended = []
     with opened(ws, log, secret) as audit:
         history = from_stored(audit.case_events(manifest.case_id))
         manifest_file = manifest_path or pdf.with_name(MANIFEST_NAME)
         generated = packet_generated_for(history, hashlib.sha256(manifest_file.read_bytes()).hexdigest())
         refs = (generated.ref(),) if generated else ()
-        batch = []
-        for sig in made:
-            signing_role = "clinic" if sig.role == "seal" else sig.role
-            by = _signer_actor(ws, signing_role, sig, manifest.subject, explicit)
-            batch.append(
-                ev.document_signed(
-                    case=manifest.case_id,
-                    subject=manifest.subject,
-                    actor=by.id,
-                    actor_role=by.role,
-                    role=signing_role,  # type: ignore[arg-type]
-                    field=sig.field,
-                    signer_cert="sha256:" + sig.certificate_sha256,
-                    tsa_time=sig.tsa_time,
-                    file_name=PACKET_PDF,
-                    file_sha256=file_sha,
-                    refs=refs,
-                )
+        for one in signed:
+            sig = one.result
+            by = (
+                _signer_actor(ws, one.role, sig, manifest.subject, explicit)
+                if sig is not None
+                else actor(None, "clinic")
             )
-        appended = audit.append_many(batch)
-        head = audit.head()
+            event = ev.document_signed(
+                case=manifest.case_id,
+                subject=manifest.subject,
+                actor=by.id,
+                actor_role=by.role,
+                role=one.role,  # type: ignore[arg-type]
+                field=one.field,
+                signer_cert=one.signer_cert,
+                tsa_time=one.tsa_time,
+                file_name=PACKET_PDF,
+                file_sha256=one.file_sha256,
+                refs=refs,
+            )
+            appended.append(audit.append(event))
+            head = audit.head()  # a signed, timestamped head after every signature
     return SignedStep(result, appended, head)
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """One signature as its document.signed event records it: the file exactly as it stood after this signature
+    (the bytes its byte range ends at) and this signature's own RFC 3161 time."""
+
+    role: str  # the signing role; "clinic" for the seal and the document timestamp
+    field: str
+    signer_cert: str  # sha256:<hex> of the signer's (for the document timestamp: the TSA's) certificate
+    tsa_time: dt.datetime
+    file_sha256: str
+    result: SignatureResult | None  # None for the document timestamp
+
+
+def _document_timestamp_field(ws: Workspace) -> str:
+    from consentkit.sign.profile import load_profile
+
+    return load_profile(ws.signature_roots(), ws.config.signing.profile).model.timestamping.document_timestamp_field
+
+
+def _each_signature(data: bytes, made: list[SignatureResult], timestamp_field: str) -> list[_Signed]:
+    """The signatures this call added, read back from the final file: each role's and the seal's, and the seal's
+    document timestamp, which completes the file (its event records the final file)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from consentkit.evidence.signatures import signature_token
+    from consentkit.sign import byteranges
+    from consentkit.tsa.tokens import describe_token
+
+    sealed = any(sig.role == "seal" for sig in made)
+    raws = byteranges.last_signatures(data, len(made) + (1 if sealed else 0))
+    ours = [r for r in raws if not r.is_timestamp][-len(made) :]
+    found: list[_Signed] = []
+    for sig, raw in zip(made, ours, strict=True):
+        token = signature_token(raw.contents_der)
+        _, _, start, length = raw.ranges
+        found.append(
+            _Signed(
+                "clinic" if sig.role == "seal" else sig.role,
+                sig.field,
+                "sha256:" + sig.certificate_sha256,
+                describe_token(token).time if token is not None else sig.tsa_time,
+                _sha(data[: start + length]),
+                sig,
+            )
+        )
+    stamp = raws[-1] if sealed and raws and raws[-1].is_timestamp else None
+    if stamp is not None:
+        tsa_cert = stamp.signer_cert.public_bytes(Encoding.DER) if stamp.signer_cert is not None else b""
+        found.append(
+            _Signed(
+                "clinic",
+                timestamp_field,
+                _sha(tsa_cert),
+                describe_token(stamp.contents_der).time,
+                _sha(data[: stamp.ranges[2] + stamp.ranges[3]]),
+                None,
+            )
+        )
+    return found
 
 
 def _signer_actor(ws: Workspace, role: str, sig: SignatureResult, subject: str, explicit: Actor | None) -> Actor:
