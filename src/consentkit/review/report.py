@@ -97,7 +97,10 @@ def _role_views(s: ProcedureStatus, zone: Any) -> list[dict[str, Any]]:
         elif rs.current is not None:
             state, ok = "approved", True
             local = rs.current.approved_at.astimezone(zone)
-            detail = f"{rs.current.reviewer}, {local:%Y-%m-%d %H:%M} ({zone}); signature and audit event verified"
+            detail = (
+                f"{rs.current.reviewer}, {local:%Y-%m-%d %H:%M} ({zone}); signature (certificate issued for {role} "
+                "review) and audit event verified"
+            )
         elif rs.uncounted is not None:
             state, ok, detail = "not counted", False, rs.uncounted_because
         elif rs.previous is not None:
