@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from _signing_fixtures import PASSPHRASE, PHYSICIAN, make_workspace
@@ -179,3 +180,19 @@ def test_pki_is_required(tmp_path: Path) -> None:
     ws: Workspace = init_workspace(tmp_path / "bare")
     with pytest.raises(WorkspaceError, match="no PKI"):
         WorkspacePki(ws).require()
+
+
+def test_every_certificate_names_the_role_it_signs_in(pki: WorkspacePki) -> None:
+    from consentkit.pki.certs import SIGNER_ROLE_OID, certificate_role
+
+    for stem, role in (("clinic-certify", "clinic-certify"), ("clinic-seal", "clinic-seal")):
+        assert certificate_role(pki.certificate(stem)) == (role, True)
+    physician = pki.find(PHYSICIAN)
+    cert = x509.load_pem_x509_certificate((pki.dir / "signers" / f"{physician.slug}.pem").read_bytes())
+    assert certificate_role(cert) == ("physician", True)
+    assert not cert.extensions.get_extension_for_oid(SIGNER_ROLE_OID).critical
+    with pytest.raises(x509.ExtensionNotFound):  # the TSA certificate has its EKU instead
+        pki.certificate("tsa").extensions.get_extension_for_oid(SIGNER_ROLE_OID)
+    pem = cert.public_bytes(Encoding.PEM)
+    text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem, capture_output=True, check=True).stdout
+    assert b"2.25.72714327939406800100730745649690288017.3" in text and b"physician" in text

@@ -9,18 +9,27 @@ from pathlib import Path
 import pytest
 
 from _signing_fixtures import (
+    PASSPHRASE,
     PATIENT,
     PHYSICIAN,
+    WITNESS,
     SignedPacket,
+    case_file,
     extract_signatures,
+    make_workspace,
     nss_db,
     openssl_cms_verify,
     openssl_ts_verify,
     pdfsig,
     real_signed_packet,
+    sign_all,
+    small_packet,
 )
+from consentkit.case import load_case
 from consentkit.cli import main
 from consentkit.sign.verify import verify_packet
+
+SECRET = PASSPHRASE.encode()
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +124,63 @@ def test_manifest_attached_to_the_pdf_is_used_when_none_is_beside_it(signed: Sig
     assert report.ok, report.reasons
     assert report.manifest == "attached to the PDF" and report.packet_matches is None
     assert report.required_roles == ["clinic", "physician", "patient"]
+
+
+def test_each_field_is_bound_to_a_certificate_of_its_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit's forgery: the witness's own certificate signed into sig-patient (and here into sig-physician too)
+    verified VALID B-LTA. Each field now needs a certificate issued for its role."""
+    from consentkit import keystore
+    from consentkit.errors import RefusedError
+    from consentkit.sign.signers import KeySigner
+    from consentkit.sign.signing import SignerRef, SigningSession, _Credential
+
+    ws, pki = make_workspace(tmp_path / "ws")
+    pdf = small_packet(tmp_path / "p")
+    case = load_case(case_file(tmp_path))[0]
+    session = SigningSession(ws, SECRET)
+    witness = pki.find(WITNESS, roles=("witness",))
+    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{witness.slug}.p12", SECRET)
+
+    def witness_as(name: str) -> _Credential:
+        return _Credential(KeySigner(key, cert, pki.chain()), cert, name)
+
+    with monkeypatch.context() as m:  # consentkit itself refuses a certificate of another role
+        m.setattr(session.pki, "find", lambda *a, **k: witness)
+        session.sign(pdf, "clinic")
+        with pytest.raises(
+            RefusedError, match=f"the certificate of {WITNESS} was issued for the witness, not the phys"
+        ):
+            session.sign(pdf, "physician", SignerRef(name=PHYSICIAN))
+    with monkeypatch.context() as m:  # forged the way the audit did, below the checks
+        m.setattr(session, "_credential", lambda *a, **k: witness_as(PHYSICIAN))
+        session.sign(pdf, "physician", SignerRef(name=PHYSICIAN))
+    with monkeypatch.context() as m:
+        m.setattr(session, "_one_time", lambda *a, **k: witness_as(PATIENT))
+        session.sign(pdf, "patient", case=case)
+    session.sign(pdf, "witness", SignerRef(name=WITNESS))
+    report = verify_packet(pdf, trust_roots=[pki.root])
+    assert not report.ok and report.sealed
+    assert report.reasons[:3] == [
+        "sig-physician: it is signed with a witness certificate, not one issued for the physician (wrong role)",
+        "sig-patient: it is signed with a witness certificate, not one issued for the patient (wrong role)",
+        "sig-patient: its certificate is not a one-time certificate bound to this patient (wrong role)",
+    ], report.reasons
+    assert not any(r.startswith(("sig-clinic", "sig-witness")) for r in report.reasons), report.reasons
+
+
+def test_certificates_issued_before_roles_were_written_still_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older workspaces' certificates carry the role only as the subject's title (clinic for both clinic ones)."""
+    from consentkit.pki import certs
+    from consentkit.pki.certs import certificate_role
+
+    plain = certs.end_entity_certificate
+    monkeypatch.setattr(certs, "end_entity_certificate", lambda *a, **k: plain(*a, **{**k, "role": None}))
+    ws, pki = make_workspace(tmp_path / "ws")
+    monkeypatch.undo()
+    assert certificate_role(pki.certificate("clinic-seal")) == ("clinic", False)
+    pdf = small_packet(tmp_path / "p")
+    sign_all(ws, pdf, case_file(tmp_path), ("clinic", "physician", "patient", "witness"))
+    report = verify_packet(pdf, trust_roots=[pki.root])
+    assert report.ok, report.reasons

@@ -342,6 +342,7 @@ class WorkspacePki:
                     not_before=now - certs.BACKDATE,
                     not_after=now + dt.timedelta(days=days),
                     time_stamping=tsa,
+                    role=None if tsa else role,
                 )
                 self._store(stem, key, cert, secret)
                 self._add_record(self._record_for(cert, role, f"{org} {label}"))  # type: ignore[arg-type]
@@ -475,6 +476,7 @@ class WorkspacePki:
             not_before=start - certs.BACKDATE,
             not_after=start + dt.timedelta(days=days),
             binding=binding,
+            role=role,
         )
 
     def _free_slug(self, slug: str) -> str:

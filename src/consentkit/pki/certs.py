@@ -24,6 +24,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 CONSENTKIT_ARC = "2.25.72714327939406800100730745649690288017"
 SIGNING_EVENT_OID = ObjectIdentifier(CONSENTKIT_ARC + ".1")  # binds a one-time certificate to a packet
 TSA_POLICY_OID = CONSENTKIT_ARC + ".2"  # policy of the embedded TSA's tokens
+SIGNER_ROLE_OID = ObjectIdentifier(CONSENTKIT_ARC + ".3")  # the one role a certificate signs in
+# the roles a certificate can be issued for (SignerRole.role); verify binds each signature field to one of them
+CERTIFICATE_ROLES = ("clinic-certify", "clinic-seal", "physician", "witness", "patient", "guardian", "reviewer")
 BACKDATE = dt.timedelta(minutes=5)  # tolerate small clock differences between machines of the clinic
 
 COUNTRY = {"cn": "CN", "tw": "TW", "uk": "GB", "us": "US", "fr": "FR", "hk": "HK", "mo": "MO"}
@@ -43,6 +46,45 @@ class SigningEvent(core.Sequence):  # type: ignore[misc]  # asn1crypto is untype
         ("identity_hash", core.OctetString),
         ("packet_hash", core.OctetString),
     ]
+
+
+class SignerRole(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """The role a certificate was issued for (extension ``SIGNER_ROLE_OID``, not critical)::
+
+    SignerRole ::= SEQUENCE { version INTEGER, role UTF8String }
+
+    ``openssl x509 -text`` shows it as an unknown extension whose bytes spell the role."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto's declaration style
+        ("version", core.Integer),
+        ("role", core.UTF8String),
+    ]
+
+
+def signer_role_extension(role: str) -> x509.UnrecognizedExtension:
+    if role not in CERTIFICATE_ROLES:
+        raise ValueError(f"unknown certificate role {role!r}")
+    return x509.UnrecognizedExtension(SIGNER_ROLE_OID, bytes(SignerRole({"version": 1, "role": role}).dump()))
+
+
+def certificate_role(cert: x509.Certificate) -> tuple[str | None, bool]:
+    """The role ``cert`` was issued for and whether that is stated explicitly (the SignerRole extension) rather
+    than read from the subject's title, as certificates issued before the extension existed carry it (``clinic``
+    there stands for both clinic certificates). (None, False) when neither names a role."""
+    try:
+        ext = cert.extensions.get_extension_for_oid(SIGNER_ROLE_OID).value
+        if isinstance(ext, x509.UnrecognizedExtension):
+            role = SignerRole.load(ext.value)["role"].native
+            if role in CERTIFICATE_ROLES:
+                return str(role), True
+        return None, True  # an extension we cannot read names no role
+    except x509.ExtensionNotFound:
+        pass
+    except (ValueError, TypeError, KeyError):
+        return None, True
+    titles = cert.subject.get_attributes_for_oid(NameOID.TITLE)
+    title = titles[0].value if titles else None
+    return (str(title), False) if isinstance(title, str) and title else (None, False)
 
 
 @dataclass(frozen=True)
@@ -193,8 +235,10 @@ def end_entity_certificate(
     not_after: dt.datetime,
     time_stamping: bool = False,
     binding: EventBinding | None = None,
+    role: str | None = None,
 ) -> x509.Certificate:
-    """A signer certificate (EKU emailProtection) or, with ``time_stamping``, a TSA certificate."""
+    """A signer certificate (EKU emailProtection) issued for ``role`` (the SignerRole extension) or, with
+    ``time_stamping``, a TSA certificate."""
     builder = (
         _base(subject, public_key, issuer.subject, issuer.public_key(), not_before, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -219,6 +263,8 @@ def end_entity_certificate(
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
     if binding is not None:
         builder = builder.add_extension(x509.UnrecognizedExtension(SIGNING_EVENT_OID, binding.to_der()), critical=False)
+    if role is not None:
+        builder = builder.add_extension(signer_role_extension(role), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 

@@ -24,6 +24,7 @@ from consentkit.case import CaseFile, identity_hash
 from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
+from consentkit.pki.certs import certificate_role
 from consentkit.sign import _pyhanko_fixes, appearance, byteranges
 from consentkit.sign.lock import packet_lock
 from consentkit.sign.profile import SigningProfile, load_profile
@@ -232,10 +233,16 @@ class SigningSession:
             p12 = keystore.load_pkcs12(self.pki.dir / "signers" / f"{record.slug}.p12", self.secret)
             credential = _Credential(KeySigner(p12[0], p12[1], self.pki.chain()), p12[1], "")
         credential.name = common_name(credential.certificate)
+        refusal = None
+        stated, _explicit = certificate_role(credential.certificate)
         if credential.certificate.issuer != self.pki.issuing.subject:
+            refusal = f"the {role}'s certificate was not issued by this workspace's CA"
+        elif stated != role:
+            refusal = f"the certificate of {credential.name} was issued for the {stated or 'no role'}, not the {role}"
+        if refusal is not None:
             if credential.close:
                 credential.close()
-            raise RefusedError(f"the {role}'s certificate was not issued by this workspace's CA")
+            raise RefusedError(refusal)
         if box_name and credential.name != box_name:
             if credential.close:
                 credential.close()

@@ -23,6 +23,7 @@ from cryptography import x509
 
 from consentkit.errors import ConsentkitError, InputError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
+from consentkit.pki import certs
 from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
 from consentkit.sign import byteranges
 from consentkit.sign.profile import SigningProfile
@@ -219,7 +220,7 @@ def _check_signatures(
     checks: list[SignatureCheck] = []
     if reader is not None:
         try:
-            checks = _check_parsed(reader, raw, profile, trust_roots, manifest, at)
+            checks = _check_parsed(reader, raw, profile, trust_roots, at)
             last = max((c.revision for c in checks), default=None)
             extra = reader.xrefs.total_revisions - 1 - last if last is not None else 0
             if extra > 0:
@@ -248,6 +249,7 @@ def _check_signatures(
             check.problems.append("the PDF structure no longer lists it as a signature (a field or reference changed)")
         checks.append(check)
     checks.sort(key=lambda c: (c.byte_range[2] + c.byte_range[3], c.revision))
+    _bind_roles(checks, raw, profile, manifest)
     return checks, reasons
 
 
@@ -256,7 +258,6 @@ def _check_parsed(
     raw: list[byteranges.RawSignature],
     profile: SigningProfile,
     trust_roots: Sequence[x509.Certificate],
-    manifest: Manifest | None,
     at: dt.datetime,
 ) -> list[SignatureCheck]:
     raw_by_range = {s.ranges: s for s in raw}
@@ -292,8 +293,6 @@ def _check_parsed(
             check.problems.append(exc.message)
         except Exception as exc:  # anything pyHanko or asn1crypto raise on damaged input
             check.problems.append(f"could not be checked ({type(exc).__name__}: {_first_line(exc)})")
-        if not is_doc_ts:
-            _check_binding(check, sig, manifest)
         checks.append(check)
     return checks
 
@@ -506,17 +505,62 @@ def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
         check.problems.append(f"the document was changed after the document timestamp ({check.modification})")
 
 
-def _check_binding(check: SignatureCheck, sig: Any, manifest: Manifest | None) -> None:
+# -- who may sign where --------------------------------------------------------------------------------------------
+ONE_TIME = ("patient", "guardian")
+_ROLE_WORDS = {"clinic-certify": "clinic certification", "clinic-seal": "clinic seal", "clinic": "clinic"}
+
+
+def _bind_roles(
+    checks: list[SignatureCheck],
+    raw: list[byteranges.RawSignature],
+    profile: SigningProfile,
+    manifest: Manifest | None,
+) -> None:
+    """Each field must be signed by a certificate issued for its role: the clinic's certification and seal
+    certificates for those fields, physician and witness certificates for theirs, and for the patient and guardian
+    a one-time certificate bound to that role, this case and this packet — all by the CA that issued the clinic's
+    certification certificate. A mismatch is a problem named "wrong role"."""
+    by_range = {s.ranges: s.signer_cert for s in raw if s.signer_cert is not None}
+    certify = profile.roles[0].role
+    clinic = next((by_range.get(c.byte_range) for c in checks if c.role == certify), None)
+    for check in checks:
+        cert = by_range.get(check.byte_range)
+        if check.kind != "signature" or check.role is None or cert is None:
+            continue
+        expected = "clinic-certify" if check.role == certify else "clinic-seal" if check.role == "seal" else check.role
+        stated, explicit = certs.certificate_role(cert)
+        legacy = not explicit and stated == "clinic" and expected.startswith("clinic-")  # before the extension
+        if stated != expected and not legacy:
+            held = f"a {_ROLE_WORDS.get(stated, stated)} certificate" if stated else "a certificate naming no role"
+            check.problems.append(
+                f"it is signed with {held}, not one issued for the {_ROLE_WORDS.get(expected, expected)} (wrong role)"
+            )
+        if check.role in ONE_TIME:
+            _check_binding(check, cert, manifest)
+        if clinic is not None and _issuer_key(cert) != _issuer_key(clinic):
+            check.problems.append(
+                "its certificate was not issued by the CA that issued the clinic's certificate (wrong role)"
+            )
+
+
+def _issuer_key(cert: x509.Certificate) -> tuple[bytes, bytes | None]:
     try:
-        cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
-    except Exception:  # the raw check already reported a missing or damaged certificate
-        return
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except (x509.ExtensionNotFound, ValueError):
+        aki = None
+    return cert.issuer.public_bytes(), aki
+
+
+def _check_binding(check: SignatureCheck, cert: x509.Certificate, manifest: Manifest | None) -> None:
     binding = EventBinding.from_certificate(cert)
     if binding is None:
+        check.problems.append(f"its certificate is not a one-time certificate bound to this {check.role} (wrong role)")
         return
     check.binding = f"one-time certificate for case {binding.case_id}, packet sha256 {binding.packet_sha256[:16]}…"
-    if check.role is not None and binding.role != check.role:
-        check.problems.append(f"its one-time certificate was issued for the {binding.role}, not the {check.role}")
+    if binding.role != check.role:
+        check.problems.append(
+            f"its one-time certificate was issued for the {binding.role}, not the {check.role} (wrong role)"
+        )
     if manifest is not None:
         if binding.case_id != manifest.case_id:
             check.problems.append(f"its one-time certificate is for case {binding.case_id}, not {manifest.case_id}")
@@ -617,7 +661,7 @@ def _assemble(
     later: list[str] = []
     for c in checks:
         for p in c.problems:
-            serious = any(word in p for word in ("changed", "does not verify", "replaced", "cut"))
+            serious = any(word in p for word in ("changed", "does not verify", "replaced", "cut", "wrong role"))
             (urgent if serious else later).append(f"{c.field}: {p}")
     if manifest is not None:
         required = profile.order(manifest.required_roles)
