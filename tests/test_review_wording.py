@@ -145,3 +145,37 @@ def test_a_v2_statement_without_wording_is_rejected(approved: Workspace) -> None
 
     with pytest.raises(InputError, match="pins signing_profile and policy"):
         ApprovalStatement.from_bytes(canonical_json(data), first.path)
+
+
+def test_approval_covers_the_packet(approved: Workspace, tmp_path: Path) -> None:
+    """verify-evidence's comparison: the templates, signature meanings and cooling-off a packet's manifest records
+    against what each approval it cites pins."""
+    from consentkit.review import approval_covers, approvals_for_refs
+    from consentkit.review.coverage import pins_wording
+
+    result = build_packet(approved, write_case(tmp_path / "case.yaml", example_case()), tmp_path / "p")
+    manifest = result.manifest
+    statements = [a.statement for a in approvals_for_refs(approved, manifest.approvals)]
+    assert len(statements) == 2 and all(approval_covers(manifest, st) == [] for st in statements)
+    clinical = next(st for st in statements if st.role == "clinical")
+    name = next(iter(manifest.templates))
+    other = manifest.model_copy(update={"templates": {**manifest.templates, name: "0" * 64}})
+    assert approval_covers(other, clinical) == [
+        f"the clinical approval (Dr Li Na) pinned other versions of the template {name}"
+    ]
+    patient = next(b for b in manifest.signature_boxes if b.role == "patient")
+    boxes = [
+        b.model_copy(update={"meaning": {**b.meaning, "en": WAIVER}}) if b is patient else b
+        for b in manifest.signature_boxes
+    ]
+    (problem,) = approval_covers(manifest.model_copy(update={"signature_boxes": boxes}), clinical)
+    assert problem == "the clinical approval (Dr Li Na) approved another patient signature meaning (en)"
+    longer = manifest.cooling_off.model_copy(update={"days": manifest.cooling_off.days + 6})
+    (problem,) = approval_covers(manifest.model_copy(update={"cooling_off": longer}), clinical)
+    assert "approved a cooling-off of" in problem and f"the packet states {longer.days} d" in problem
+    other_spec = manifest.procedure.model_copy(update={"spec_hash": "sha256:" + "1" * 64})
+    assert approval_covers(manifest.model_copy(update={"procedure": other_spec}), clinical) == [
+        "the clinical approval (Dr Li Na) approved other spec content than the packet's"
+    ]
+    older = clinical.model_copy(update={"format": "consentkit/approval/v1", "signing_profile": None, "policy": None})
+    assert not pins_wording(older) and approval_covers(manifest, older) == []

@@ -421,15 +421,17 @@ def _check_approvals(
         ):
             report.problems.append(f"event {event.index}: the {ref.role} approval is for other text than the packet's")
             continue
-        verified, reviewer = _check_statement(files, event, roots, report)
+        verified, reviewer = _check_statement(files, event, roots, report, m)
         report.approvals.append(
             ApprovalSeen(ref.role, reviewer or ref.reviewer, event.event.actor.id, event.time, verified)
         )
 
 
 def _check_statement(
-    files: dict[str, bytes], event: LoggedEvent, roots: list[x509.Certificate], report: EvidenceReport
+    files: dict[str, bytes], event: LoggedEvent, roots: list[x509.Certificate], report: EvidenceReport, m: Manifest
 ) -> tuple[bool, str | None]:
+    from consentkit.pki.certs import review_role_of
+    from consentkit.review.coverage import approval_covers, pins_wording
     from consentkit.review.signature import verify_signature
     from consentkit.review.statement import ApprovalStatement
 
@@ -453,6 +455,10 @@ def _check_statement(
     except (InputError, KeyError, ValueError):
         report.problems.append(f"approvals/{statement_name}: not a readable approval statement")
         return False, None
+    # the templates, signature meanings and cooling-off wording the statement pins are the packet's (docs/review.md)
+    report.problems += [f"approvals/{statement_name}: {p}" for p in approval_covers(m, st)]
+    if not pins_wording(st):
+        report.notes.append(f"approvals/{statement_name} was made before approvals pinned the signature meanings")
     last: VerificationError | None = None
     for root in roots:
         try:
@@ -463,6 +469,12 @@ def _check_statement(
         if check.fingerprint != st.reviewer.certificate:
             report.problems.append(f"approvals/{statement_name}: signed by another certificate than the reviewer's")
             return False, None
+        certified = review_role_of(check.signer)  # the certificate, not the statement, proves the review role
+        if certified is not None and certified != st.role:
+            report.problems.append(f"approvals/{statement_name}: a {st.role} approval signed for {certified} review")
+            return False, None
+        if certified is None:
+            report.notes.append(f"approvals/{statement_name}: the reviewer certificate names no review role")
         return True, st.reviewer.name
     report.problems.append(f"approvals/{statement_name}: {last.message if last else 'no trust root'}")
     return False, None

@@ -6,6 +6,7 @@ the report a compliance officer files. See docs/review.md.
     require_approvals(ws, spec, policy, template_roots) -> list[ApprovalRef]   # packets; RefusedError if missing
     verify_approval(approval, pki=..., log=...)                  # signature + audit event, VerificationError
     approvals_for_refs(ws, manifest.approvals) -> list[Approval]  # the filed files a manifest cites (evidence)
+    approval_covers(manifest, statement) -> list[str]            # what of a packet an approval does not cover
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from consentkit.review.approvals import (
     verify_approval,
     workspace_state,
 )
+from consentkit.review.coverage import approval_covers
 from consentkit.review.state import ApprovalState, Pinned, RoleState, approval_state, pinned_for, required_roles
 from consentkit.review.statement import Approval, ApprovalStatement, find_approvals
 
@@ -29,6 +31,7 @@ __all__ = [
     "ApprovalStatement",
     "Pinned",
     "RoleState",
+    "approval_covers",
     "approval_state",
     "approvals_dir",
     "approvals_for_refs",
