@@ -44,7 +44,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-TW": "文件上的簽名驗證不通過（{detail}）。不要繼續。請告知診所負責人。",
     },
     "signature-not-logged": {
-        "en": "The clinic's record does not show the {roles} signing. Do not go ahead. Tell the clinic manager.",
+        "en": "The clinic's record does not show {roles} signing. Do not go ahead. Tell the clinic manager.",
         "zh-CN": "诊所的记录里没有{roles}的签署记录。不要继续。请告知诊所负责人。",
         "zh-TW": "診所的紀錄裡沒有{roles}的簽署紀錄。不要繼續。請告知診所負責人。",
     },
