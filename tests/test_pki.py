@@ -107,7 +107,7 @@ def test_clinic_root_is_copied_to_trust(pki: WorkspacePki) -> None:
 def test_one_time_certificate_binds_name_identity_and_packet(pki: WorkspacePki) -> None:
     now = dt.datetime.now(dt.UTC)
     cred = pki.issue_one_time(
-        "patient", "李小梅", SECRET, case_id="C-1", identity_sha256="ab" * 32, packet_sha256="cd" * 32
+        "patient", "李小梅", SECRET, case_id="C-1", identity_digest="ab" * 32, packet_sha256="cd" * 32
     )
     cert = cred.certificate
     assert cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value == "李小梅"
@@ -196,3 +196,28 @@ def test_every_certificate_names_the_role_it_signs_in(pki: WorkspacePki) -> None
     pem = cert.public_bytes(Encoding.PEM)
     text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem, capture_output=True, check=True).stdout
     assert b"2.25.72714327939406800100730745649690288017.3" in text and b"physician" in text
+
+
+def test_identity_binding_is_keyed_and_older_plain_hashes_are_still_read() -> None:
+    import hashlib
+
+    from consentkit.pki.identity import identity_digest, matches
+
+    key = b"k" * 32
+    keyed = EventBinding("patient", "C-1", identity_digest(key, "resident-id", " 310101199605120028 "), "cd" * 32)
+    assert keyed.identity_digest != hashlib.sha256(b"resident-id:310101199605120028").hexdigest()
+    assert matches(keyed, key, "resident-id", "310101199605120028")
+    assert not matches(keyed, b"another clinic's key" * 2, "resident-id", "310101199605120028")
+    assert not matches(keyed, key, "resident-id", "310101199605120029")
+    old = EventBinding("patient", "C-1", hashlib.sha256(b"resident-id:X1").hexdigest(), "cd" * 32, identity_keyed=False)
+    assert old.identity_kind == "sha256" and matches(old, key, "resident-id", "x1")
+
+    class Cert:  # what EventBinding.from_certificate reads
+        def __init__(self, binding: EventBinding) -> None:
+            from consentkit.pki.certs import SIGNING_EVENT_OID
+
+            ext = x509.UnrecognizedExtension(SIGNING_EVENT_OID, binding.to_der())
+            self.extensions = x509.Extensions([x509.Extension(SIGNING_EVENT_OID, False, ext)])
+
+    for binding in (keyed, old):
+        assert EventBinding.from_certificate(Cert(binding)) == binding  # type: ignore[arg-type]

@@ -242,9 +242,11 @@ def test_a_too_small_learnt_signature_size_falls_back_to_estimating(
 def test_guardian_signs_with_a_one_time_certificate_bound_to_the_guardian(
     workspace: tuple[Workspace, WorkspacePki], tmp_path: Path
 ) -> None:
+    import hashlib as _hashlib
+
     from _signing_fixtures import GUARDIAN
-    from consentkit.case import identity_hash
     from consentkit.pki import EventBinding
+    from consentkit.pki.identity import workspace_identity_digest
 
     ws, pki = workspace
     pdf = small_packet(tmp_path / "p", roles=("clinic", "physician", "guardian"))
@@ -261,7 +263,10 @@ def test_guardian_signs_with_a_one_time_certificate_bound_to_the_guardian(
     cert = next(c for c in signed if c.serial_number == int(record.serial, 16))
     binding = EventBinding.from_certificate(cert)
     assert binding is not None and binding.role == "guardian" and binding.case_id == CASE_ID
-    assert binding.identity_sha256 != identity_hash(case)  # the guardian's document, not the patient's
+    assert case.guardian is not None and binding.identity_keyed
+    doc = case.guardian.identity
+    assert binding.identity_digest == workspace_identity_digest(ws, doc.type, doc.number)  # the guardian's document
+    assert binding.identity_digest != _hashlib.sha256(f"{doc.type}:{doc.number}".encode()).hexdigest()
 
 
 def test_revocation_reaches_later_signatures_and_spares_earlier_ones(tmp_path: Path) -> None:
@@ -368,3 +373,29 @@ def test_two_processes_signing_one_packet_take_turns(tmp_path: Path) -> None:
     assert sorted(code for code, _ in results) == [0, 1], results
     assert fields(other) == ("sig-clinic", "sig-physician") and len(_physician_events(ws)) == 2
     assert (other.parent / ".packet.pdf.lock").exists() and not list(other.parent.glob(".*.tmp"))
+
+
+def test_the_identity_document_is_bound_by_a_keyed_hmac(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The audit found an unsalted SHA-256 of `resident-id:NUMBER` in the patient's certificate: an 18-digit
+    resident ID (birth date inside) is brute-forceable from the PDF alone."""
+    from consentkit.case import subject_id
+
+    ws, _ = workspace
+    case = load_case(case_file(packet.parent))[0]
+    sign(ws, packet, "clinic")
+    sign(ws, packet, "physician", PHYSICIAN)
+    sign(ws, packet, "patient", case=case)
+    data = packet.read_bytes()
+    plain = hashlib.sha256(f"resident-id:{case.patient.identity.number}".encode()).digest()
+    assert plain not in data and plain.hex().upper().encode() not in data.upper()
+    keyed = subject_id(case, ws.secret("subject-hmac")).removeprefix("hmac-sha256:")
+    assert bytes.fromhex(keyed).hex().upper().encode() in data.upper()  # the patient's pseudonym, as in the log
+    w = ["-w", str(ws.root), "pki", "identity", str(packet)]
+    code, out, _ = run([*w, "--case", str(packet.parent / "case.yaml")], capsys)
+    assert code == 0 and f"patient {PATIENT} (case {CASE_ID}, hmac-sha256): the identity document matches" in out
+    code, out, _ = run([*w, "--document", "resident-id:110101199004180024"], capsys)
+    assert code == 1 and "does NOT match" in out
+    code, _, err = run([*w, "--document", "110101199004180023"], capsys)
+    assert code == 3 and "is not TYPE:NUMBER" in err

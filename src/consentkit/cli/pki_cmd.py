@@ -1,13 +1,16 @@
-"""``consentkit pki issue|list|revoke``: the workspace's signers and their certificates."""
+"""``consentkit pki issue|list|revoke|identity``: the workspace's signers and their certificates."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
+from pathlib import Path
 
 import click
 
 from consentkit.cli._common import needed_workspace
+from consentkit.errors import EXIT_PROBLEMS, InputError
 
 
 @click.group()
@@ -117,3 +120,49 @@ def revoke(ctx: click.Context, who: str, reason: str) -> None:
     ws = needed_workspace(ctx)
     record = WorkspacePki(ws).require().revoke(who, reason, keystore.passphrase(ws))
     click.echo(f"revoked {record.role} certificate of {record.name} (serial {record.serial}): {reason}; CRL updated")
+
+
+@pki.command()
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--case", "case_path", type=click.Path(dir_okay=False, path_type=Path), help="The case file.")
+@click.option("--document", metavar="TYPE:NUMBER", help="An identity document shown to you, e.g. resident-id:1101….")
+@click.option(
+    "--role",
+    type=click.Choice(["patient", "guardian"]),
+    default="patient",
+    show_default=True,
+    help="With --document: whose certificate to compare.",
+)
+@click.pass_context
+def identity(ctx: click.Context, pdf: Path, case_path: Path | None, document: str | None, role: str) -> None:
+    """Confirm that the one-time certificate that signed PDF binds an identity document: the patient's and
+    guardian's of --case, or --document TYPE:NUMBER. The binding is an HMAC keyed with this workspace's secret, so
+    only the clinic can answer this (for an auditor who has seen the document). Exit 0 when every compared
+    certificate matches, 1 otherwise."""
+    from consentkit.case import load_case
+    from consentkit.pki.identity import check_identities, parse_document
+
+    if (case_path is None) == (document is None):
+        raise click.UsageError("give either --case CASE.yaml or --document TYPE:NUMBER")
+    ws = needed_workspace(ctx)
+    documents: dict[str, tuple[str, str]] = {}
+    if case_path is not None:
+        case = load_case(case_path)[0]
+        for who, person in (("patient", case.patient), ("guardian", case.guardian)):
+            if person is not None:
+                documents[who] = (person.identity.type, person.identity.number)
+    else:
+        documents[role] = parse_document(document or "")
+    try:
+        data = pdf.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{pdf}: cannot read: {exc.strerror}") from exc
+    checks = check_identities(ws, data, documents)
+    if not checks:
+        click.echo(f"{pdf}: no one-time certificate of the {' or '.join(documents)} signed it")
+        sys.exit(EXIT_PROBLEMS)
+    for c in checks:
+        verdict = "matches" if c.matches else "does NOT match"
+        click.echo(f"{c.role} {c.name} (case {c.case_id}, {c.kind}): the identity document {verdict}")
+    if not all(c.matches for c in checks):
+        sys.exit(EXIT_PROBLEMS)

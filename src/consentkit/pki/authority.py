@@ -427,7 +427,7 @@ class WorkspacePki:
         secret: bytes,
         *,
         case_id: str,
-        identity_sha256: str,
+        identity_digest: str,
         packet_sha256: str,
         now: dt.datetime | None = None,
     ) -> OneTimeCredential:
@@ -436,7 +436,7 @@ class WorkspacePki:
         if role not in ONE_TIME_ROLES:
             raise InputError(f"one-time certificates are for {' and '.join(ONE_TIME_ROLES)}, not '{role}'")
         key = certs.new_ec_key()
-        binding = certs.EventBinding(role, case_id, identity_sha256, packet_sha256)
+        binding = certs.EventBinding(role, case_id, identity_digest, packet_sha256)
         with self._locked():
             cert = self._issue_end_entity(
                 name, role, key.public_key(), secret, now=now, days=ONE_TIME_DAYS, binding=binding

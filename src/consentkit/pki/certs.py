@@ -37,6 +37,10 @@ class SigningEvent(core.Sequence):  # type: ignore[misc]  # asn1crypto is untype
 
     SigningEvent ::= SEQUENCE { version INTEGER, role UTF8String, caseId UTF8String,
                                 identityHash OCTET STRING, packetHash OCTET STRING }
+
+    ``identityHash`` is, from version 2, HMAC-SHA256 of ``TYPE:NUMBER`` of the identity document keyed with the
+    workspace secret ``subject-hmac`` (:mod:`consentkit.pki.identity`); version 1 held a plain SHA-256, which a
+    resident-id number (birth date inside) makes easy to brute-force.
     """
 
     _fields = [  # noqa: RUF012 - asn1crypto's declaration style
@@ -91,17 +95,22 @@ def certificate_role(cert: x509.Certificate) -> tuple[str | None, bool]:
 class EventBinding:
     role: str
     case_id: str
-    identity_sha256: str  # hex
+    identity_digest: str  # hex: HMAC-SHA256 keyed with the workspace's subject-hmac secret (plain SHA-256 before)
     packet_sha256: str  # hex
+    identity_keyed: bool = True  # False for certificates of version 1 (an unsalted SHA-256)
+
+    @property
+    def identity_kind(self) -> str:
+        return "hmac-sha256" if self.identity_keyed else "sha256"
 
     def to_der(self) -> bytes:
         return bytes(
             SigningEvent(
                 {
-                    "version": 1,
+                    "version": 2 if self.identity_keyed else 1,
                     "role": self.role,
                     "case_id": self.case_id,
-                    "identity_hash": bytes.fromhex(self.identity_sha256),
+                    "identity_hash": bytes.fromhex(self.identity_digest),
                     "packet_hash": bytes.fromhex(self.packet_sha256),
                 }
             ).dump()
@@ -121,8 +130,9 @@ class EventBinding:
             return cls(
                 role=parsed["role"].native,
                 case_id=parsed["case_id"].native,
-                identity_sha256=parsed["identity_hash"].native.hex(),
+                identity_digest=parsed["identity_hash"].native.hex(),
                 packet_sha256=parsed["packet_hash"].native.hex(),
+                identity_keyed=parsed["version"].native >= 2,
             )
         except (ValueError, TypeError, KeyError):
             return None

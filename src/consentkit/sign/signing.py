@@ -20,11 +20,12 @@ from typing import Any
 
 from cryptography import x509
 
-from consentkit.case import CaseFile, identity_hash
+from consentkit.case import CaseFile
 from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
 from consentkit.pki.certs import certificate_role
+from consentkit.pki.identity import workspace_identity_digest
 from consentkit.sign import _pyhanko_fixes, appearance, byteranges
 from consentkit.sign.lock import packet_lock
 from consentkit.sign.profile import SigningProfile, load_profile
@@ -263,15 +264,12 @@ class SigningSession:
             raise InputError(f"the {role} signs with a one-time certificate: give the case file (--case CASE.yaml)")
         if case.case_id != manifest.case_id:
             raise RefusedError(f"the case file is {case.case_id}, but this packet is for case {manifest.case_id}")
-        if role == "patient":
-            name, ident = case.patient.name, identity_hash(case)
-        else:
-            if case.guardian is None:
-                raise InputError("the case file names no guardian")
-            name = case.guardian.name
-            ident = hashlib.sha256(
-                f"{case.guardian.identity.type}:{case.guardian.identity.number.strip().upper()}".encode()
-            ).hexdigest()
+        person = case.patient if role == "patient" else case.guardian
+        if person is None:
+            raise InputError("the case file names no guardian")
+        name = person.name
+        # keyed, never a bare hash of the document number (see consentkit.pki.identity)
+        ident = workspace_identity_digest(self.ws, person.identity.type, person.identity.number)
         if box_name and name != box_name:
             raise RefusedError(f"the packet names {box_name} as {role}, but the case file names {name}")
         assert manifest.packet is not None
@@ -280,7 +278,7 @@ class SigningSession:
             name,
             self.secret,
             case_id=case.case_id,
-            identity_sha256=ident,
+            identity_digest=ident,
             packet_sha256=manifest.packet.sha256,
             now=now,
         )

@@ -556,7 +556,10 @@ def _check_binding(check: SignatureCheck, cert: x509.Certificate, manifest: Mani
     if binding is None:
         check.problems.append(f"its certificate is not a one-time certificate bound to this {check.role} (wrong role)")
         return
-    check.binding = f"one-time certificate for case {binding.case_id}, packet sha256 {binding.packet_sha256[:16]}…"
+    check.binding = (
+        f"one-time certificate for case {binding.case_id}, packet sha256 {binding.packet_sha256[:16]}…, "
+        f"identity document as {binding.identity_kind}"
+    )
     if binding.role != check.role:
         check.problems.append(
             f"its one-time certificate was issued for the {binding.role}, not the {check.role} (wrong role)"
