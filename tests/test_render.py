@@ -3,6 +3,7 @@ fonts and HarfBuzz checks, and the legal preview (``consentkit render``)."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -364,3 +365,21 @@ def test_weasyprint_warnings_fail_the_render(engine) -> None:  # type: ignore[no
     html = '<html lang="en"><body><p style="colr: red">typo in a style</p></body></html>'
     with pytest.raises(RenderError, match="WeasyPrint reported problems"):
         engine.layout(html, ["en"], "test.html")
+
+
+def test_chart_axis_labels_never_overlap() -> None:
+    """On the log axis "3 months" and "6 months" sit close together; the end of recovery keeps its label and the
+    one that would touch it is left out."""
+    from consentkit.render.chart import Tick, _text_width, _tick_labels
+
+    hours = {"Procedure": 0, "1 day": 24, "1 week": 168, "1 month": 720, "3 months": 2160, "6 months": 4320}
+    ticks = [Tick(h, label) for label, h in hours.items()]
+    placed = _tick_labels(ticks, 4320)
+    labels = [t.label for t, _, _ in placed]
+    assert labels[-1] == "6 months" and "3 months" not in labels and "1 month" in labels
+    spans = []
+    for tick, x, anchor in placed:
+        width = _text_width(tick.label)
+        left = x if anchor == "start" else x - width if anchor == "end" else x - width / 2
+        spans.append((left, left + width))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

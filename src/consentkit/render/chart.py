@@ -5,6 +5,7 @@ printer, a logarithmic time axis (the first hours and the later months both stay
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from html import escape
 
@@ -33,6 +34,35 @@ TOP = 8.0
 AXIS = 34.0
 
 
+FONT_SIZE = 11.0
+
+
+def _text_width(text: str) -> float:
+    """A generous estimate of a label's width at FONT_SIZE: full width for CJK, about half for Latin."""
+    return sum(FONT_SIZE * (1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.56) for ch in text)
+
+
+def _tick_labels(ticks: list[Tick], last: float) -> list[tuple[Tick, float, str]]:
+    """The ticks whose labels fit: (tick, x, text-anchor), never two labels on top of each other ("3 months" and
+    "6 months" are close on a log axis). The last tick (the end of recovery) always keeps its label; a label that
+    would touch the one before it is left out (its grid line stays)."""
+    placed: list[tuple[Tick, float, str, float, float]] = []
+    shown = [t for t in ticks if t.hours <= last]
+    for i, tick in enumerate(shown):
+        x = _x(tick.hours, last)
+        anchor = "start" if x < LEFT + 30 else "end" if x > WIDTH - RIGHT - 30 else "middle"
+        width = _text_width(tick.label)
+        left = x if anchor == "start" else x - width if anchor == "end" else x - width / 2
+        right = left + width
+        while placed and placed[-1][4] + 6 > left:
+            if i < len(shown) - 1:
+                break  # this label would overlap the one before: leave it out
+            placed.pop()  # the end of the axis wins over the label before it
+        else:
+            placed.append((tick, x, anchor, left, right))
+    return [(tick, x, anchor) for tick, x, anchor, _, _ in placed]
+
+
 def _x(hours: float, last: float) -> float:
     span = WIDTH - LEFT - RIGHT
     return LEFT + span * math.log1p(max(hours, 0.0)) / math.log1p(last)
@@ -54,14 +84,13 @@ def recovery_chart(bars: list[Bar], ticks: list[Tick], *, title: str, font_famil
     ]
     axis_y = TOP + ROW * len(bars) + 4
     for tick in ticks:
-        if tick.hours > last:
-            continue
-        x = _x(tick.hours, last)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{TOP:.1f}" x2="{x:.1f}" y2="{axis_y:.1f}" stroke="#b8b8b8" '
-            'stroke-width="0.6" stroke-dasharray="2 2"/>'
-        )
-        anchor = "start" if x < LEFT + 30 else "end" if x > WIDTH - RIGHT - 30 else "middle"
+        if tick.hours <= last:
+            x = _x(tick.hours, last)
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{TOP:.1f}" x2="{x:.1f}" y2="{axis_y:.1f}" stroke="#b8b8b8" '
+                'stroke-width="0.6" stroke-dasharray="2 2"/>'
+            )
+    for tick, x, anchor in _tick_labels(ticks, last):
         parts.append(
             f'<text x="{x:.1f}" y="{axis_y + 16:.1f}" text-anchor="{anchor}" fill="#333">{escape(tick.label)}</text>'
         )
