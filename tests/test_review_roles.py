@@ -11,6 +11,7 @@ import pytest
 
 from _packet_fixtures import example_case, write_case
 from _review_fixtures import PASSPHRASE, REVIEWERS, review_workspace
+from consentkit.cli import main
 from consentkit.errors import RefusedError, VerificationError
 from consentkit.packet import build_packet
 from consentkit.pki import WorkspacePki
@@ -136,3 +137,55 @@ def test_a_policy_may_allow_one_person_for_both(tmp_path: Path) -> None:
     assert "does not count" in status.role_text("legal") and not status.approved
     with pytest.raises(RefusedError, match=r"the legal approval does not count: Dr Zhao Min also approved it"):
         build_packet(ws, write_case(tmp_path / "case2.yaml", example_case()), tmp_path / "p2")
+
+
+SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
+
+
+@pytest.mark.skipif(not SOFTHSM.exists(), reason="softhsm2 is not installed (see bootstrap.sh)")
+def test_approve_with_a_key_on_a_pkcs11_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A legal reviewer whose key lives on a token (SoftHSM2): issued with --pkcs11, approving with the key on the
+    token; the approval verifies like one made with a key file, with openssl too."""
+    pin = "123456"
+    conf = tmp_path / "softhsm2.conf"
+    (tmp_path / "tokens").mkdir()
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}/\nobjectstore.backend = file\nlog.level = ERROR\n")
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    monkeypatch.setenv("TOKEN_PIN", pin)
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "review", "--pin", pin, "--so-pin",
+                    "12345678"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(["pkcs11-tool", "--module", str(SOFTHSM), "--token-label", "review", "--login", "--pin", pin,
+                    "--keypairgen", "--key-type", "EC:prime256v1", "--id", "02", "--label", "legal"],
+                   check=True, capture_output=True)  # fmt: skip
+    uri = f"pkcs11:token=review;object=legal?module-path={SOFTHSM}&pin-source=env:TOKEN_PIN"
+    ws = review_workspace(tmp_path / "clinic", PROCEDURE)
+    w = ["--workspace", str(ws.root)]
+
+    def run(*args: str) -> tuple[int, str]:
+        try:
+            code = int(main([*w, *args]) or 0)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out + err
+
+    code, out = run("pki", "issue", "reviewer", "Token Reviewer", "--review-role", "legal", "--pkcs11", uri)
+    assert code == 0 and "issued reviewer (legal review) certificate for Token Reviewer" in out, out
+    # the token's certificate is not Dr Li Na's: refused before anything is written
+    code, out = run("review", "approve", PROCEDURE, "--reviewer", REVIEWERS["clinical"], "--role", "clinical",
+                    "--pkcs11", uri)  # fmt: skip
+    assert code == 1 and "is not the clinical reviewer certificate of Dr Li Na" in out, out
+    code, out = run("review", "approve", PROCEDURE, "--reviewer", "Token Reviewer", "--role", "legal")
+    assert code == 0 and "(legal) by Token Reviewer" in out, out
+    [approval] = find_approvals(approvals_dir(ws), PROCEDURE).approvals
+    with open_log(ws, None) as log:
+        verify_approval(approval, pki=WorkspacePki(ws), log=log)
+    done = subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(approval.signature_path), "-content",
+         str(approval.path), "-CAfile", str(ws.signatures_dir / "trust" / "clinic-root.pem"), "-out", "/dev/null"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

@@ -104,18 +104,32 @@ def diff(
 @click.option("--version", "version", help="The version being approved (must be the current one).")
 @click.option("--reviewer", required=True, help="Your name or slug, as issued by 'consentkit pki issue reviewer'.")
 @click.option("--role", required=True, type=click.Choice(["clinical", "legal"]), help="The review you sign for.")
+@click.option(
+    "--pkcs11",
+    "pkcs11_uri",
+    metavar="URI",
+    help="Sign with your key on a PKCS#11 token (pkcs11: URI, PIN from the environment variable it names); default: "
+    "the token your credential was issued for, else your key file in the workspace.",
+)
 @click.pass_context
-def approve(ctx: click.Context, procedure: str, version: str | None, reviewer: str, role: str) -> None:
+def approve(
+    ctx: click.Context, procedure: str, version: str | None, reviewer: str, role: str, pkcs11_uri: str | None
+) -> None:
     """Approve the current version of PROCEDURE as it renders now: its spec content hash and the hashes of the
     templates and fixed wording, signed with the reviewer's own key, recorded in the audit log (spec.approved) and
     filed under approvals/ (commit that folder).
 
-    Refused when the reviewer has no credential, the spec has lint errors, or --version is not the current one.
-    The workspace passphrase comes from the environment variable in consentkit.toml or a prompt."""
+    The certificate that signs must be issued for the --role review ('pki issue reviewer NAME --review-role
+    ROLE'). Refused when the reviewer has no such credential, already approved this version in another required
+    role, the spec has lint errors, --version is not the current one, or this version was approved with other
+    content (bump the version). The workspace passphrase comes from the environment variable in consentkit.toml
+    or a prompt."""
     from consentkit.review import approve as approve_spec
 
     ws = needed_workspace(ctx)
-    approval = approve_spec(ws, procedure, reviewer=reviewer, role=role, version=version, secret=None)
+    approval = approve_spec(
+        ws, procedure, reviewer=reviewer, role=role, version=version, secret=None, pkcs11=pkcs11_uri
+    )
     st = approval.statement
     click.echo(
         f"approved {st.procedure} {st.version} ({st.role}) by {st.reviewer.name} at {st.approved_at:%Y-%m-%d %H:%M} "

@@ -12,13 +12,14 @@ of the templates and fixed wording it renders with, for one version. Changing ei
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consentkit.errors import ConsentkitError, InputError, RefusedError, SigningError, SpecError, VerificationError
 from consentkit.manifest import ApprovalRef
-from consentkit.pki.certs import review_role_of
+from consentkit.pki.certs import review_role_of, sha256_fingerprint
 from consentkit.review.state import (
     ApprovalState,
     Pinned,
@@ -49,6 +50,8 @@ from consentkit.spec.models import Policy, ProcedureSpec
 from consentkit.workspace import Workspace
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from consentkit.audit.log import AuditLog
     from consentkit.pki import CertRecord, WorkspacePki
 
@@ -228,16 +231,17 @@ def approve(
     now: dt.datetime | None = None,
     secret: bytes | None = None,
     check_lint: bool = True,
+    pkcs11: str | None = None,
 ) -> Approval:
     """Approve the current version of ``procedure_id`` as ``role`` (clinical or legal), signed with ``reviewer``'s
-    own key (``consentkit pki issue reviewer NAME``), recorded as a ``spec.approved`` audit event followed by a
-    signed tree head, and filed under ``approvals/``. ``secret`` is the workspace passphrase (default: from the
-    environment or a prompt). Refuses (:class:`RefusedError`) an unknown role, a reviewer without a valid
-    credential, a version other than the current one, and a spec with lint errors."""
+    own key (``consentkit pki issue reviewer NAME --review-role ROLE``; ``pkcs11``: a ``pkcs11:`` URI of a key on
+    a token, by default the one the credential was issued for), recorded as a ``spec.approved`` audit event
+    followed by a signed tree head, and filed under ``approvals/``. ``secret`` is the workspace passphrase
+    (default: from the environment or a prompt). Refuses (:class:`RefusedError`) an unknown role, a reviewer
+    without a valid credential for that review, a version other than the current one or approved with other
+    content, a person who already fills another required role, and a spec with lint errors."""
     from consentkit import keystore
-    from consentkit.audit import events
     from consentkit.pki import WorkspacePki
-    from consentkit.review.signature import sign_detached
 
     if role not in REVIEW_ROLES:
         raise RefusedError(f"--role {role!r}: a review role is one of {', '.join(REVIEW_ROLES)}")
@@ -259,9 +263,64 @@ def approve(
     secret = secret if secret is not None else keystore.passphrase(ws)
     slug = record.slug
     assert slug is not None  # every reviewer credential is kept as signers/<slug>
-    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{slug}.p12", secret)
-    if review_role_of(cert) != role:  # the index said so; the certificate itself must too
-        raise RefusedError(f"the certificate in {slug}.p12 is not issued for {role} review")
+    with _reviewer_key(pki, record, role, secret, pkcs11) as sign:
+        return _record_approval(ws, pki, record, slug, role, model, spec_hash, pinned, policy, now, secret, sign)
+
+
+@contextmanager
+def _reviewer_key(
+    pki: WorkspacePki, record: CertRecord, role: str, secret: bytes, pkcs11: str | None
+) -> Iterator[Callable[[bytes], bytes]]:
+    """A function signing with the reviewer's key — the workspace's PKCS#12 file, or a PKCS#11 token — once the
+    certificate it carries is checked to be this credential's, issued for ``role`` review."""
+    from consentkit import keystore
+    from consentkit.review.signature import sign_detached, sign_with_token
+
+    uri = pkcs11 or (record.pkcs11_uri if record.key_storage == "pkcs11" else None)
+    if uri is None:
+        key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{record.slug}.p12", secret)
+        _check_reviewer_certificate(cert, record, role)
+        yield lambda data: sign_detached(data, key, cert, pki.chain())
+        return
+    from consentkit.sign.signers import Pkcs11Ref, Pkcs11Session
+
+    session = Pkcs11Session(Pkcs11Ref.parse(uri), None, pki.chain())
+    try:
+        _check_reviewer_certificate(session.certificate, record, role)
+        yield lambda data: sign_with_token(data, session)
+    finally:
+        session.close()
+
+
+def _check_reviewer_certificate(cert: x509.Certificate, record: CertRecord, role: str) -> None:
+    """The key's certificate must be the credential found for the reviewer, and say the review (the index said so;
+    the certificate itself must too)."""
+    if sha256_fingerprint(cert) != record.sha256:
+        raise RefusedError(
+            f"the key's certificate ({cert.subject.rfc4514_string()}) is not the {role} reviewer certificate of "
+            f"{record.name} (serial {record.serial})"
+        )
+    if review_role_of(cert) != role:
+        raise RefusedError(f"the certificate of {record.name} (serial {record.serial}) is not issued for {role} review")
+
+
+def _record_approval(
+    ws: Workspace,
+    pki: WorkspacePki,
+    record: CertRecord,
+    slug: str,
+    role: str,
+    model: ProcedureSpec,
+    spec_hash: str,
+    pinned: Pinned,
+    policy: Policy,
+    now: dt.datetime,
+    secret: bytes,
+    sign: Callable[[bytes], bytes],
+) -> Approval:
+    """Sign the statement, file it, and append the ``spec.approved`` event and a tree head."""
+    from consentkit.audit import events
+
     statement = ApprovalStatement(
         procedure=model.id,
         version=model.version,
@@ -276,7 +335,7 @@ def approve(
         approved_at=now,
     )
     data = statement.to_bytes()
-    signature = sign_detached(data, key, cert, pki.chain())
+    signature = sign(data)
     stem = _claim(approval_stem(approvals_dir(ws), statement), data)
     statement_path = stem.with_name(stem.name + STATEMENT_SUFFIX)
     signature_path = stem.with_name(stem.name + SIGNATURE_SUFFIX)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -32,6 +33,21 @@ def sign_detached(data: bytes, key: PrivateKeyTypes, cert: x509.Certificate, cha
         builder = builder.add_certificate(extra)
     options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities]
     return builder.sign(serialization.Encoding.DER, options)
+
+
+def sign_with_token(data: bytes, session: Any) -> bytes:
+    """The same detached CMS as :func:`sign_detached`, made by a key on a PKCS#11 token (an open
+    :class:`~consentkit.sign.signers.Pkcs11Session`, the certificate and chain read from it), through pyHanko."""
+    import asyncio
+
+    try:
+        info = asyncio.run(session.signer.async_sign_general_data(data, "sha256", detached=True))
+    except SigningError:
+        raise
+    except Exception as exc:  # python-pkcs11 and pyHanko raise their own hierarchies
+        raise SigningError(f"the PKCS#11 token could not sign the approval: {str(exc) or type(exc).__name__}") from exc
+    der: bytes = info.dump()
+    return der
 
 
 @dataclass(frozen=True)
