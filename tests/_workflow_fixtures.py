@@ -67,7 +67,7 @@ def write_case(clinic: Clinic, case_id: str, *, minor: bool = False, **changes: 
             "identity": {"type": "resident-id", "number": "310101197001010011"},
         }
     data.update(changes)
-    path = clinic.root / "cases" / f"{case_id}.yaml"
+    path = clinic.ws.root / "cases" / f"{case_id}.yaml"  # inside the workspace, as a clinic keeps them
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     clinic.cases[case_id] = path
@@ -75,7 +75,7 @@ def write_case(clinic: Clinic, case_id: str, *, minor: bool = False, **changes: 
 
 
 def packet_dir(clinic: Clinic, case_id: str) -> Path:
-    return clinic.root / "packets" / case_id
+    return clinic.ws.root / "packets" / case_id
 
 
 def make_packet(clinic: Clinic, case_id: str, *, draft: bool = False, **case: Any) -> Path:

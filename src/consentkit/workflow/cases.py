@@ -3,8 +3,12 @@
 numbers — like the audit log it sits beside::
 
     {"format": "consentkit/case-index/v1", "case_id": "C-2026-0042", "packet_id": "C-2026-0042-20261201020000",
-     "packet_dir": "/clinic/packets/C-2026-0042", "case_file": "/clinic/cases/C-2026-0042.yaml",
+     "packet_dir": "packets/C-2026-0042", "case_file": "cases/C-2026-0042.yaml",
      "packets": [{"packet_id": "…", "packet_dir": "…", "generated_at": "2026-12-01T02:00:00Z"}]}
+
+Paths inside the workspace are stored relative to it, so a copied or moved workspace finds its own packets. A path
+outside it is stored as it is, and refused when read back (a copied workspace must never use another workspace's
+packet): such a case is checked in with ``--packet DIR``, given explicitly.
 """
 
 from __future__ import annotations
@@ -73,14 +77,14 @@ def record_packet(ws: Workspace, manifest: Manifest, packet_dir: Path, case_file
     data = _read_index(ws, manifest.case_id) or {"format": INDEX_FORMAT, "case_id": manifest.case_id, "packets": []}
     entry = {
         "packet_id": manifest.packet_id,
-        "packet_dir": str(packet_dir.resolve()),
+        "packet_dir": _stored(ws, packet_dir),
         "generated_at": manifest.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "draft": manifest.draft,
     }
     data["packets"] = [p for p in data.get("packets", []) if p.get("packet_dir") != entry["packet_dir"]] + [entry]
     data["packet_id"] = manifest.packet_id
     data["packet_dir"] = entry["packet_dir"]
-    data["case_file"] = str(case_file.resolve()) if case_file is not None else data.get("case_file")
+    data["case_file"] = _stored(ws, case_file) if case_file is not None else data.get("case_file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -92,18 +96,52 @@ def record_packet(ws: Workspace, manifest: Manifest, packet_dir: Path, case_file
     return path
 
 
+def _stored(ws: Workspace, path: Path) -> str:
+    """``path`` as the index keeps it: relative to the workspace when inside it, else absolute."""
+    full = path.resolve()
+    try:
+        return full.relative_to(ws.root.resolve()).as_posix()
+    except ValueError:
+        return str(full)
+
+
+def _inside(ws: Workspace, stored: str, what: str, case_id: str, index: Path, *, refuse: bool) -> Path | None:
+    """A path read from the index, resolved against the workspace; one outside it is refused (``refuse``) or
+    ignored."""
+    root = ws.root.resolve()
+    full = (root / stored).resolve()
+    try:
+        full.relative_to(root)
+    except ValueError:
+        if not refuse:
+            return None
+        raise InputError(
+            f"the case index says case {case_id}'s {what} is {full}, outside this workspace ({root}) — a copied or "
+            "moved workspace must not use another one's packet. Name the packet folder with --packet DIR, or make "
+            "the packet again in this workspace",
+            location=SourceLocation(index),
+        ) from None
+    return full
+
+
 def find_packet(ws: Workspace, case_id: str, packet_dir: Path | None = None) -> CasePacket:
-    """The case's current packet (from the index), or the one in ``packet_dir`` (``--packet DIR``)."""
+    """The case's current packet (from the index), or the one in ``packet_dir`` (``--packet DIR``). Paths in the
+    index are the workspace's own; one pointing outside it is refused unless ``packet_dir`` is given."""
     check_case_id(case_id)
     data = _read_index(ws, case_id)
-    case_file = Path(data["case_file"]) if data and data.get("case_file") else None
+    index = index_path(ws, case_id)
+    explicit = packet_dir is not None
+    case_file = None
+    if data and data.get("case_file"):
+        case_file = _inside(ws, str(data["case_file"]), "case file", case_id, index, refuse=not explicit)
     if packet_dir is None:
         if data is None or not data.get("packet_dir"):
             raise InputError(
                 f"no packet is recorded for case {case_id} in this workspace; make one with "
                 f"'consentkit packet CASE.yaml -o DIR', or name its folder with --packet DIR"
             )
-        packet_dir = Path(data["packet_dir"])
+        packet_dir = _inside(ws, str(data["packet_dir"]), "packet folder", case_id, index, refuse=True)
+        assert packet_dir is not None
     if not packet_dir.is_dir():
         raise InputError("the packet folder is missing (moved or deleted?)", location=SourceLocation(packet_dir))
     manifest = read_manifest(packet_dir / MANIFEST_NAME)
