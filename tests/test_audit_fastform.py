@@ -20,7 +20,7 @@ UTC = dt.UTC
 times = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.just(UTC))
 sha = st.from_regex(r"\Asha256:[0-9a-f]{64}\Z")
 subject = st.from_regex(r"\Ahmac-sha256:[0-9a-f]{64}\Z")
-case = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+case = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z").filter(lambda c: ev.personal_number_in(c) is None)
 actor = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z") | subject
 code = st.from_regex(r"\A[a-z][a-z0-9-]{0,47}\Z")
 locale = st.sampled_from(["zh-CN", "zh-TW", "en", "fr", "zh-Hant-TW"])

@@ -157,6 +157,16 @@ def test_events_refuse_free_text_and_personal_data() -> None:
         ev.case_read(**{**base, "time": dt.datetime(2025, 1, 1)})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("case_id", ["310101199605120028", "C-13800138000", "P-00000000001-x"])
+def test_a_case_id_with_a_personal_number_never_enters_the_log(case_id: str) -> None:
+    """An 18-character resident id or an 11-digit phone number as (part of) a case id: the pattern allows it, the
+    constructors do not — the log is pseudonymous."""
+    base = {"subject": SUBJECT, "actor": "li.na", "actor_role": "nurse", "via": "audit-show"}
+    with pytest.raises(ev.EventError, match=r"run of 11 or more digits.*pseudonymous"):
+        ev.case_read(case=case_id, **base)  # type: ignore[arg-type]
+    ev.case_read(case="C-2026-0000000042", **base)  # type: ignore[arg-type]  # ten digits in a row at most: fine
+
+
 def _string_fields_are_constrained(model: type, seen: set[type]) -> list[str]:
     """Every str field in every event model carries a pattern or is a Literal: no free text can enter."""
     from typing import Literal, get_args, get_origin

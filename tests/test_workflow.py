@@ -46,8 +46,9 @@ def test_packet_generated_records_every_file_and_the_case_index(clinic: Clinic) 
     m = read_manifest(folder / "manifest.json")
     assert generated.data.spec == m.procedure.spec_hash and generated.actor.id == "reception"  # type: ignore[attr-defined]
     index = json.loads((clinic.ws.state_dir / "cases" / f"{CASE}.json").read_text(encoding="utf-8"))
-    assert index["packet_id"] == m.packet_id and Path(index["packet_dir"]) == folder.resolve()
-    assert Path(index["case_file"]) == clinic.cases[CASE].resolve()
+    # paths relative to the workspace, so a copied or moved workspace finds its own files
+    assert index["packet_dir"] == f"packets/{CASE}" and index["case_file"] == f"cases/{CASE}.yaml"
+    assert index["packet_id"] == m.packet_id
     found = find_packet(clinic.ws, CASE)
     assert found.directory == folder.resolve() and found.manifest == m
 
@@ -159,3 +160,57 @@ def test_cli_packet_present_and_sign_log_their_events(clinic: Clinic, capsys: py
     ]
     code, _out, err = run([*w, "present", "C-WF-CLI", "--how", "printed", "--actor", "李 护士"], capsys)
     assert code == 3 and "not a login name" in err
+
+
+def test_the_case_index_is_relative_so_a_copied_workspace_uses_its_own_packet(clinic: Clinic, tmp_path: Path) -> None:
+    """A workspace copied elsewhere: the copy's index leads to the copy's packet (it used the original's). An
+    index pointing outside the workspace (an older, absolute one) is refused unless --packet is given."""
+    import shutil
+
+    from consentkit.workspace import require_workspace
+
+    make_packet(clinic, "C-WF-INSIDE")
+    inside = packet_dir(clinic, "C-WF-INSIDE")
+    data = json.loads((clinic.ws.state_dir / "cases" / "C-WF-INSIDE.json").read_text(encoding="utf-8"))
+    copy = require_workspace(explicit=Path(shutil.copytree(clinic.ws.root, tmp_path / "copy")))
+    found = find_packet(copy, "C-WF-INSIDE")
+    assert found.directory == (tmp_path / "copy" / "packets" / "C-WF-INSIDE").resolve()
+    # an index that names the original workspace's folder (absolute, as older versions wrote it)
+    copied_index = copy.state_dir / "cases" / "C-WF-INSIDE.json"
+    data["packet_dir"] = str(inside.resolve())
+    copied_index.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError, match="outside this workspace") as refused:
+        find_packet(copy, "C-WF-INSIDE")
+    assert "--packet DIR" in refused.value.message
+    explicit = find_packet(copy, "C-WF-INSIDE", tmp_path / "copy" / "packets" / "C-WF-INSIDE")
+    assert explicit.directory == found.directory
+
+
+@pytest.mark.parametrize(
+    ("case_id", "why"),
+    [
+        ("310101199605120028", "run of 11 or more digits"),  # the patient's resident id
+        ("C-13800138000", "run of 11 or more digits"),  # a phone number
+        ("MRN-DEMO-0001", "contains the patient's record number"),
+        ("X-1101-0119-9605", "contains the patient's"),  # not when split differently: compared without punctuation
+    ],
+)
+def test_a_case_id_carrying_personal_numbers_is_refused_before_anything_is_written(
+    clinic: Clinic, case_id: str, why: str
+) -> None:
+    from consentkit.errors import CaseError
+
+    path = write_case(clinic, "C-WF-PN")
+    text = path.read_text(encoding="utf-8").replace("case_id: C-WF-PN", f"case_id: '{case_id}'")
+    if case_id.startswith("X-"):
+        text = text.replace("record_number: MRN-DEMO-0001", "record_number: '1101-0119-9605'")
+    path.write_text(text, encoding="utf-8")
+    target = packet_dir(clinic, "C-WF-PN-OUT")
+    with pytest.raises(CaseError, match=why) as refused:
+        generate_packet(clinic.ws, path, target, who=Actor("reception", "staff"))
+    assert "pseudonymous" in refused.value.message
+    assert refused.value.location is not None and refused.value.location.field == "case_id"
+    assert refused.value.location.line is not None
+    assert not target.exists() and not (clinic.ws.state_dir / "cases" / f"{case_id}.json").exists()
+    with AuditLog.for_workspace(clinic.ws) as log:
+        assert case_id.encode() not in b"".join(log.event(i).body for i in range(log.size()))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -341,9 +342,25 @@ def ref(index: int, leaf: bytes) -> EventRef:
     return EventRef(index=index, leaf="sha256:" + leaf.hex())
 
 
+_PERSONAL_NUMBER = re.compile(r"[0-9]{11,}")
+
+
+def personal_number_in(case_id: str) -> str | None:
+    """Why ``case_id`` must not enter the pseudonymous log, or None: a run of 11 or more digits looks like an
+    identity, passport or phone number (Chinese resident ids have 18 characters, 17 of them digits)."""
+    if _PERSONAL_NUMBER.search(case_id):
+        return (
+            f"case id {case_id!r} holds a run of 11 or more digits, like an identity or phone number; the audit log "
+            "is pseudonymous and a case id goes into it in clear: use the clinic's own case number (e.g. C-2026-0042)"
+        )
+    return None
+
+
 def _case_fields(
     case: str, subject: str, actor: str, actor_role: str, time: dt.datetime | None, refs: tuple[EventRef, ...]
 ) -> dict[str, Any]:
+    if (why := personal_number_in(case)) is not None:
+        raise EventError(why)
     return {
         "case": case,
         "subject": subject,

@@ -16,6 +16,7 @@ from consentkit.evidence.history import from_stored, packet_generated_for
 from consentkit.manifest import MANIFEST_NAME, PACKET_PDF, prefix_matches, read_manifest
 from consentkit.workflow._log import opened
 from consentkit.workflow.actors import Actor, actor, checked
+from consentkit.workflow.case_ids import check_case_file
 from consentkit.workflow.cases import CasePacket, find_packet, record_packet
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def generate_packet(
     from consentkit.packet import build_packet
 
     who = checked(who or actor(None, "staff"))
+    check_case_file(case_path)  # before anything is written: the case id goes into the log
     result = build_packet(ws, case_path, out_dir, draft=draft, now=now)
     m = result.manifest
     files = {MANIFEST_NAME: _sha((result.directory / MANIFEST_NAME).read_bytes())}
