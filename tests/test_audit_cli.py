@@ -108,7 +108,7 @@ def test_verify_reports_the_first_tampered_row(ws: Workspace, capsys: pytest.Cap
     assert err.strip().splitlines()[-1].startswith("error: event 7:")
 
 
-def test_rollback_fails_only_against_the_exported_head(
+def test_a_rollback_is_detected_by_the_heads_kept_outside_the_database(
     ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     fill(ws, 10)
@@ -120,10 +120,41 @@ def test_rollback_fails_only_against_the_exported_head(
         db.run("DELETE FROM heads")
     finally:
         db.close()
+    code, _, err = run(["audit", "verify"], capsys)  # by default: every head kept in .consentkit/heads/
+    assert code == 1
+    assert "kept head 1 (.consentkit/heads/heads.jsonl), size 10: covers 10 events but the log has only 6" in err
+    assert "is not among the log's stored heads" in err
+    # someone who also deletes the kept heads is caught only by a head kept elsewhere
+    shutil.rmtree(ws.state_dir / "heads")
     assert run(["audit", "verify"], capsys)[0] == 0
     code, _, err = run(["audit", "verify", "--against", str(tmp_path / "h10.json")], capsys)
     assert code == 1
     assert "covers 10 events but the log has only 6 (truncated or rolled back)" in err
+
+
+def test_a_wiped_log_with_kept_heads_is_tampering(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """Emptying the three tables with a database shell left 'audit log OK: 0 events'."""
+    fill(ws, 5)
+    assert run(["audit", "head"], capsys)[0] == 0
+    db = RawDb(AuditLog.for_workspace(ws).store.url)
+    try:
+        for table in ("events", "nodes", "heads"):
+            db.run(f"DELETE FROM {table}")
+    finally:
+        db.close()
+    code, _, err = run(["audit", "verify"], capsys)
+    assert code == 1 and "audit log NOT OK: 0 events" in err
+    assert "covers 5 events but the log has only 0" in err
+
+
+def test_a_damaged_kept_head_line_is_a_finding(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    fill(ws, 2)
+    run(["audit", "head"], capsys)
+    kept = ws.state_dir / "heads" / "heads.jsonl"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    kept.write_text(kept.read_text(encoding="ascii").replace('"checkpoint":"', '"checkpoint":"AA', 1))
+    code, _, err = run(["audit", "verify"], capsys)
+    assert code == 1 and "kept head 1 (.consentkit/heads/heads.jsonl): " in err
 
 
 def test_a_damaged_exported_head_is_a_finding_not_a_crash(
@@ -138,7 +169,10 @@ def test_a_damaged_exported_head_is_a_finding_not_a_crash(
     code, _, err = run(["audit", "verify", "--against", str(tmp_path / "h.json")], capsys)
     assert code == 1 and "not a consentkit tree head" in err
     code, _, err = run(["audit", "verify", "--against", str(tmp_path / "missing.json")], capsys)
-    assert code == 1 and "cannot read" in err
+    assert code == 3 and "no such file" in err  # bad input, not tampering
+    (tmp_path / "notes").mkdir()
+    code, _, err = run(["audit", "verify", "--against", str(tmp_path / "notes")], capsys)
+    assert code == 3 and "not an unpacked evidence bundle" in err
 
 
 def _doc_commands() -> list[str]:

@@ -408,3 +408,35 @@ def test_a_checkin_naming_no_timestamped_head_is_not_proven(
     # the operating record's time, given by the reader, can still be judged
     given = verify_evidence(bundle, procedure_at=later, **pinned(done))  # type: ignore[arg-type]
     assert given.ok and "(the time given with --procedure-at)" in given.sentence
+
+
+def test_audit_verify_against_a_bundle_or_its_folder(
+    done: Finished, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heads inside an evidence bundle (zip or unpacked) are heads kept outside the database: the clinic's log
+    must extend them. It said 'cannot read the exported head' (exit 1) for a zip."""
+    import shutil
+
+    from _audit_fixtures import RawDb
+    from _bundle_tools import unpack
+
+    copy = Path(shutil.copytree(done.clinic.ws.root, tmp_path / "copy"))
+    monkeypatch.setenv("CONSENTKIT_WORKSPACE", str(copy))
+    folder = unpack(read(done.bundle), tmp_path / "unpacked")
+    for given in (done.bundle, folder):
+        code, out, err = run(["audit", "verify", "--against", str(given)], capsys)
+        assert code == 0, err
+        assert "exported heads" in out and "heads kept outside the database" in out
+    # the copy's log rolled back to before the bundle's head, and its kept heads deleted too
+    size = json.loads(read(done.bundle)["log/head.json"])["size"]
+    db = RawDb(f"sqlite:///{copy / '.consentkit' / 'audit.sqlite3'}")
+    try:
+        db.run("DELETE FROM events WHERE idx >= ?", size - 3)
+        db.rebuild_tree()
+        db.run("DELETE FROM heads")
+    finally:
+        db.close()
+    shutil.rmtree(copy / ".consentkit" / "heads")
+    for given in (done.bundle, folder):
+        code, _out, err = run(["audit", "verify", "--against", str(given)], capsys)
+        assert code == 1 and f"covers {size} events but the log has only {size - 3}" in err

@@ -39,6 +39,7 @@ from consentkit.audit.heads import (
     load_public_key,
     make_head,
 )
+from consentkit.audit.kept_heads import KEPT_DIR, KeptHead, KeptHeads
 from consentkit.audit.store import AuditStore, EventRow, HeadRow, Snapshot, StoreError, open_store
 from consentkit.errors import IntegrityError, SigningError, VerificationError
 from consentkit.tsa import Timestamper, TimestampToken
@@ -117,8 +118,10 @@ class AuditLog:
         timestamper: Timestamper | Callable[[], Timestamper] | None = None,
         public_key: ec.EllipticCurvePublicKey | None = None,
         verify_token: TokenVerifier | None = None,
+        kept: KeptHeads | None = None,
     ) -> None:
         self.store = store
+        self.kept = kept  # where every head made is also kept, outside the database
         self._signer = signer
         self._timestamper = timestamper
         self.public_key = public_key
@@ -139,18 +142,20 @@ class AuditLog:
         *,
         timestamper: Timestamper | Callable[[], Timestamper] | None = None,
         verify_token: TokenVerifier | None = None,
+        secret: bytes | None = None,
     ) -> AuditLog:
         """The workspace's log: its ``database_url``, its audit-log key and TSA (unlocked with the workspace
-        passphrase only when a head is made), and its trust anchors for checking heads' timestamps."""
+        passphrase — ``secret``, or asked for only when a head is made), its trust anchors for checking heads'
+        timestamps, and its kept heads (``.consentkit/heads/``)."""
         from consentkit import keystore
 
         pki = keystore.pki_dir(ws)
-        secret: list[bytes] = []
+        unlocked: list[bytes] = [secret] if secret is not None else []
 
         def unlock() -> bytes:
-            if not secret:
-                secret.append(keystore.passphrase(ws))
-            return secret[0]
+            if not unlocked:
+                unlocked.append(keystore.passphrase(ws))
+            return unlocked[0]
 
         def signer() -> HeadSigner:
             return HeadSigner(keystore.load_private_key(pki / KEY_FILE, unlock()))
@@ -167,6 +172,7 @@ class AuditLog:
             timestamper=timestamper or workspace_tsa,
             public_key=load_public_key(public) if public.exists() else None,
             verify_token=verify_token or workspace_token_verifier(ws),
+            kept=KeptHeads(ws.state_dir / KEPT_DIR),
         )
 
     def close(self) -> None:
@@ -244,6 +250,8 @@ class AuditLog:
             head_id = tx.insert_head(
                 sth.size, sth.root, format_time(sth.head.time), sth.checkpoint, sth.signature, sth.token
             )
+        if self.kept is not None:
+            self.kept.keep(sth)
         return SignedTreeHead(sth.head, sth.checkpoint, sth.signature, sth.token, head_id)
 
     def heads(self) -> list[SignedTreeHead]:
@@ -316,19 +324,27 @@ class AuditLog:
 
     # --- verification ---
 
-    def verify(self, against: Iterable[SignedTreeHead] = (), *, workers: int | None = None) -> VerifyReport:
-        """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`.
+    def verify(
+        self, against: Iterable[SignedTreeHead] = (), *, workers: int | None = None, kept: bool = True
+    ) -> VerifyReport:
+        """Recompute everything from the stored rows; see :func:`consentkit.audit.verify.verify_snapshot`. The log
+        must extend every head in ``against`` and, with ``kept``, every head kept outside the database.
         ``workers``: processes for the event checks of a big log (default: up to 2, one per core)."""
         from consentkit.audit.tokencache import ChainCache
 
         verify_token = ChainCache(self.verify_token) if self.verify_token is not None else None
         try:
-            return self._verify(verify_token, against, workers)
+            copies = self.kept.read() if kept and self.kept is not None else []
+            return self._verify(verify_token, against, copies, workers)
         except StoreError as exc:  # a damaged database is a finding too
             raise IntegrityError(f"the audit database cannot be read: {exc.message}") from exc
 
     def _verify(
-        self, verify_token: TokenVerifier | None, against: Iterable[SignedTreeHead], workers: int | None
+        self,
+        verify_token: TokenVerifier | None,
+        against: Iterable[SignedTreeHead],
+        kept: list[KeptHead],
+        workers: int | None,
     ) -> VerifyReport:
         from consentkit.audit.verify import verify_snapshot
 
@@ -338,6 +354,7 @@ class AuditLog:
                 public_key=self.public_key,
                 verify_token=verify_token,
                 against=against,
+                kept=kept,
                 url=self.store.url,
                 workers=workers if workers is not None else min(2, os.cpu_count() or 1),
             )

@@ -9,7 +9,9 @@ Checked, in one read snapshot:
    or fewer hashes than the log's size implies (a truncated tail leaves them dangling);
 3. every stored tree head: canonical checkpoint matching its columns, the audit-log key's signature, the RFC 3161
    token over its bytes, its size within the log, and a consistency proof from it to the current tree;
-4. every exported head given with ``--against``: the same, so a log rolled back to before that head fails.
+4. every head kept outside the database (``.consentkit/heads/``) and every exported head given with
+   ``--against``: the same, and each must still be among the stored heads, so a log rolled back to before that
+   head, or wiped, fails.
 
 What it cannot see: someone holding both the audit-log key and the database can rewrite everything after the
 newest head that left the building. Heads are exported (evidence bundles, auditors) and timestamped for that.
@@ -27,6 +29,7 @@ from consentkit.audit import merkle
 from consentkit.audit.events import FAST, EventError, format_time, parse_event
 from consentkit.audit.fastform import REF
 from consentkit.audit.heads import SignedTreeHead, TokenVerifier, TreeHead, check_head
+from consentkit.audit.kept_heads import KeptHead
 from consentkit.audit.store import Snapshot
 from consentkit.audit.store.base import blob
 from consentkit.errors import VerificationError
@@ -55,6 +58,7 @@ class VerifyReport:
     subtrees_checked: int = 0
     heads_checked: int = 0
     exported_checked: int = 0
+    kept_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     truncated: bool = False  # more problems existed than were kept
 
@@ -72,7 +76,7 @@ class VerifyReport:
         return sorted(self.problems, key=lambda p: p.rank)
 
 
-EVENTS, SUBTREES, HEADS, EXPORTED = range(4)
+EVENTS, SUBTREES, HEADS, EXPORTED, KEPT = range(5)
 
 
 def _level(snap: Snapshot, report: VerifyReport, level: int, width: int) -> list[bytes | None]:
@@ -313,6 +317,7 @@ def verify_snapshot(
     public_key: ec.EllipticCurvePublicKey | None,
     verify_token: TokenVerifier | None,
     against: Iterable[SignedTreeHead] = (),
+    kept: Iterable[KeptHead] = (),
     url: str | None = None,
     workers: int = 1,
 ) -> VerifyReport:
@@ -350,13 +355,24 @@ def verify_snapshot(
             _check_head(snap, report, sth, where, HEADS, row.id, public_key, verify_token)
         except (TypeError, ValueError) as exc:  # a column of the wrong type or shape: a finding, not a crash
             report.add(where, f"could not be checked ({exc})", HEADS, row.id)
-    stored = {row.checkpoint for row in rows}
-    for n, sth in enumerate(against):
-        report.exported_checked += 1
-        where = f"exported head of size {sth.size}"
-        _check_head(snap, report, sth, where, EXPORTED, n, public_key, verify_token)
-        if sth.checkpoint not in stored:  # every exported head was stored first: its row was deleted
-            report.add(where, "is not among the log's stored heads (head row deleted?)", EXPORTED, n)
+    failed = {p.rank[1] for p in report.problems if p.rank[0] == HEADS}  # ids of stored heads with a problem
+    stored = {(row.checkpoint, row.signature, row.timestamp) for row in rows}
+    checked = {(row.checkpoint, row.signature, row.timestamp) for row in rows if row.id not in failed}
+    outside = [(f"exported head of size {sth.size}", EXPORTED, n, sth) for n, sth in enumerate(against)]
+    report.exported_checked = len(outside)
+    for k in kept:
+        report.kept_checked += 1
+        where = f"kept head {k.line} (.consentkit/heads/heads.jsonl)"
+        if k.head is None:
+            report.add(where, k.problem or "not readable", KEPT, k.line)
+        else:
+            outside.append((f"{where}, size {k.head.size}", KEPT, k.line, k.head))
+    for where, section, n, sth in outside:
+        if (sth.checkpoint, sth.signature, sth.token) in checked:
+            continue  # the same bytes as a stored head that passed its checks above
+        _check_head(snap, report, sth, where, section, n, public_key, verify_token)
+        if (sth.checkpoint, sth.signature, sth.token) not in stored:  # every head is stored before it leaves
+            report.add(where, "is not among the log's stored heads (head rows deleted or log rolled back?)", section, n)
     if pool is not None:
         executor, futures = pool
         with executor:

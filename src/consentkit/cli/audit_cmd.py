@@ -23,35 +23,48 @@ def audit() -> None:
     "--against",
     "against",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="HEAD.json",
-    help="An exported head (from 'audit head --export'); the log must extend it. Repeatable.",
+    type=click.Path(path_type=Path),
+    metavar="HEAD",
+    help="A head kept elsewhere: a head.json from 'audit head --export', an evidence bundle (.zip) or an unpacked "
+    "bundle folder; the log must extend every head in it. Repeatable.",
 )
 @click.pass_context
 def verify(ctx: click.Context, against: tuple[Path, ...]) -> None:
     """Recompute the whole log from its stored rows: every event's hash, every subtree hash, every tree head's
-    signature and timestamp, and the current tree's consistency with each head (and with each --against head).
+    signature and timestamp, and the current tree's consistency with each head — the stored ones, every head kept
+    outside the database (.consentkit/heads/), and each --against head. A log rolled back or wiped with a database
+    shell no longer extends the heads kept outside it.
 
-    Exit 0 when everything holds; 1 with the problems, first one first, when anything was altered."""
-    from consentkit.audit.heads import SignedTreeHead
+    Exit 0 when everything holds; 1 with the problems, first one first, when anything was altered; 3 when an
+    --against path is not a head, a bundle or a bundle folder."""
+    from consentkit.audit.kept_heads import load_exported
     from consentkit.audit.log import AuditLog
     from consentkit.audit.store import StoreError
+    from consentkit.errors import VerificationError
 
     ws = needed_workspace(ctx)
-    exported = [SignedTreeHead.load(p) for p in against]
+    exported = []
+    damaged: list[str] = []
+    for path in against:
+        try:
+            exported += load_exported(path)
+        except VerificationError as exc:  # a damaged head is a finding; a path that is no head at all, bad input
+            damaged.append(f"exported head {exc.message}")
     try:
         log = AuditLog.for_workspace(ws)
     except StoreError as exc:  # a database that cannot even be opened is a failed check, not bad input
         raise IntegrityError(f"the audit database cannot be read: {exc.message}") from exc
     with log:
         report = log.verify(against=exported)
-    summary = f"{report.size} events, {report.subtrees_checked} subtree hashes, {report.heads_checked} signed heads" + (
-        f", {report.exported_checked} exported heads" if against else ""
+    summary = (
+        f"{report.size} events, {report.subtrees_checked} subtree hashes, {report.heads_checked} signed heads, "
+        f"{report.kept_checked} heads kept outside the database"
+        + (f", {report.exported_checked} exported heads" if against else "")
     )
-    if report.ok:
+    problems = [*damaged, *(str(p) for p in report.problems)]
+    if not problems:
         click.echo(f"audit log OK: {summary}; root {report.root.hex()}")
         return
-    problems = report.problems
     click.echo(f"audit log NOT OK: {summary}", err=True)
     for problem in problems[:SHOWN_PROBLEMS]:
         click.echo(f"  {problem}", err=True)

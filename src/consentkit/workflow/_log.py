@@ -18,9 +18,9 @@ def opened(ws: Workspace, log: AuditLog | None, secret: bytes | None = None) -> 
     if log is not None:
         yield log
         return
-    from consentkit.review.approvals import open_log
+    from consentkit.audit.log import AuditLog
 
-    own = open_log(ws, secret)
+    own = AuditLog.for_workspace(ws, secret=secret)  # its heads also kept in .consentkit/heads/
     try:
         yield own
     finally:
