@@ -130,11 +130,18 @@ def stop_orphans(binaries: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+REQUIRE = "CONSENTKIT_REQUIRE_POSTGRES"  # set by .ci/run: CI must not go green without the PostgreSQL tests
+
+
 def start_pg_server(*, durable: bool = False) -> PgServer:
-    """Start a throwaway server (the caller stops it). Skips the test when PostgreSQL is not installed."""
+    """Start a throwaway server (the caller stops it). When PostgreSQL is not installed the test is skipped — or
+    fails, under CI (``CONSENTKIT_REQUIRE_POSTGRES=1``, which ``.ci/run`` sets, or ``CI``)."""
     binaries = pg_bin()
     if binaries is None:
-        pytest.skip("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (bootstrap.sh installs them)")
+        missing = "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (bootstrap.sh installs them)"
+        if os.environ.get(REQUIRE, "") not in ("", "0") or os.environ.get("CI", "") not in ("", "0", "false"):
+            pytest.fail(f"{missing}; CI requires them ({REQUIRE} or CI is set)")
+        pytest.skip(missing)
     stop_orphans(binaries)
     user: str | None = None
     if os.geteuid() == 0:

@@ -288,3 +288,19 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_sha_helper() -> None:
     assert ev.sha256_id(b"x") == sha("x")
+
+
+def test_missing_postgresql_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI must not go green without the PostgreSQL tests: .ci/run sets CONSENTKIT_REQUIRE_POSTGRES."""
+    import _pg_fixtures
+
+    monkeypatch.setattr(_pg_fixtures, "pg_bin", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("CONSENTKIT_REQUIRE_POSTGRES", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI requires them"):
+        _pg_fixtures.start_pg_server()
+    monkeypatch.delenv("CONSENTKIT_REQUIRE_POSTGRES")
+    with pytest.raises(pytest.skip.Exception):
+        _pg_fixtures.start_pg_server()
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert "export CONSENTKIT_REQUIRE_POSTGRES=1" in ci.split("./bootstrap.sh test")[0]

@@ -440,3 +440,16 @@ def test_audit_verify_against_a_bundle_or_its_folder(
     for given in (done.bundle, folder):
         code, _out, err = run(["audit", "verify", "--against", str(given)], capsys)
         assert code == 1 and f"covers {size} events but the log has only {size - 3}" in err
+
+
+def test_a_start_a_fraction_of_a_second_early_never_reads_as_the_full_period(done: Finished) -> None:
+    """0.16 s before the end printed '15 days 0 hours 0 minutes … ended at 04:11:52' (minutes rounded up)."""
+    report = verify_evidence(done.bundle, procedure_at=done.earliest - dt.timedelta(seconds=0.16), **pinned(done))  # type: ignore[arg-type]
+    assert report.verdict == "too-early" and not report.ok
+    assert "only 14 days 23 hours 59 minutes 59 seconds after" in report.sentence
+    started = (done.earliest - dt.timedelta(seconds=0.16)).astimezone(done.clinic.ws.zone)
+    ended = done.earliest.astimezone(done.clinic.ws.zone)
+    assert (
+        f"{started:%H:%M:%S.%f}"[:12] in report.sentence
+        and f"ended at {ended:%Y-%m-%d %H:%M:%S.%f}"[:-3] in report.sentence
+    )
