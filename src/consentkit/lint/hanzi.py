@@ -10,6 +10,8 @@ only when a text has both Simplified and Traditional versions.
 from __future__ import annotations
 
 import importlib.util
+import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -70,14 +72,14 @@ class HanziTables:
         self.folder = folder
         self._st: dict[str, list[str]] | None = None
         self._wrong: dict[Script, dict[str, list[str]]] = {}
-        self._keys: dict[Script, frozenset[str]] = {}
+        self._gates: dict[Script, re.Pattern[str]] = {}
 
     def wrong(self, script: Script) -> dict[str, list[str]]:
         """Characters wrong in a ``script`` text → the forms to use (built on first use, ~5 ms each)."""
         table = self._wrong.get(script)
         if table is None:
             table = self._wrong[script] = self._build(script)
-            self._keys[script] = frozenset(table)
+            self._gates[script] = _gate(table)
         return table
 
     def _build(self, script: Script) -> dict[str, list[str]]:
@@ -104,13 +106,21 @@ class HanziTables:
     def foreign(self, text: str, script: Script) -> list[tuple[str, list[str]]]:
         """Characters of ``text`` that are wrong for ``script``, in order of first appearance."""
         table = self.wrong(script)
-        if not table or self._keys[script].isdisjoint(text):
+        if not table or self._gates[script].search(text) is None:
             return []
         seen: dict[str, list[str]] = {}
         for char in text:
             if char in table and char not in seen:
                 seen[char] = table[char]
         return list(seen.items())
+
+
+def _gate(chars: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that finds any of ``chars`` (plus any character beyond the BMP, checked one by one after): one
+    character class is a bitmap scan in C, far faster than ``frozenset.isdisjoint(text)``; a class holding astral
+    characters would not be a bitmap, hence the separate, rarely matching branch."""
+    bmp = sorted(c for c in chars if ord(c) <= 0xFFFF)
+    return re.compile("[" + "".join(re.escape(c) for c in bmp) + "]|[\U00010000-\U0010ffff]")
 
 
 @cache

@@ -74,3 +74,27 @@ def needles_in(parsed: Any) -> tuple[str, ...]:
 def needles_of(pattern: str) -> tuple[str, ...]:
     """Needles of ``pattern``: ``needles_of("(?:no|zero) risks?") == ("risk",)``."""
     return needles_in(parse_pattern(pattern))
+
+
+def gate_pattern(needles: Sequence[str]) -> re.Pattern[str]:
+    """A pattern that finds any of ``needles`` (non-empty literals), written as a trie: ``风(?:险|格)|效果`` rather
+    than ``风险|风格|效果``, so at each position the regular expression engine tries only the needles that start
+    with the character there. Only whether a needle occurs matters, so a needle that extends another is dropped."""
+    root: dict[str, Any] = {}
+    for needle in sorted(set(needles), key=len):
+        node = root
+        for char in needle:
+            if "" in node:
+                break  # a shorter needle already covers this one
+            node = node.setdefault(char, {})
+        else:
+            node.clear()
+            node[""] = True
+    return re.compile(_trie_source(root))
+
+
+def _trie_source(node: dict[str, Any]) -> str:
+    if "" in node:
+        return ""
+    branches = [re.escape(char) + _trie_source(child) for char, child in sorted(node.items())]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"

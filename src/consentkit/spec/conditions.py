@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Value = bool | int | float | str | tuple["Value", ...] | None
@@ -282,6 +283,13 @@ def parse_condition(source: str) -> Condition:
         raise ConditionError("a condition must be non-empty text")
     if len(source) > MAX_CONDITION_LENGTH:
         raise ConditionError(f"a condition longer than {MAX_CONDITION_LENGTH} characters; split the item instead")
+    return _parsed(source)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(source: str) -> Condition:
+    """Parsed once per distinct text: a library repeats its few dozen conditions in every spec, and each is parsed
+    when a spec is validated, when lint checks it and when a case is resolved. A Condition is immutable."""
     return Condition(source, _Parser(source).parse())
 
 

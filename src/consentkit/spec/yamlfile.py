@@ -212,7 +212,8 @@ class _EventBuilder:
                     scalar = item.value if plain else self.located_scalar(item, here)
                     value[key] = _text_for(key, scalar) if key[:2] == "zh" else scalar
                 else:
-                    value[key] = _text_for(key, self.build(item, here, depth + 1))
+                    built = self.build(item, here, depth + 1)
+                    value[key] = _text_for(key, built) if key[:2] == "zh" else built
         elif kind is SequenceStartEvent:
             if event.tag is not None:  # type: ignore[attr-defined]
                 raise _Unusual
@@ -315,7 +316,7 @@ class _DataBuilder(_EventBuilder):
                     raise _Unusual
                 if key_kind is not ScalarEvent:
                     raise self.fail(key_event, "a key must be a plain word, not a list or mapping")
-                key = str(key_event.value)
+                key = key_event.value  # always text: PyYAML's scalar events carry the characters as written
                 if key == "<<" and key_event.implicit[0] and key_event.tag is None:
                     raise _Unusual
                 if key in value:
@@ -328,7 +329,8 @@ class _DataBuilder(_EventBuilder):
                     scalar = item.value if item.tag is None and not item.implicit[0] else self.scalar(item)
                     value[key] = _text_for(key, scalar) if key[:2] == "zh" else scalar
                 else:
-                    value[key] = _text_for(key, self.build(item, loc, depth + 1))
+                    built = self.build(item, loc, depth + 1)
+                    value[key] = _text_for(key, built) if key[:2] == "zh" else built
         elif kind is SequenceStartEvent:
             if event.tag is not None:  # type: ignore[attr-defined]
                 raise _Unusual

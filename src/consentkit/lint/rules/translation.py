@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 from consentkit.lint.context import LintContext
@@ -59,7 +60,9 @@ CK124 = define_rule(
 )
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_GAP = re.compile(f"([{CJK_CLASS}])([ \t\n\r\u00a0]+)(?=[{CJK_CLASS}])")
+# whitespace after a CJK character and before one; it starts with the whitespace (the look-behind checks the
+# character before it) so the engine skips from one whitespace character to the next
+_GAP = re.compile(f"[ \t\n\r\u00a0](?<=[{CJK_CLASS}][ \t\n\r\u00a0])[ \t\n\r\u00a0]*(?=[{CJK_CLASS}])")
 _GAP_WORDS = {"\n": "a line break", "\r": "a line break", "\t": "a tab", "\u00a0": "a no-break space", " ": "a space"}
 
 
@@ -71,13 +74,14 @@ def _chinese_gaps(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterato
         found = _GAP.search(text)
         if found is None:
             continue
-        what = _GAP_WORDS.get(found.group(2)[0], "a gap")
-        before, after = found.group(1), text[found.end()]
+        gap = found.group(0)
+        what = _GAP_WORDS.get(gap[0], "a gap")
+        before, after = text[found.start() - 1], text[found.end()]
         yield (
             locale,
             f"{what} between '{before}' and '{after}' prints as a gap in Chinese: join the lines "
             "(a folded block >- drops them)",
-            before + found.group(2)[0] if found.group(2)[0] not in "\n\r" else before,
+            before + gap[0] if gap[0] not in "\n\r" else before,
         )
 
 
@@ -122,7 +126,12 @@ def _spec_locales(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Iterator[Hit
 
 
 def _same(a: str, b: str) -> bool:
-    return a == b or a.split() == b.split()
+    """Equal but for whitespace. Texts in two languages usually differ in their first character: that is checked
+    before splitting both into words."""
+    if a == b:
+        return True
+    a0, b0 = a.lstrip()[:1], b.lstrip()[:1]
+    return a0 == b0 and a.split() == b.split()
 
 
 def _chars(found: list[tuple[str, list[str]]], limit: int = 5) -> str:
@@ -133,59 +142,80 @@ def _chars(found: list[tuple[str, list[str]]], limit: int = 5) -> str:
 ScriptProblem = tuple[str, str, str, str | None]  # rule id, locale, message, needle
 
 
+@dataclass(frozen=True)
+class _ScriptPlan:
+    """What to compare for one set of locales (it depends on the locales only, so it is worked out once)."""
+
+    chinese: tuple[tuple[str, str], ...]  # (locale, script) of every Chinese locale, in order
+    zh_latin: tuple[tuple[str, str], ...]  # every (Chinese, Latin-script) pair
+    hans_hant: tuple[tuple[str, str, str], ...]  # every (Simplified, Traditional, its script) pair
+
+
+@cache
+def _script_plan(locales: tuple[str, ...]) -> _ScriptPlan | None:
+    from consentkit.lint.hanzi import script_of
+
+    scripts = {loc: script_of(loc) for loc in locales}
+    chinese = tuple((loc, s) for loc, s in scripts.items() if s.startswith("han"))
+    if not chinese:
+        return None
+    latin = [loc for loc, s in scripts.items() if s == "latin"]
+    hans = [loc for loc, s in chinese if s == "hans"]
+    hant = [(loc, s) for loc, s in chinese if s != "hans"]
+    return _ScriptPlan(
+        chinese,
+        tuple((zh, other) for zh, _ in chinese for other in latin),
+        tuple((s_loc, t_loc, t_script) for s_loc in hans for t_loc, t_script in hant),
+    )
+
+
 @lru_cache(maxsize=65536)
 def script_problems(items: tuple[tuple[str, str], ...]) -> tuple[ScriptProblem, ...]:
     """CK121-CK123 problems of one text (its ``(locale, text)`` pairs). Cached: copies of a text cost nothing."""
-    from consentkit.lint.hanzi import script_of, tables
+    plan = _script_plan(tuple(loc for loc, _ in items))
+    if plan is None:
+        return ()
+    from consentkit.lint.hanzi import tables
 
     value = dict(items)
-    scripts = {loc: script_of(loc) for loc in value}
-    chinese = [loc for loc, s in scripts.items() if s.startswith("han")]
-    if not chinese:
-        return ()
     han = tables()
     out: list[ScriptProblem] = []
-    latin = [loc for loc, s in scripts.items() if s == "latin"]
     copied: set[str] = set()
-    for zh in chinese:
-        for other in latin:
-            if not _same(value[zh], value[other]):
-                continue
-            if _CJK.search(value[zh]):
-                copied.add(other)
-                out.append(("CK121", other, f"the '{other}' text is the '{zh}' text, in Chinese: translate it", None))
-            elif len(_LATIN_WORD.findall(value[zh])) >= MIN_LATIN_WORDS:
-                copied.add(zh)
-                out.append(("CK121", zh, f"the '{zh}' text is the '{other}' text, untranslated: translate it", None))
-    hans = [loc for loc in chinese if scripts[loc] == "hans"]
-    hant = [loc for loc in chinese if scripts[loc] != "hans"]
-    for s_loc in hans:
-        for t_loc in hant:
-            if not _same(value[s_loc], value[t_loc]):
-                continue
-            simplified = han.foreign(value[t_loc], scripts[t_loc])
-            traditional = han.foreign(value[s_loc], "hans")
-            if simplified:
-                copied.add(t_loc)
-                message = (
-                    f"the '{t_loc}' text is the '{s_loc}' text, still in Simplified characters "
-                    f"({_chars(simplified)}): convert it"
-                )
-                out.append(("CK121", t_loc, message, simplified[0][0]))
-            elif traditional:
-                copied.add(s_loc)
-                message = (
-                    f"the '{s_loc}' text is the '{t_loc}' text, in Traditional characters "
-                    f"({_chars(traditional)}): convert it"
-                )
-                out.append(("CK121", s_loc, message, traditional[0][0]))
-    for loc in chinese:
+    for zh, other in plan.zh_latin:
+        if not _same(value[zh], value[other]):
+            continue
+        if _CJK.search(value[zh]):
+            copied.add(other)
+            out.append(("CK121", other, f"the '{other}' text is the '{zh}' text, in Chinese: translate it", None))
+        elif len(_LATIN_WORD.findall(value[zh])) >= MIN_LATIN_WORDS:
+            copied.add(zh)
+            out.append(("CK121", zh, f"the '{zh}' text is the '{other}' text, untranslated: translate it", None))
+    for s_loc, t_loc, t_script in plan.hans_hant:
+        if not _same(value[s_loc], value[t_loc]):
+            continue
+        simplified = han.foreign(value[t_loc], t_script)
+        traditional = han.foreign(value[s_loc], "hans")
+        if simplified:
+            copied.add(t_loc)
+            message = (
+                f"the '{t_loc}' text is the '{s_loc}' text, still in Simplified characters "
+                f"({_chars(simplified)}): convert it"
+            )
+            out.append(("CK121", t_loc, message, simplified[0][0]))
+        elif traditional:
+            copied.add(s_loc)
+            message = (
+                f"the '{s_loc}' text is the '{t_loc}' text, in Traditional characters "
+                f"({_chars(traditional)}): convert it"
+            )
+            out.append(("CK121", s_loc, message, traditional[0][0]))
+    for loc, script in plan.chinese:
         if loc in copied:
             continue
-        found = han.foreign(value[loc], scripts[loc])
+        found = han.foreign(value[loc], script)
         if not found:
             continue
-        if scripts[loc] == "hans":
+        if script == "hans":
             out.append(("CK123", loc, f"Traditional characters in the '{loc}' text: {_chars(found)}", found[0][0]))
         else:
             message = f"characters the '{loc}' text should write in Traditional form: {_chars(found)}"

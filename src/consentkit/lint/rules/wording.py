@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from consentkit.lint import phrases
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
-from consentkit.lint.needles import compile_parsed, needles_in, parse_pattern
+from consentkit.lint.needles import compile_parsed, gate_pattern, needles_in, parse_pattern
 from consentkit.lint.phrases import Concept
 from consentkit.lint.registry import TextProblem, define_rule
 from consentkit.lint.texts import TextInfo
@@ -68,6 +68,7 @@ class _Matcher:
         return any(needle in text for needle in self.needles)
 
 
+@cache
 def _language(locale: str) -> str | None:
     if locale.startswith("zh"):
         return "zh"
@@ -92,21 +93,19 @@ def _matchers(concept_keys: tuple[str, ...], language: str) -> tuple[_Matcher, .
         parsed = parse_pattern("|".join(f"(?:{s})" for s in sources))
         needles = needles_in(parsed)
         gate = None
-        if language == "zh" and "" not in needles:
-            gate = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
+        if "" not in needles:  # one literal alternation: a regular expression scan beats a substring test per needle
+            gate = gate_pattern(needles)
         out.append(_Matcher(concept, compile_parsed(parsed), needles, gate))
     return tuple(out)
 
 
 @cache
 def _union_gate(concept_keys: tuple[str, ...], language: str) -> re.Pattern[str] | None:
-    """All concepts' needles in one literal alternation, for Chinese (where a regular expression search beats
-    substring tests): most texts fail it and skip the per-concept tests."""
+    """All concepts' needles in one literal alternation: a text that fails it skips the per-concept tests."""
     matchers = _matchers(concept_keys, language)
-    if language != "zh" or any(m.gate is None for m in matchers):
+    if any(m.gate is None for m in matchers):
         return None
-    needles = sorted({n for m in matchers for n in m.needles}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(n) for n in needles))
+    return gate_pattern([n for m in matchers for n in m.needles])
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
@@ -143,6 +142,17 @@ def _qualified(concept: Concept, text: str, start: int, language: str) -> bool:
     return concept.hedged and any(h in clause for h in phrases.HEDGES_ZH)
 
 
+ALL_KEYS = tuple(c.key for c in (*phrases.PROMISES, phrases.WAIVER))
+
+
+@lru_cache(maxsize=65536)
+def _may_hold_wording(text: str, language: str) -> bool:
+    """Whether ``text`` holds a needle of any concept (promises and waivers): three texts in four hold none, and
+    this one scan, cached, then answers CK150 and CK151 both without looking further."""
+    gate = _union_gate(ALL_KEYS, language)
+    return gate is None or gate.search(text.lower() if language == "en" else text) is not None
+
+
 @lru_cache(maxsize=65536)
 def find_wording(
     text: str, locale: str, concept_keys: tuple[str, ...], section: str = ""
@@ -157,10 +167,9 @@ def find_wording(
         haystack = text.lower()
         if len(haystack) != len(text):  # a rare letter whose lower case is longer: keep positions right
             haystack = text
-    found: list[tuple[Concept, str]] = []
-    gate = _union_gate(concept_keys, language)
-    if gate is not None and gate.search(haystack) is None:
+    if not _may_hold_wording(text, language):
         return ()
+    found: list[tuple[Concept, str]] = []
     for matcher in _matchers(concept_keys, language):
         concept = matcher.concept
         if section in concept.allowed_in or not matcher.may_match(haystack):
@@ -187,6 +196,9 @@ WAIVER_KEYS = (phrases.WAIVER.key,)
 
 def _wording(items: tuple[tuple[str, str], ...], section: str, keys: tuple[str, ...]) -> Iterator[TextProblem]:
     for locale, value in items:
+        language = _language(locale)
+        if language is None or not _may_hold_wording(value, language):
+            continue  # the common case, answered from one cached scan per text
         reported: set[str] = set()
         for concept, words in find_wording(value, locale, keys, section):
             if concept.key not in reported:
