@@ -18,12 +18,16 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from consentkit.manifest import MANIFEST_NAME, Manifest, PacketDigest
 from consentkit.pki import WorkspacePki, init_pki
 from consentkit.workspace import Workspace, init_workspace
+
+if TYPE_CHECKING:
+    from consentkit.sign.signing import SignerRef
 
 PASSPHRASE = "correct horse battery"
 PHYSICIAN = "王医生"
@@ -61,12 +65,27 @@ locales: [zh-CN, en]
 """
 
 
+# each signer's own key passphrase (the workspace passphrase does not open their PKCS#12)
+OWN_PASSPHRASES = {PHYSICIAN: "王医生的私人口令 only mine", WITNESS: "张护士的私人口令 only mine"}
+
+
+def own(name: str) -> bytes:
+    return OWN_PASSPHRASES[name].encode()
+
+
+def signer(name: str) -> SignerRef:
+    """A workspace signer with their own passphrase, as `consentkit sign --signer NAME` asks for it."""
+    from consentkit.sign.signing import SignerRef
+
+    return SignerRef(name=name, passphrase=own(name))
+
+
 def make_workspace(root: Path, *, passphrase: str = PASSPHRASE) -> tuple[Workspace, WorkspacePki]:
-    """A workspace with its PKI and one physician and one witness (PKCS#12)."""
+    """A workspace with its PKI and one physician and one witness (PKCS#12 under their own passphrases)."""
     ws = init_workspace(root)
     pki = init_pki(ws, passphrase.encode())
-    pki.issue_signer("physician", PHYSICIAN, passphrase.encode())
-    pki.issue_signer("witness", WITNESS, passphrase.encode())
+    pki.issue_signer("physician", PHYSICIAN, passphrase.encode(), passphrase=own(PHYSICIAN))
+    pki.issue_signer("witness", WITNESS, passphrase.encode(), passphrase=own(WITNESS))
     return ws, pki
 
 
@@ -382,7 +401,7 @@ def sign_all(ws: Workspace, pdf: Path, case: Path, roles: tuple[str, ...], *, im
             ws,
             pdf,
             role,
-            SIGNERS.get(role),
+            signer(SIGNERS[role]) if role in SIGNERS else None,
             secret=PASSPHRASE.encode(),
             case=case_file_ if role in ("patient", "guardian") else None,
             signature_image=image if role == "patient" else None,

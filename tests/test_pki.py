@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, PrivateFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from _signing_fixtures import PASSPHRASE, PHYSICIAN, make_workspace
@@ -132,6 +132,7 @@ def test_cli_issue_list_revoke(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CONSENTKIT_SIGNER_PASSPHRASE", "Dr Chen's own passphrase")
     ws_dir = tmp_path / "clinic"
     code, out, err = run(["init", str(ws_dir)], capsys)
     assert code == 0, err
@@ -221,3 +222,110 @@ def test_identity_binding_is_keyed_and_older_plain_hashes_are_still_read() -> No
 
     for binding in (keyed, old):
         assert EventBinding.from_certificate(Cert(binding)) == binding  # type: ignore[arg-type]
+
+
+def test_every_key_uses_a_strong_key_derivation_openssl_can_read(pki: WorkspacePki, tmp_path: Path) -> None:
+    """The audit: PKCS#8 and PKCS#12 files used PBKDF2 with 2048 rounds (`openssl asn1parse`: INTEGER :0800)."""
+    from consentkit import keystore
+
+    assert keystore.KDF_ITERATIONS >= 600_000
+    for path in [*pki.dir.glob("*.key"), *(pki.dir / "signers").glob("*.p12")]:
+        assert keystore.kdf_rounds(path) == keystore.KDF_ITERATIONS, path
+    parsed = subprocess.run(
+        ["openssl", "asn1parse", "-in", str(pki.key_path("root-ca"))], capture_output=True, text=True, check=True
+    ).stdout
+    assert "PBES2" in parsed and "hmacWithSHA256" in parsed and "aes-256-cbc" in parsed
+    assert f"INTEGER           :{keystore.KDF_ITERATIONS:06X}" in parsed  # 600000 = :0927C0 (was :0800)
+    env = {"PW": PASSPHRASE}
+    opened = subprocess.run(
+        ["openssl", "pkey", "-in", str(pki.key_path("clinic-seal")), "-passin", "env:PW", "-noout"], env=env
+    )
+    assert opened.returncode == 0
+    # a key written the old way (2048 rounds) still opens, and is rewritten with the strong derivation on use
+    old = tmp_path / "old.key"
+    weak = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(b"an older passphrase")
+    )
+    old.write_bytes(weak)
+    assert keystore.kdf_rounds(old) == 2048
+    keystore.load_private_key(old, b"an older passphrase")
+    assert keystore.kdf_rounds(old) == keystore.KDF_ITERATIONS
+
+
+def test_each_signer_key_opens_only_with_that_persons_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sole control (21 CFR 11.300 style): the workspace passphrase no longer opens a physician's key."""
+    from _signing_fixtures import OWN_PASSPHRASES
+    from consentkit import keystore
+
+    ws, pki = make_workspace(tmp_path / "ws")
+    record = pki.find(PHYSICIAN)
+    own = OWN_PASSPHRASES[PHYSICIAN].encode()
+    p12 = pki.dir / "signers" / f"{record.slug}.p12"
+    assert record.key_protection == "own"
+    with pytest.raises(SigningError, match="wrong passphrase"):
+        keystore.load_pkcs12(p12, SECRET)
+    with pytest.raises(SigningError, match="has its own passphrase, which the workspace passphrase does not replace"):
+        pki.unlock_credential(record, passphrase=None, workspace_secret=SECRET)
+    assert pki.unlock_credential(record, passphrase=own, workspace_secret=SECRET)[1].serial_number == int(
+        record.serial, 16
+    )
+    info = subprocess.run(
+        ["openssl", "pkcs12", "-in", str(p12), "-info", "-noout", "-passin", "env:PW"],
+        env={"PW": OWN_PASSPHRASES[PHYSICIAN]},
+        capture_output=True,
+        text=True,
+    )
+    assert info.returncode == 0 and f"MAC: sha256, Iteration {keystore.KDF_ITERATIONS}" in info.stderr, info.stderr
+    assert f"AES-256-CBC, Iteration {keystore.KDF_ITERATIONS}, PRF hmacWithSHA256" in info.stderr
+
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    w = ["-w", str(ws.root), "pki", "issue", "witness", "李护士", "--passphrase-env", "NURSE_LI"]
+    for value, message in (("too short", "at least 12 characters"), (PASSPHRASE, "not the workspace passphrase")):
+        monkeypatch.setenv("NURSE_LI", value)
+        code, _, err = run(w, capsys)
+        assert code == 3 and message in err, err
+    monkeypatch.setenv("NURSE_LI", "李护士自己的口令 2026")
+    code, out, err = run(w, capsys)
+    assert code == 0 and "issued witness certificate for 李护士" in out, err
+    assert pki.find("李护士").key_protection == "own"
+
+
+def test_a_key_under_the_workspace_passphrase_becomes_its_owners_on_first_use(tmp_path: Path) -> None:
+    """Older credentials (and library calls without a personal passphrase) are under the workspace passphrase and
+    2048 rounds: the first unlock rewrites them strongly, and the first unlock with the person's own passphrase
+    hands the key over to it."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from consentkit import keystore
+
+    _, pki = make_workspace(tmp_path / "ws")
+    record = pki.issue_signer("physician", "李医生", SECRET)
+    assert record.key_protection == "workspace"
+    p12 = pki.dir / "signers" / f"{record.slug}.p12"
+    key, cert, chain = keystore.load_pkcs12(p12, SECRET)
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"x", key, cert, chain, BestAvailableEncryption(SECRET)))
+    assert keystore.kdf_rounds(p12) == 2048
+    pki.unlock_credential(record, passphrase=None, workspace_secret=SECRET)
+    assert keystore.kdf_rounds(p12) == keystore.KDF_ITERATIONS
+    mine = "李医生自己的口令 2026".encode()
+    pki.unlock_credential(record, passphrase=mine, workspace_secret=SECRET)
+    assert pki.find("李医生").key_protection == "own"
+    with pytest.raises(SigningError, match="wrong passphrase"):
+        keystore.load_pkcs12(p12, SECRET)
+    keystore.load_pkcs12(p12, mine)
+
+
+def test_new_workspaces_need_a_passphrase_of_twelve_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from consentkit import keystore
+    from consentkit.errors import ConfigError
+    from consentkit.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    with pytest.raises(InputError, match="at least 12 characters"):
+        WorkspacePki(ws).create(b"eleven char")
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", "nine char")
+    with pytest.raises(ConfigError, match="at least 12 characters"):
+        keystore.passphrase(ws, confirm=True)
+    assert keystore.passphrase(ws) == b"nine char"  # an existing workspace's (8 was the minimum) still opens

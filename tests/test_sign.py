@@ -11,6 +11,7 @@ import pytest
 
 from _signing_fixtures import (
     CASE_ID,
+    OWN_PASSPHRASES,
     PASSPHRASE,
     PATIENT,
     PHYSICIAN,
@@ -18,6 +19,7 @@ from _signing_fixtures import (
     case_file,
     make_workspace,
     signature_png,
+    signer,
     small_packet,
 )
 from consentkit.case import load_case
@@ -49,8 +51,9 @@ def packet(unsigned: Path, tmp_path: Path) -> Path:
     return tmp_path / "packet.pdf"
 
 
-def sign(ws: Workspace, pdf: Path, role: str, signer: str | None = None, **kw: object) -> object:
-    return sign_packet(ws, pdf, role, signer, secret=SECRET, **kw)  # type: ignore[arg-type]
+def sign(ws: Workspace, pdf: Path, role: str, who: str | None = None, **kw: object) -> object:
+    ref = signer(who) if who in OWN_PASSPHRASES else who
+    return sign_packet(ws, pdf, role, ref, secret=SECRET, **kw)  # type: ignore[arg-type]
 
 
 def fields(pdf: Path) -> tuple[str, ...]:
@@ -211,8 +214,13 @@ def test_cli_sign(
 ) -> None:
     ws, _ = workspace
     monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("CONSENTKIT_SIGNER_PASSPHRASE", raising=False)
     w = ["-w", str(ws.root)]
     code, out, err = run([*w, "sign", str(packet), "--role", "physician", "--signer", PHYSICIAN], capsys)
+    assert code == 3 and f"{PHYSICIAN}'s own key passphrase is needed: set the environment variable " in err
+    monkeypatch.setenv("DOCTOR_WANG", OWN_PASSPHRASES[PHYSICIAN])
+    signer_args = ["--signer", PHYSICIAN, "--passphrase-env", "DOCTOR_WANG"]
+    code, out, err = run([*w, "sign", str(packet), "--role", "physician", *signer_args], capsys)
     assert code == 1 and "the clinic signs before the physician" in err and "Traceback" not in err
     code, out, err = run([*w, "sign", str(packet), "--role", "clinic", "--json"], capsys)
     assert code == 0, err
@@ -223,19 +231,26 @@ def test_cli_sign(
     assert code == 3 and "no such file" in err
     code, _, err = run([*w, "sign", str(packet), "--role", "patient"], capsys)
     assert code == 1 and "physician signs before the patient" in err
+    monkeypatch.setenv("DOCTOR_WANG", PASSPHRASE)  # the workspace passphrase does not open the physician's key
+    code, _, err = run([*w, "sign", str(packet), "--role", "physician", *signer_args], capsys)
+    assert code == 1 and "cannot unlock" in err and "wrong passphrase" in err
+    monkeypatch.setenv("DOCTOR_WANG", OWN_PASSPHRASES[PHYSICIAN])
+    code, out, err = run([*w, "sign", str(packet), "--role", "physician", *signer_args], capsys)
+    assert code == 0 and f"as physician ({PHYSICIAN})" in out, err
+    assert OWN_PASSPHRASES[PHYSICIAN] not in out + err
 
 
 def test_a_too_small_learnt_signature_size_falls_back_to_estimating(
     workspace: tuple[Workspace, WorkspacePki], packet: Path
 ) -> None:
-    from consentkit.sign.signing import SignerRef, SigningSession
+    from consentkit.sign.signing import SigningSession
 
     ws, _ = workspace
     session = SigningSession(ws, SECRET)
     session.sign(packet, "clinic")
     cert = session.pki.find(PHYSICIAN)
     session._reserved[f"physician:{cert.sha256}"] = 2000  # hex digits: far too few for certificates and a token
-    result = session.sign(packet, "physician", SignerRef(name=PHYSICIAN))
+    result = session.sign(packet, "physician", signer(PHYSICIAN))
     assert result.role == "physician" and fields(packet) == ("sig-clinic", "sig-physician")
 
 
@@ -334,12 +349,12 @@ def _physician_events(ws: Workspace) -> list[object]:
     return [e for e in events if e.type == "document.signed" and e.data.role == "physician"]
 
 
-def _cli_sign(ws: Workspace, pdf: Path, role: str, signer: str) -> subprocess.Popen[str]:
+def _cli_sign(ws: Workspace, pdf: Path, role: str, who: str) -> subprocess.Popen[str]:
     import os
     import sys
 
-    env = {**os.environ, "CONSENTKIT_PASSPHRASE": PASSPHRASE}
-    args = ["-w", str(ws.root), "sign", str(pdf), "--role", role, "--signer", signer]
+    env = {**os.environ, "CONSENTKIT_PASSPHRASE": PASSPHRASE, "CONSENTKIT_SIGNER_PASSPHRASE": OWN_PASSPHRASES[who]}
+    args = ["-w", str(ws.root), "sign", str(pdf), "--role", role, "--signer", who]
     program = "import sys; from consentkit.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", program, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -361,7 +376,7 @@ def test_two_processes_signing_one_packet_take_turns(tmp_path: Path) -> None:
         waiting = _cli_sign(ws, pdf, "physician", PHYSICIAN)
         time.sleep(1.5)
         assert waiting.poll() is None, waiting.communicate()
-        sign_role(ws, pdf, "physician", PHYSICIAN, secret=SECRET)  # re-entrant in the holding process
+        sign_role(ws, pdf, "physician", signer(PHYSICIAN), secret=SECRET)  # re-entrant in the holding process
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 1 and "the physician has already signed this packet" in err, (out, err)
     assert fields(pdf) == ("sig-clinic", "sig-physician") and len(_physician_events(ws)) == 1

@@ -20,9 +20,11 @@ from _signing_fixtures import (
     nss_db,
     openssl_cms_verify,
     openssl_ts_verify,
+    own,
     pdfsig,
     real_signed_packet,
     sign_all,
+    signer,
     small_packet,
 )
 from consentkit.case import load_case
@@ -139,7 +141,7 @@ def test_each_field_is_bound_to_a_certificate_of_its_role(tmp_path: Path, monkey
     case = load_case(case_file(tmp_path))[0]
     session = SigningSession(ws, SECRET)
     witness = pki.find(WITNESS, roles=("witness",))
-    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{witness.slug}.p12", SECRET)
+    key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{witness.slug}.p12", own(WITNESS))
 
     def witness_as(name: str) -> _Credential:
         return _Credential(KeySigner(key, cert, pki.chain()), cert, name)
@@ -150,14 +152,14 @@ def test_each_field_is_bound_to_a_certificate_of_its_role(tmp_path: Path, monkey
         with pytest.raises(
             RefusedError, match=f"the certificate of {WITNESS} was issued for the witness, not the phys"
         ):
-            session.sign(pdf, "physician", SignerRef(name=PHYSICIAN))
+            session.sign(pdf, "physician", SignerRef(name=PHYSICIAN, passphrase=own(WITNESS)))
     with monkeypatch.context() as m:  # forged the way the audit did, below the checks
         m.setattr(session, "_credential", lambda *a, **k: witness_as(PHYSICIAN))
         session.sign(pdf, "physician", SignerRef(name=PHYSICIAN))
     with monkeypatch.context() as m:
         m.setattr(session, "_one_time", lambda *a, **k: witness_as(PATIENT))
         session.sign(pdf, "patient", case=case)
-    session.sign(pdf, "witness", SignerRef(name=WITNESS))
+    session.sign(pdf, "witness", signer(WITNESS))
     report = verify_packet(pdf, trust_roots=[pki.root])
     assert not report.ok and report.sealed
     assert report.reasons[:3] == [

@@ -35,15 +35,27 @@ def pki() -> None:
     help="The key is on a token (pkcs11:token=…;object=…?module-path=…&pin-source=env:VAR): certify its public "
     "key and store the certificate on the token too.",
 )
+@click.option(
+    "--passphrase-env",
+    metavar="VAR",
+    help="The environment variable holding this person's own key passphrase (default "
+    "CONSENTKIT_SIGNER_PASSPHRASE; else asked twice on the terminal). Not the workspace passphrase.",
+)
 @click.pass_context
 def issue(
-    ctx: click.Context, role: str, name: str, slug: str | None, review_role: str | None, pkcs11_uri: str | None
+    ctx: click.Context,
+    role: str,
+    name: str,
+    slug: str | None,
+    review_role: str | None,
+    pkcs11_uri: str | None,
+    passphrase_env: str | None,
 ) -> None:
     """Issue a certificate for a physician or witness NAME (the name printed on the packet), or for a reviewer
     NAME who approves procedure versions ('consentkit review approve') in one review: --review-role clinical|legal.
 
-    Without --pkcs11 a new key is made and kept as PKCS#12 in the workspace, encrypted with the workspace
-    passphrase."""
+    Without --pkcs11 a new key is made and kept as PKCS#12 in the workspace, encrypted with that person's own
+    passphrase (sole control: the workspace passphrase, also asked for, only lets the clinic CA certify it)."""
     from consentkit import keystore
     from consentkit.pki import WorkspacePki
 
@@ -67,7 +79,8 @@ def issue(
         store_token_certificate(ref, cert)
         where = f"key on token '{ref.token_label}', certificate stored there and in signers/{record.slug}.pem"
     else:
-        record = authority.issue_signer(role, name, secret, slug=slug, review_role=review_role)
+        own = keystore.signer_passphrase(name, env=passphrase_env, new=True)
+        record = authority.issue_signer(role, name, secret, slug=slug, review_role=review_role, passphrase=own)
         where = f"signers/{record.slug}.p12"
     kind = f"{role} ({review_role} review)" if review_role else role
     click.echo(

@@ -6,11 +6,16 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from consentkit.cli._common import current_workspace, needed_workspace
 from consentkit.errors import EXIT_PROBLEMS, InputError
+
+if TYPE_CHECKING:
+    from consentkit.sign.signing import SignerRef
+    from consentkit.workspace import Workspace
 
 ROLES = ["clinic", "physician", "patient", "guardian", "witness", "seal"]
 
@@ -20,6 +25,12 @@ ROLES = ["clinic", "physician", "patient", "guardian", "witness", "seal"]
 @click.option("--role", required=True, type=click.Choice(ROLES), help="Who signs now ('seal': the final clinic seal).")
 @click.option("--signer", metavar="NAME", help="Physician or witness: name, file slug or serial in 'pki list'.")
 @click.option("--pkcs11", "pkcs11_uri", metavar="URI", help="Sign with a key on a PKCS#11 token (pkcs11: URI).")
+@click.option(
+    "--passphrase-env",
+    metavar="VAR",
+    help="Physician or witness: the environment variable holding the signer's own key passphrase (default "
+    "CONSENTKIT_SIGNER_PASSPHRASE; else asked on the terminal).",
+)
 @click.option(
     "--case", "case_path", type=click.Path(dir_okay=False, path_type=Path), help="Patient or guardian: the case file."
 )
@@ -57,6 +68,7 @@ def sign(
     role: str,
     signer: str | None,
     pkcs11_uri: str | None,
+    passphrase_env: str | None,
     case_path: Path | None,
     signature_image: Path | None,
     manifest_path: Path | None,
@@ -72,7 +84,6 @@ def sign(
     operating-system user for the clinic)."""
     from consentkit import keystore
     from consentkit.case import load_case
-    from consentkit.sign.signing import SignerRef
     from consentkit.workflow import actor as make_actor
     from consentkit.workflow import sign_role
 
@@ -80,12 +91,13 @@ def sign(
     who = make_actor(actor, "clinic") if actor else None
     case = load_case(case_path)[0] if case_path else None
     image = _read(signature_image) if signature_image else None
+    secret = keystore.passphrase(ws)
     step = sign_role(
         ws,
         pdf,
         role,
-        SignerRef(name=signer, pkcs11=pkcs11_uri) if (signer or pkcs11_uri) else None,
-        secret=keystore.passphrase(ws),
+        _signer_ref(ws, role, signer, pkcs11_uri, passphrase_env),
+        secret=secret,
         case=case,
         manifest_path=manifest_path,
         output=output,
@@ -115,6 +127,24 @@ def sign(
         f"logged: document.signed, audit event{'s' if len(step.events) > 1 else ''} {logged}; tree head of "
         f"{step.head.size} events signed and timestamped"
     )
+
+
+def _signer_ref(
+    ws: Workspace, role: str, signer: str | None, pkcs11_uri: str | None, passphrase_env: str | None
+) -> SignerRef | None:
+    """Who signs, with their own key passphrase when their key is a PKCS#12 in the workspace (asked only then)."""
+    from consentkit import keystore
+    from consentkit.pki import WorkspacePki
+    from consentkit.sign.signing import SignerRef
+
+    if not (signer or pkcs11_uri):
+        return None
+    own = None
+    if signer and not pkcs11_uri and role in ("physician", "witness"):
+        record = WorkspacePki(ws).require().find(signer, roles=(role,))
+        if record.key_storage == "pkcs12":
+            own = keystore.signer_passphrase(record.name, env=passphrase_env)
+    return SignerRef(name=signer, pkcs11=pkcs11_uri, passphrase=own)
 
 
 def _read(path: Path) -> bytes:

@@ -86,6 +86,9 @@ class CertRecord:
     reason: str | None = None
     pkcs11_uri: str | None = None  # where the key lives when key_storage is "pkcs11" (no PIN in it)
     review_role: str | None = None  # a reviewer's review (clinical | legal), also in the certificate (OU)
+    # who can open a signers/<slug>.p12: "own" — only the person's own passphrase; "workspace" (or None, before this
+    # was recorded) — the workspace passphrase, until the person's first use with their own (see unlock_credential)
+    key_protection: Literal["own", "workspace"] | None = None
 
     def status(self, at: dt.datetime) -> str:
         # revocation times are rounded up to the second (see revoke): count one that close as already in force
@@ -141,6 +144,14 @@ def _check_review_role(role: str, review_role: str | None) -> None:
         )
     if role != "reviewer" and review_role is not None:
         raise InputError(f"only a reviewer certificate names a review role, not a {role}'s")
+
+
+def _check_own_passphrase(name: str, passphrase: bytes, workspace_secret: bytes) -> None:
+    """A person's own key passphrase: long enough, and not the workspace passphrase (or it protects nothing)."""
+    if len(passphrase) < keystore.MIN_PASSPHRASE:
+        raise InputError(f"{name}'s key passphrase must be at least {keystore.MIN_PASSPHRASE} characters")
+    if passphrase == workspace_secret:
+        raise InputError(f"{name}'s key passphrase must be their own, not the workspace passphrase")
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:
@@ -302,6 +313,8 @@ class WorkspacePki:
         now = _utc(now)
         if self.exists() or self.key_path("root-ca").exists():
             raise WorkspaceError(f"{self.dir} already holds a PKI; nothing changed")
+        if len(secret) < keystore.MIN_PASSPHRASE:
+            raise InputError(f"the workspace passphrase must be at least {keystore.MIN_PASSPHRASE} characters")
         org, country = self.organisation(), self.country()
         with self._locked():
             root_key = certs.new_rsa_key(3072)
@@ -372,25 +385,70 @@ class WorkspacePki:
         slug: str | None = None,
         now: dt.datetime | None = None,
         review_role: str | None = None,
+        passphrase: bytes | None = None,
     ) -> CertRecord:
-        """A physician's, witness's or reviewer's key and certificate, stored as ``signers/<slug>.p12`` (workspace
-        passphrase). Signing a packet looks up physicians and witnesses only, so a reviewer's key never signs one.
-        A reviewer's certificate is for one review, ``review_role`` (clinical or legal), named in its subject."""
+        """A physician's, witness's or reviewer's key and certificate, stored as ``signers/<slug>.p12`` encrypted
+        with ``passphrase``, the person's own (sole control of the key: the workspace passphrase, ``secret``, only
+        lets the CA sign the certificate). Without ``passphrase`` the file is encrypted with the workspace
+        passphrase until the person's first use (:meth:`unlock_credential`); ``consentkit pki issue`` always asks.
+        Signing a packet looks up physicians and witnesses only, so a reviewer's key never signs one. A reviewer's
+        certificate is for one review, ``review_role`` (clinical or legal), named in its subject."""
         _check_review_role(role, review_role)
+        if passphrase is not None:
+            _check_own_passphrase(name, passphrase, secret)
         key = certs.new_ec_key()
         with self._locked():
             slug = self._free_slug(slug or slugify(name, role))
             cert = self._issue_end_entity(
                 name, role, key.public_key(), secret, now=now, days=SIGNER_DAYS, review_role=review_role
             )
-            keystore.write_pkcs12(self.dir / "signers" / f"{slug}.p12", name, key, cert, self.chain(), secret)
+            p12 = self.dir / "signers" / f"{slug}.p12"
+            keystore.write_pkcs12(p12, name, key, cert, self.chain(), passphrase or secret)
             keystore.write_certificate(self.dir / "signers" / f"{slug}.pem", cert)
             record = replace(
                 self._record_for(cert, role, name, slug=slug, key_storage="pkcs12"),  # type: ignore[arg-type]
                 review_role=review_role,
+                key_protection="own" if passphrase is not None else "workspace",
             )
             self._add_record(record)
         return record
+
+    def unlock_credential(
+        self, record: CertRecord, *, passphrase: bytes | None, workspace_secret: bytes
+    ) -> tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate, list[x509.Certificate]]:
+        """Key, certificate and chain of a signer's ``signers/<slug>.p12``. A credential under its own passphrase
+        opens only with ``passphrase``. One still under the workspace passphrase (issued before personal
+        passphrases, or by a library call without one) opens with ``workspace_secret`` and, when ``passphrase``
+        is given, is re-encrypted with it at once: from then on only that person can use it."""
+        if record.slug is None or record.key_storage != "pkcs12":
+            raise SigningError(f"{record.name}'s key is not kept in this workspace ({record.key_storage})")
+        path = self.dir / "signers" / f"{record.slug}.p12"
+        if record.key_protection == "own":
+            if passphrase is None:
+                raise SigningError(
+                    f"{record.name}'s key has its own passphrase, which the workspace passphrase does not replace: "
+                    f"set {keystore.SIGNER_PASSPHRASE_ENV} (or --passphrase-env VAR), or type it when asked"
+                )
+            key, cert, chain = keystore.load_pkcs12(path, passphrase)
+            return key, cert, chain  # type: ignore[return-value]
+        key, cert, chain = keystore.load_pkcs12(path, workspace_secret)
+        if passphrase is not None:
+            _check_own_passphrase(record.name, passphrase, workspace_secret)
+        weak = (keystore.kdf_rounds(path) or 0) < keystore.KDF_ITERATIONS
+        if passphrase is not None or weak:
+            with self._locked():
+                keystore.write_pkcs12(path, record.name, key, cert, chain, passphrase or workspace_secret)
+                if passphrase is not None:
+                    self._update_record(replace(record, key_protection="own"))
+        return key, cert, chain  # type: ignore[return-value]
+
+    def _update_record(self, record: CertRecord) -> None:
+        """Replace the index entry with ``record``'s serial (call with the lock held)."""
+        data = self._read_index()
+        items = data["certificates"]
+        assert isinstance(items, list)
+        data["certificates"] = [record.to_json() if item.get("serial") == record.serial else item for item in items]
+        self._write_index(data)
 
     def issue_for_public_key(
         self,

@@ -65,10 +65,13 @@ class SignatureResult:
 @dataclass(frozen=True)
 class SignerRef:
     """Names the signer of a physician or witness role: a workspace signer (PKCS#12 or token-held key recorded by
-    ``consentkit pki``) by name, slug or serial, and/or a ``pkcs11:`` URI."""
+    ``consentkit pki``) by name, slug or serial, and/or a ``pkcs11:`` URI; ``passphrase`` is that person's own key
+    passphrase (needed for a PKCS#12 issued with one)."""
 
     name: str | None = None
     pkcs11: str | None = None
+    # the signer's own key passphrase (PKCS#12 in the workspace); never shown in a repr or log
+    passphrase: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -228,11 +231,11 @@ class SigningSession:
             session = Pkcs11Session(Pkcs11Ref.parse(uri), token_cert, self.pki.chain())
             credential = _Credential(session.signer, session.certificate, "", close=session.close)
         else:
-            from consentkit import keystore
-
-            assert record is not None and record.slug is not None
-            p12 = keystore.load_pkcs12(self.pki.dir / "signers" / f"{record.slug}.p12", self.secret)
-            credential = _Credential(KeySigner(p12[0], p12[1], self.pki.chain()), p12[1], "")
+            assert record is not None
+            key, cert, _chain = self.pki.unlock_credential(
+                record, passphrase=ref.passphrase, workspace_secret=self.secret
+            )
+            credential = _Credential(KeySigner(key, cert, self.pki.chain()), cert, "")
         credential.name = common_name(credential.certificate)
         refusal = None
         stated, _explicit = certificate_role(credential.certificate)

@@ -46,6 +46,11 @@ def _tlv(tag: int, content: bytes) -> bytes:
     return header + content
 
 
+# id-ct-TSTInfo by number: asn1crypto knows the name "tst_info" only if asn1crypto.tsp was imported before the first
+# name lookup of a content type anywhere in the process (its reverse map is built once)
+TST_INFO = "1.2.840.113549.1.9.16.1.4"
+
+
 class _Rejected(Exception):
     def __init__(self, fail_info: str, text: str) -> None:
         super().__init__(text)
@@ -191,7 +196,7 @@ class EmbeddedTsa:
 
         signed_attrs = cms.CMSAttributes(
             [
-                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+                cms.CMSAttribute({"type": "content_type", "values": [TST_INFO]}),
                 cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": core.UTCTime(now)})]}),
                 cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}),
                 cms.CMSAttribute.load(self._ess_attr),
@@ -214,7 +219,7 @@ class EmbeddedTsa:
             }
         )
         encap = cms.EncapsulatedContentInfo(
-            {"content_type": "tst_info", "content": cms.ParsableOctetString(tst_der)}
+            {"content_type": TST_INFO, "content": cms.ParsableOctetString(tst_der)}
         ).dump()
         signed_data = _tlv(
             0x30,
