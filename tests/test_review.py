@@ -373,6 +373,7 @@ def test_cli_issue_approve_status(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CONSENTKIT_SIGNER_PASSPHRASE", "Zhao Lei's own passphrase")  # the reviewer's own key
     ws = make_ws(tmp_path / "clinic")
     w = ["--workspace", str(ws.root)]
     code, _, err = _cli(*w, "review", "approve", PROCEDURE, "--reviewer", "Zhao Lei", "--role", "legal", capsys=capsys)

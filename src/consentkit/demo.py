@@ -139,8 +139,18 @@ class Demo:
 
         ws, secret = self.state["ws"], self.state["secret"]
         pki = WorkspacePki(ws).require()
-        issued = [pki.issue_signer("physician", PHYSICIAN, secret), pki.issue_signer("witness", WITNESS, secret)]
-        issued += [pki.issue_signer("reviewer", name, secret, review_role=role) for role, name in REVIEWERS.items()]
+        # each signer's key under their own throwaway passphrase: the workspace passphrase does not open it
+        own = self.state["own"] = {
+            n: secrets.token_urlsafe(18).encode() for n in (PHYSICIAN, WITNESS, *REVIEWERS.values())
+        }
+        issued = [
+            pki.issue_signer(r, n, secret, passphrase=own[n])
+            for r, n in (("physician", PHYSICIAN), ("witness", WITNESS))
+        ]
+        issued += [
+            pki.issue_signer("reviewer", name, secret, review_role=role, passphrase=own[name])
+            for role, name in REVIEWERS.items()
+        ]
         for record in issued:
             self.say(f"    {record.role:<9} {record.name}  serial {record.serial[:12]}…  ({record.slug})")
         return Proof(
@@ -152,7 +162,9 @@ class Demo:
 
         ws, secret = self.state["ws"], self.state["secret"]
         for role, reviewer in REVIEWERS.items():
-            done = approve(ws, PROCEDURE, reviewer=reviewer, role=role, secret=secret)
+            done = approve(
+                ws, PROCEDURE, reviewer=reviewer, role=role, secret=secret, signer_secret=self.state["own"][reviewer]
+            )
             self.say(
                 f"    {role:<8} approval by {reviewer}: {PROCEDURE} {done.statement.version}, audit event {done.index}"
             )
@@ -204,6 +216,7 @@ class Demo:
 
     def sign(self) -> Proof:
         from consentkit.case import load_case
+        from consentkit.sign.signing import SignerRef
         from consentkit.workflow import sign_role
 
         ws, secret = self.state["ws"], self.state["secret"]
@@ -211,7 +224,8 @@ class Demo:
         case = load_case(self.state["case_path"])[0]
         events = []
         for role, signer in (("clinic", None), ("physician", PHYSICIAN), ("patient", None), ("witness", WITNESS)):
-            step = sign_role(ws, pdf, role, signer, secret=secret, case=case, log=self._log())
+            ref = SignerRef(name=signer, passphrase=self.state["own"][signer]) if signer else None
+            step = sign_role(ws, pdf, role, ref, secret=secret, case=case, log=self._log())
             r = step.result
             events += [e.index for e in step.events]
             when = r.tsa_time.astimezone(ws.zone)

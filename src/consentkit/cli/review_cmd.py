@@ -17,6 +17,7 @@ from consentkit.cli._common import current_workspace, needed_workspace
 
 if TYPE_CHECKING:
     from consentkit.review.status import ProcedureStatus
+    from consentkit.workspace import Workspace
 
 
 @click.group()
@@ -111,9 +112,21 @@ def diff(
     help="Sign with your key on a PKCS#11 token (pkcs11: URI, PIN from the environment variable it names); default: "
     "the token your credential was issued for, else your key file in the workspace.",
 )
+@click.option(
+    "--passphrase-env",
+    metavar="VAR",
+    help="The environment variable holding your own key passphrase (default CONSENTKIT_SIGNER_PASSPHRASE; else "
+    "asked on the terminal).",
+)
 @click.pass_context
 def approve(
-    ctx: click.Context, procedure: str, version: str | None, reviewer: str, role: str, pkcs11_uri: str | None
+    ctx: click.Context,
+    procedure: str,
+    version: str | None,
+    reviewer: str,
+    role: str,
+    pkcs11_uri: str | None,
+    passphrase_env: str | None,
 ) -> None:
     """Approve the current version of PROCEDURE as it renders now: its spec content hash and the hashes of the
     templates and fixed wording, signed with the reviewer's own key, recorded in the audit log (spec.approved) and
@@ -128,7 +141,14 @@ def approve(
 
     ws = needed_workspace(ctx)
     approval = approve_spec(
-        ws, procedure, reviewer=reviewer, role=role, version=version, secret=None, pkcs11=pkcs11_uri
+        ws,
+        procedure,
+        reviewer=reviewer,
+        role=role,
+        version=version,
+        secret=None,
+        pkcs11=pkcs11_uri,
+        signer_secret=_own_passphrase(ws, reviewer, role, pkcs11_uri, passphrase_env),
     )
     st = approval.statement
     click.echo(
@@ -136,6 +156,22 @@ def approve(
         f"UTC: spec {st.spec[:19]}…, {len(st.templates)} template files; audit event {approval.index}"
     )
     click.echo(f"  {approval.path.relative_to(ws.root)} (+ .p7s signature, .log.json audit reference)")
+
+
+def _own_passphrase(
+    ws: Workspace, reviewer: str, role: str, pkcs11_uri: str | None, passphrase_env: str | None
+) -> bytes | None:
+    """The reviewer's own key passphrase, asked only when the key is a file in the workspace (not a token)."""
+    import datetime as dt
+
+    from consentkit import keystore
+    from consentkit.pki import WorkspacePki
+    from consentkit.review.approvals import reviewer_credential
+
+    if pkcs11_uri:
+        return None
+    record = reviewer_credential(WorkspacePki(ws).require(), reviewer, role, dt.datetime.now(dt.UTC))
+    return keystore.signer_passphrase(record.name, env=passphrase_env) if record.key_storage == "pkcs12" else None
 
 
 @review.command()

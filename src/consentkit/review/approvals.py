@@ -232,6 +232,7 @@ def approve(
     secret: bytes | None = None,
     check_lint: bool = True,
     pkcs11: str | None = None,
+    signer_secret: bytes | None = None,
 ) -> Approval:
     """Approve the current version of ``procedure_id`` as ``role`` (clinical or legal), signed with ``reviewer``'s
     own key (``consentkit pki issue reviewer NAME --review-role ROLE``; ``pkcs11``: a ``pkcs11:`` URI of a key on
@@ -239,7 +240,8 @@ def approve(
     followed by a signed tree head, and filed under ``approvals/``. ``secret`` is the workspace passphrase
     (default: from the environment or a prompt). Refuses (:class:`RefusedError`) an unknown role, a reviewer
     without a valid credential for that review, a version other than the current one or approved with other
-    content, a person who already fills another required role, and a spec with lint errors."""
+    content, a person who already fills another required role, and a spec with lint errors. ``signer_secret`` is
+    the reviewer's own key passphrase (a key file issued with one opens with nothing else)."""
     from consentkit import keystore
     from consentkit.pki import WorkspacePki
 
@@ -263,22 +265,21 @@ def approve(
     secret = secret if secret is not None else keystore.passphrase(ws)
     slug = record.slug
     assert slug is not None  # every reviewer credential is kept as signers/<slug>
-    with _reviewer_key(pki, record, role, secret, pkcs11) as sign:
+    with _reviewer_key(pki, record, role, secret, pkcs11, signer_secret) as sign:
         return _record_approval(ws, pki, record, slug, role, model, spec_hash, pinned, policy, now, secret, sign)
 
 
 @contextmanager
 def _reviewer_key(
-    pki: WorkspacePki, record: CertRecord, role: str, secret: bytes, pkcs11: str | None
+    pki: WorkspacePki, record: CertRecord, role: str, secret: bytes, pkcs11: str | None, signer_secret: bytes | None
 ) -> Iterator[Callable[[bytes], bytes]]:
     """A function signing with the reviewer's key — the workspace's PKCS#12 file, or a PKCS#11 token — once the
     certificate it carries is checked to be this credential's, issued for ``role`` review."""
-    from consentkit import keystore
     from consentkit.review.signature import sign_detached, sign_with_token
 
     uri = pkcs11 or (record.pkcs11_uri if record.key_storage == "pkcs11" else None)
     if uri is None:
-        key, cert, _ = keystore.load_pkcs12(pki.dir / "signers" / f"{record.slug}.p12", secret)
+        key, cert, _ = pki.unlock_credential(record, passphrase=signer_secret, workspace_secret=secret)
         _check_reviewer_certificate(cert, record, role)
         yield lambda data: sign_detached(data, key, cert, pki.chain())
         return
