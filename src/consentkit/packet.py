@@ -39,8 +39,8 @@ from consentkit.render.html import render_html, translators_for
 from consentkit.render.ics import calendar_text, events_for
 from consentkit.render.labels import DOCUMENT, pick
 from consentkit.render.pdf import PdfEngine, anchor_boxes, engine_for
+from consentkit.render.specimen import model_hash
 from consentkit.sign.profile import SigningProfile, load_profile
-from consentkit.spec.canonical import content_hash
 from consentkit.spec.library import Library, load_library
 from consentkit.spec.yamlfile import KeyPath
 from consentkit.workspace import Workspace
@@ -129,7 +129,7 @@ def packet_input(
     packet_id = f"{case.case_id}-{now.astimezone(dt.UTC):%Y%m%d%H%M%S}"
     return RenderInput(
         spec=resolved.spec.model,
-        spec_hash=content_hash(resolved.spec.model),
+        spec_hash=model_hash(resolved.spec.model),
         intake=library.intake.model,
         policy=resolved.policy,
         clinic=ws.config.clinic,
@@ -355,7 +355,7 @@ def _write_packet(
             id=inp.spec.id, version=inp.spec.version, spec_hash=inp.spec_hash, category=inp.spec.category
         ),
         jurisdiction=inp.policy.jurisdiction,
-        policy_hash=content_hash(inp.policy),
+        policy_hash=model_hash(inp.policy),
         options=dict(resolved.options),
         locales=list(inp.locales),
         consentkit_version=__version__,
