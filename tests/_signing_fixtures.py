@@ -412,20 +412,34 @@ _BUILT: dict[str, SignedPacket] = {}
 
 
 def real_signed_packet(base: Path) -> SignedPacket:
-    """The example case (botulinum toxin, zh-CN) built by ``consentkit.packet.build_packet`` and signed by the
-    clinic, the physician and the patient (with a drawn signature), then sealed."""
+    """The example case (botulinum toxin, zh-CN) with a witness, built by ``consentkit.packet.build_packet`` and
+    signed by the clinic, the physician, the patient (with a drawn signature) and the witness, then sealed."""
     if "real" not in _BUILT:
         from _review_fixtures import approve_procedures
         from consentkit.packet import build_packet
 
         ws, pki = make_workspace(base / "ws")
         approve_procedures(ws)
-        result = build_packet(ws, EXAMPLE_CASE, base / "packet")
+        case = base / "case-with-witness.yaml"
+        case.write_text(EXAMPLE_CASE.read_text(encoding="utf-8") + f"witness: {{name: {WITNESS}}}\n", encoding="utf-8")
+        result = build_packet(ws, case, base / "packet")
         pdf = result.directory / "packet.pdf"
         roles = tuple(result.manifest.required_roles)
-        sign_all(ws, pdf, EXAMPLE_CASE, roles, image=signature_png())
-        _BUILT["real"] = SignedPacket(ws, pki, pdf.parent, pdf, EXAMPLE_CASE, roles)
+        sign_all(ws, pdf, case, roles, image=signature_png())
+        _BUILT["real"] = SignedPacket(ws, pki, pdf.parent, pdf, case, roles)
     return _BUILT["real"]
+
+
+def guardian_signed_packet(base: Path) -> SignedPacket:
+    """The small fixture packet of a minor: clinic, physician, guardian (one-time certificate) and witness."""
+    if "guardian" not in _BUILT:
+        ws, pki = make_workspace(base / "ws")
+        roles = ("clinic", "physician", "guardian", "witness")
+        pdf = small_packet(base / "packet", roles=roles)
+        case = case_file(base, guardian=True)
+        sign_all(ws, pdf, case, roles)
+        _BUILT["guardian"] = SignedPacket(ws, pki, pdf.parent, pdf, case, roles)
+    return _BUILT["guardian"]
 
 
 def small_signed_packet(base: Path) -> SignedPacket:

@@ -329,3 +329,20 @@ def test_new_workspaces_need_a_passphrase_of_twelve_characters(tmp_path: Path, m
     with pytest.raises(ConfigError, match="at least 12 characters"):
         keystore.passphrase(ws, confirm=True)
     assert keystore.passphrase(ws) == b"nine char"  # an existing workspace's (8 was the minimum) still opens
+
+
+def test_trust_folders_hold_the_public_roots_and_no_private_key(pki: WorkspacePki) -> None:
+    """Signing profiles have "public trust anchors beside them": the workspace's signatures/trust/ holds the clinic
+    root, the built-in folder explains itself, and no file beside the profiles holds a private key."""
+    from consentkit.resources import builtin_dir
+    from consentkit.sign.trust import workspace_trust_roots
+
+    builtin, own = builtin_dir("signatures"), pki.ws.signatures_dir
+    assert (builtin / "trust" / "README.md").is_file()
+    root = x509.load_pem_x509_certificate((own / "trust" / "clinic-root.pem").read_bytes())
+    assert root == pki.root and root.issuer == root.subject
+    assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert pki.root in workspace_trust_roots(pki.ws)
+    for folder in (builtin, own):
+        for path in folder.rglob("*"):
+            assert not path.is_file() or b"PRIVATE KEY" not in path.read_bytes(), path

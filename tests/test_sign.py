@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -104,8 +106,13 @@ def test_appearance_shows_name_meaning_and_tsa_time_in_chinese_and_english(
     flat = "".join(text.split())
     assert f"医师Physician:{PHYSICIAN}" in flat
     assert "我已告知风险" in flat and "Iexplainedtherisks" in flat
-    local = result.tsa_time.astimezone(ws.zone)  # type: ignore[attr-defined]
-    assert f"签署时间Signed:{local:%Y-%m-%d%H:%M:%S}CST(Asia/Shanghai)" in flat
+    # the box shows the time of a token the TSA issued just before the signature's own: at most a moment earlier
+    # (compared as times, not text: the two can fall on either side of a second)
+    shown = re.search(r"签署时间Signed:(\d{4}-\d\d-\d\d)(\d\d:\d\d:\d\d)CST\(Asia/Shanghai\)", flat)
+    assert shown is not None, flat
+    box_time = dt.datetime.fromisoformat(f"{shown[1]}T{shown[2]}").replace(tzinfo=ws.zone)
+    signed_at = result.tsa_time.astimezone(ws.zone).replace(microsecond=0)  # type: ignore[attr-defined]
+    assert dt.timedelta(0) <= signed_at - box_time <= dt.timedelta(seconds=5), (box_time, signed_at)
     assert "时间戳服务TSAtime" in flat
     fonts = subprocess.run(["pdffonts", str(packet)], capture_output=True, text=True, check=True).stdout
     cjk = [line for line in fonts.splitlines() if "ConsentkitCJKSC" in line]
@@ -414,3 +421,25 @@ def test_the_identity_document_is_bound_by_a_keyed_hmac(
     assert code == 1 and "does NOT match" in out
     code, _, err = run([*w, "--document", "110101199004180023"], capsys)
     assert code == 3 and "is not TYPE:NUMBER" in err
+
+
+def test_the_seal_is_refused_once_a_one_time_certificate_has_expired(
+    workspace: tuple[Workspace, WorkspacePki], tmp_path: Path
+) -> None:
+    """docs/signing.md: the packet must be sealed within the one-time certificate's 30 days; after that the seal is
+    refused (long-term validation would fail) and the patient signs a new packet."""
+    from consentkit.pki import ONE_TIME_DAYS
+
+    ws, _ = workspace
+    pdf = small_packet(tmp_path / "p", roles=("clinic", "physician", "patient"))
+    case = load_case(case_file(tmp_path))[0]
+    sign(ws, pdf, "clinic")
+    sign(ws, pdf, "physician", PHYSICIAN)
+    patient = sign(ws, pdf, "patient", case=case, seal=False)
+    assert patient.seal is None  # type: ignore[attr-defined]
+    before = pdf.read_bytes()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=ONE_TIME_DAYS + 1)
+    with pytest.raises(RefusedError, match=f"the certificate of {PATIENT} expired on .*can no longer be sealed"):
+        sign(ws, pdf, "seal", now=later)
+    assert pdf.read_bytes() == before
+    assert sign(ws, pdf, "seal").pades_level == "B-LTA"  # type: ignore[attr-defined]  # in time, it seals

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from _signing_fixtures import (
+    GUARDIAN,
     PASSPHRASE,
     PATIENT,
     PHYSICIAN,
@@ -16,6 +17,7 @@ from _signing_fixtures import (
     SignedPacket,
     case_file,
     extract_signatures,
+    guardian_signed_packet,
     make_workspace,
     nss_db,
     openssl_cms_verify,
@@ -36,7 +38,22 @@ SECRET = PASSPHRASE.encode()
 
 @pytest.fixture(scope="module")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> SignedPacket:
+    """The example case with a witness, built by the packet renderer."""
     return real_signed_packet(tmp_path_factory.mktemp("real"))
+
+
+@pytest.fixture(scope="module")
+def guardian(tmp_path_factory: pytest.TempPathFactory) -> SignedPacket:
+    """A minor's packet: the guardian signs with a one-time certificate, a witness too."""
+    return guardian_signed_packet(tmp_path_factory.mktemp("guardian"))
+
+
+@pytest.fixture(params=["witness", "guardian"])
+def packet(request: pytest.FixtureRequest) -> SignedPacket:
+    """Each packet checked three ways."""
+    fixture = "signed" if request.param == "witness" else "guardian"
+    result: SignedPacket = request.getfixturevalue(fixture)
+    return result
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -49,63 +66,73 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out.out, out.err
 
 
-def test_consentkit_verify_reports_every_signature(signed: SignedPacket, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["verify", str(signed.pdf), "--json", "--trust", str(signed.root)], capsys)
+def _fields(packet: SignedPacket) -> list[str]:
+    return [f"sig-{role}" for role in packet.roles] + ["sig-clinic-seal", "sig-document-timestamp"]
+
+
+def test_consentkit_verify_reports_every_signature(packet: SignedPacket, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["verify", str(packet.pdf), "--json", "--trust", str(packet.root)], capsys)
     assert code == 0, out + err
     report = json.loads(out)
     assert report["ok"] and report["sealed"] and report["pades_level"] == "B-LTA" and report["reasons"] == []
-    assert report["required_roles"] == ["clinic", "physician", "patient"] == report["signed_roles"]
+    assert report["required_roles"] == list(packet.roles) == report["signed_roles"]
+    assert "witness" in packet.roles
     assert report["packet_matches"] is True
     sigs = {s["field"]: s for s in report["signatures"]}
-    assert list(sigs) == ["sig-clinic", "sig-physician", "sig-patient", "sig-clinic-seal", "sig-document-timestamp"]
+    assert list(sigs) == _fields(packet)
     for s in report["signatures"]:
         assert s["intact"] and s["valid"] and s["trusted"], s
         assert s["timestamp"]["time"] and "Time-Stamping Authority" in s["timestamp"]["tsa"]
         assert s["covers_revision"]
-    for field in ("sig-clinic", "sig-physician", "sig-patient", "sig-clinic-seal"):
+    for field in _fields(packet)[:-1]:
         assert sigs[field]["ltv"] and sigs[field]["pades_level"] == "B-LTA"
         assert len(sigs[field]["chain"]) == 3
-    assert sigs["sig-physician"]["signer"] == PHYSICIAN and sigs["sig-patient"]["signer"] == PATIENT
+    assert sigs["sig-physician"]["signer"] == PHYSICIAN and sigs["sig-witness"]["signer"] == WITNESS
+    one_time = "sig-guardian" if "guardian" in packet.roles else "sig-patient"
+    assert sigs[one_time]["signer"] == (GUARDIAN if "guardian" in packet.roles else PATIENT)
+    assert sigs[one_time]["binding"].startswith(f"one-time certificate for case {_case_id(packet)}")
     assert sigs["sig-clinic"]["docmdp"] == "form filling and signing"
     assert sigs["sig-clinic-seal"]["docmdp"] == "no changes" and sigs["sig-clinic-seal"]["locks_fields"]
     assert sigs["sig-clinic-seal"]["modification"] == "validation data and timestamps only"
-    assert sigs["sig-patient"]["binding"].startswith("one-time certificate for case C-2026-0042")
     assert sigs["sig-document-timestamp"]["covers_whole_file"]
-    # only the document timestamp's own value is outside every signature
+    # only the document timestamp's own value is outside every signature: all of it, '<' to '>'
     assert [u["what"] for u in report["uncovered"]] == [
         "the last signature's own value (/Contents), checked by itself",
         "zero padding of the last signature's /Contents",
     ]
+    _, b, c, _ = sigs["sig-document-timestamp"]["byte_range"]
+    assert (report["uncovered"][0]["start"], report["uncovered"][-1]["end"]) == (b, c)
+    assert report["uncovered"][0]["end"] == report["uncovered"][1]["start"]
 
 
-def test_pdfsig_agrees(signed: SignedPacket, tmp_path: Path) -> None:
-    blocks = pdfsig(signed.pdf, nss_db(tmp_path / "nss", signed.root))
-    assert [b["Signature Field Name"] for b in blocks] == [
-        "sig-clinic",
-        "sig-physician",
-        "sig-patient",
-        "sig-clinic-seal",
-        "sig-document-timestamp",
-    ]
+def _case_id(packet: SignedPacket) -> str:
+    from consentkit.case import load_case
+
+    return load_case(packet.case)[0].case_id
+
+
+def test_pdfsig_agrees(packet: SignedPacket, tmp_path: Path) -> None:
+    blocks = pdfsig(packet.pdf, nss_db(tmp_path / "nss", packet.root))
+    assert [b["Signature Field Name"] for b in blocks] == _fields(packet)
     for block in blocks[:-1]:
         assert block["Signature Validation"] == "Signature is Valid.", block
         assert block["Certificate Validation"] == "Certificate is Trusted.", block
     assert blocks[-1]["Coverage"] == "Total document signed"  # pdfsig cannot check document timestamps
 
 
-def test_openssl_agrees(signed: SignedPacket, tmp_path: Path) -> None:
-    issuing = signed.pki.cert_path("issuing-ca")
-    signatures = extract_signatures(signed.pdf.read_bytes())
-    assert len(signatures) == 5
+def test_openssl_agrees(packet: SignedPacket, tmp_path: Path) -> None:
+    issuing = packet.pki.cert_path("issuing-ca")
+    signatures = extract_signatures(packet.pdf.read_bytes())
+    assert len(signatures) == len(_fields(packet))
     for sig in signatures:
         if sig.is_document_timestamp:
-            result = openssl_ts_verify(sig.cms, sig.signed_bytes, signed.root, issuing, tmp_path)
+            result = openssl_ts_verify(sig.cms, sig.signed_bytes, packet.root, issuing, tmp_path)
             assert result.returncode == 0 and "Verification: OK" in result.stdout, result.stderr
             continue
-        result = openssl_cms_verify(sig, signed.root, tmp_path)
+        result = openssl_cms_verify(sig, packet.root, tmp_path)
         assert result.returncode == 0 and "Verification successful" in result.stderr, result.stderr
         assert sig.token is not None
-        result = openssl_ts_verify(sig.token, sig.signature_value, signed.root, issuing, tmp_path)
+        result = openssl_ts_verify(sig.token, sig.signature_value, packet.root, issuing, tmp_path)
         assert result.returncode == 0 and "Verification: OK" in result.stdout, result.stderr
 
 
@@ -125,7 +152,7 @@ def test_manifest_attached_to_the_pdf_is_used_when_none_is_beside_it(signed: Sig
     report = verify_packet(lone, trust_roots=[signed.pki.root])
     assert report.ok, report.reasons
     assert report.manifest == "attached to the PDF" and report.packet_matches is None
-    assert report.required_roles == ["clinic", "physician", "patient"]
+    assert report.required_roles == ["clinic", "physician", "patient", "witness"]
 
 
 def test_each_field_is_bound_to_a_certificate_of_its_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

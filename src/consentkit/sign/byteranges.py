@@ -306,15 +306,16 @@ def uncovered(data: bytes, signatures: list[RawSignature]) -> list[Uncovered]:
     result: list[Uncovered] = []
     for start, end in gaps:
         owner = next((s for s in signatures if s.ranges[1] == start and s.ranges[2] == end), None)
-        if owner is not None:
+        if owner is not None:  # the whole gap, '<' to '>': the value, then its padding with the closing '>'
             cms_end = owner.padding[0]
+            if owner.padding[1] <= cms_end:
+                result.append(Uncovered(start, end, "the last signature's own value (/Contents), checked by itself"))
+                continue
             result.append(Uncovered(start, cms_end, "the last signature's own value (/Contents), checked by itself"))
-            if owner.padding[1] > cms_end:
-                tail = data[cms_end : owner.padding[1]]
-                what = "zero padding of the last signature's /Contents"
-                if tail.strip(b"0"):
-                    what = "padding of the last signature's /Contents (not zeros: changed, but covered by nothing)"
-                result.append(Uncovered(cms_end, owner.padding[1], what))
+            what = "zero padding of the last signature's /Contents"
+            if data[cms_end : owner.padding[1]].strip(b"0"):
+                what = "padding of the last signature's /Contents (not zeros: changed, but covered by nothing)"
+            result.append(Uncovered(cms_end, end, what))
             continue
         if not signatures or start >= max(s.end for s in signatures):
             tail = data[start:end]

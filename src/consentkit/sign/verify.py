@@ -268,9 +268,10 @@ def _check_parsed(
     later_doc_ts = {s.signed_revision for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"}
     for sig in signatures:
         is_doc_ts = sig.sig_object.get("/Type") == "/DocTimeStamp"
-        role = "document-timestamp" if is_doc_ts else profile.role_for_field(sig.field_name)
+        name = str(sig.field_name)  # a plain str: pyHanko's string object holds the whole reader (asdict copies it)
+        role = "document-timestamp" if is_doc_ts else profile.role_for_field(name)
         check = SignatureCheck(
-            sig.field_name, role, "document-timestamp" if is_doc_ts else "signature", sig.signed_revision, (0, 0, 0, 0)
+            name, role, "document-timestamp" if is_doc_ts else "signature", sig.signed_revision, (0, 0, 0, 0)
         )
         try:
             check.byte_range = tuple(int(v) for v in sig.sig_object["/ByteRange"])  # type: ignore[assignment]
