@@ -261,3 +261,38 @@ def test_parallel_verification_finds_the_same_problems(
     found = "\n".join(str(p) for p in one.problems)
     for expected in ("event 10: content", "event 20: events 20-21 are missing", "event 40", "event 50: column time"):
         assert expected in found
+
+
+def test_ranges_of_subtrees_in_workers_find_what_one_process_finds(
+    audit_url: str, tsa: WorkspaceTsa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers check the subtrees inside their ranges and return each range's top hash; this process checks the
+    levels above and counts every level, so a hash edited at a range's top, one deleted inside a range, and one
+    stored beyond the log's size are all named as one process names them."""
+    import consentkit.audit.verify as verify_module
+    from consentkit.audit.verify_ranges import split
+
+    monkeypatch.setattr(verify_module, "PARALLEL_FROM", 0)
+    log, _ = build_log(audit_url, tsa, [40, 30])
+    k, bounds = split(70, 2)
+    assert k == 4 and bounds[0] == (0, 16) and bounds[-1] == (64, 70)
+    parallel = log.verify(workers=2)
+    serial = log.verify(workers=1)
+    assert parallel.ok and serial.ok and parallel.subtrees_checked == serial.subtrees_checked
+    db = RawDb(audit_url)
+    try:
+        db.run("UPDATE nodes SET hash = ? WHERE level = 4 AND idx = 1", b"\x11" * 32)  # a range's top
+        db.run("DELETE FROM nodes WHERE level = 2 AND idx = 9")  # inside a range
+        db.run("INSERT INTO nodes (level, idx, hash) VALUES (3, 9, ?)", b"\x22" * 32)  # beyond the log's size
+    finally:
+        db.close()
+    one, two = log.verify(workers=1), log.verify(workers=2)
+    log.close()
+    assert [str(p) for p in one.problems] == [str(p) for p in two.problems]
+    found = "\n".join(str(p) for p in two.problems)
+    for expected in (
+        "subtree level 4 index 1: does not match the hash of its two children",
+        "subtree level 2 index 9: is missing",
+        "subtree level 3 index 9: is stored beyond the log's 70 events",
+    ):
+        assert expected in found, found

@@ -15,12 +15,14 @@ Checked, in one read snapshot:
 
 What it cannot see: someone holding both the audit-log key and the database can rewrite everything after the
 newest head that left the building. Heads are exported (evidence bundles, auditors) and timestamped for that.
+
+A big log is checked in worker processes, on ranges of leaves (:mod:`consentkit.audit.verify_ranges`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -73,24 +75,29 @@ class VerifyReport:
         self.problems.append(Problem(where, what, (section, position)))
 
     def sorted_problems(self) -> list[Problem]:
-        return sorted(self.problems, key=lambda p: p.rank)
+        """The problems in report order, each once (a range worker and a re-check may name the same one)."""
+        return sorted(dict.fromkeys(self.problems), key=lambda p: p.rank)
 
 
 EVENTS, SUBTREES, HEADS, EXPORTED, KEPT = range(5)
 
 
-def _level(snap: Snapshot, report: VerifyReport, level: int, width: int) -> list[bytes | None]:
-    """The stored hashes of one level as a list by index (None where missing); reports missing and extra ones."""
+def _level(
+    snap: Snapshot, report: VerifyReport, level: int, width: int, low: int = 0, whole: bool = True
+) -> list[bytes | None]:
+    """The stored hashes of one level, indexes ``low`` to ``width - 1``, as a list (None where missing); reports
+    missing ones, and (``whole``: the level to its end) extra ones beyond ``width``."""
     rows: list[tuple[int, bytes]] = []
-    for batch in snap.level_hashes(level):
+    for batch in snap.level_hashes(level, low, None if whole else width):
         rows.extend(batch)
-    if len(rows) == width and (not rows or int(rows[-1][0]) == width - 1):  # dense: the primary key is unique
+    want = width - low
+    if len(rows) == want and (not rows or int(rows[-1][0]) == width - 1):  # dense: the primary key is unique
         return [h if type(h) is bytes else blob(h) for _, h in rows]
-    hashes: list[bytes | None] = [None] * width
+    hashes: list[bytes | None] = [None] * want
     for index, value in rows:
         index = int(index)
         if index < width:
-            hashes[index] = blob(value)
+            hashes[index - low] = blob(value)
         elif level == 0:
             report.add(f"event {index}", "is missing but its leaf hash is stored (log truncated?)", EVENTS, index)
         else:
@@ -99,9 +106,10 @@ def _level(snap: Snapshot, report: VerifyReport, level: int, width: int) -> list
                 where, f"is stored beyond the log's {report.size} events (log truncated?)", SUBTREES, _pos(level, index)
             )
     if level:
-        for index, found in enumerate(hashes):
+        for offset, found in enumerate(hashes):
             if found is None:
-                report.add(f"subtree level {level} index {index}", "is missing", SUBTREES, _pos(level, index))
+                where = f"subtree level {level} index {low + offset}"
+                report.add(where, "is missing", SUBTREES, _pos(level, low + offset))
     return hashes
 
 
@@ -133,39 +141,34 @@ def _check_events(snap: Snapshot, report: VerifyReport, start: int, end: int, st
     (:mod:`consentkit.audit.fastform`) with matching columns is checked a column at a time, in comprehensions;
     any other batch goes row by row through :func:`_check_rows`, which says what is wrong."""
     sha256 = hashlib.sha256
-    never = re.compile(b"(?!)")
-    get = FAST.by_type.get
-    cased = {p for p in FAST.by_type.values() if "case" in p.groupindex}
+    fullmatch = {kind: pattern.fullmatch for kind, pattern in FAST.by_type.items()}
+    cased = {kind for kind, p in FAST.by_type.items() if "case" in p.groupindex}  # names: hashing a Pattern is slow
+    group_time, group_case, group_refs = (operator.methodcaller("group", g) for g in ("time", "case", "refs"))
     expected = start
     for batch in snap.event_batches(start, end):
         indexes, kinds, cases, times, bodies = zip(*batch, strict=True)
         first, n = indexes[0], len(batch)
         fine = first == expected and indexes[-1] == first + n - 1
-        if fine:
-            try:  # a value of the wrong type (text where bytes belong) sends the batch row by row
-                fine = [sha256(b"\x00" + b).digest() for b in bodies] == stored.run(first, n)
-            except TypeError:
-                fine = False
-        if fine:
-            matches = [get(k, never).fullmatch(b) for k, b in zip(kinds, bodies, strict=True)]
-            fine = None not in matches
-        if fine:
-            try:
-                fine = [m["time"] for m in matches] == [t.encode() for t in times]  # type: ignore[index]
-            except AttributeError:
-                fine = False
-        if fine:
-            try:
-                fine = [m["case"] if m.re in cased else None for m in matches] == [  # type: ignore[union-attr,index]
+        try:  # a value of the wrong type (text where bytes belong), an unknown type: the batch goes row by row
+            fine = fine and [sha256(b"\x00" + b).digest() for b in bodies] == stored.run(first, n)
+            matches = [fullmatch[k](b) for k, b in zip(kinds, bodies, strict=True)] if fine else []
+            fine = fine and None not in matches
+            # the copied-out columns, a batch at a time: joined with NUL, which no valid value holds, so equal
+            # joins mean equal values
+            fine = fine and b"\0".join(map(group_time, matches)) == "\0".join(times).encode()
+            if fine and cased.issuperset(kinds):
+                fine = b"\0".join(map(group_case, matches)) == "\0".join(cases).encode()
+            elif fine:
+                fine = [m["case"] if k in cased else None for m, k in zip(matches, kinds, strict=True)] == [  # type: ignore[index]
                     None if c is None else c.encode() for c in cases
                 ]
-            except AttributeError:
-                fine = False
+        except (TypeError, KeyError, AttributeError):
+            fine = False
         if fine:
-            with_refs = [i for i, m in enumerate(matches) if m["refs"] != b"[]"]  # type: ignore[index]
-            for i in with_refs:
-                refs = REF.findall(matches[i]["refs"])  # type: ignore[index]
-                _check_refs(report, first + i, [(int(a), "sha256:" + h.decode()) for a, h in refs], stored)
+            for i, refs in enumerate(map(group_refs, matches)):
+                if refs != b"[]":
+                    found = REF.findall(refs)
+                    _check_refs(report, first + i, [(int(a), "sha256:" + h.decode()) for a, h in found], stored)
         else:
             _check_rows(report, batch, expected, stored)
         expected = indexes[-1] + 1
@@ -241,19 +244,31 @@ def _check_refs(report: VerifyReport, index: int, refs: list[tuple[int, str]], s
             report.add(f"event {index}", f"refers to event {ref_index} with the wrong leaf hash", EVENTS, index)
 
 
-def _check_subtrees(snap: Snapshot, report: VerifyReport, size: int, leaves: list[bytes | None]) -> None:
-    """Section 2: each stored level against the hashes of its children one level down, a whole level at a time;
-    stored subtrees above the log's size are reported too."""
+def _check_subtrees(
+    snap: Snapshot,
+    report: VerifyReport,
+    size: int,
+    below: list[bytes | None],
+    level: int = 0,
+    low: int = 0,
+    whole: bool = True,
+    counts: dict[int, int] | None = None,
+) -> tuple[int, list[bytes | None]]:
+    """Section 2: each stored level against the hashes of its children one level down, a whole level at a time,
+    from ``below`` (the stored hashes of ``level`` from index ``low``), up to the top; ``whole``: stored subtrees
+    beyond the log's ``size`` are reported too. A range worker passes ``whole=False``, its range's end as ``size``
+    and its first leaf as ``low``: it stops where its range holds one subtree, and returns (level, hashes) there."""
     sha256 = hashlib.sha256
-    below = leaves
-    levels = dict(snap.node_levels())
-    top = max(levels, default=0)
-    level = 0
-    while (size >> level) > 1 or level < top:
+    if counts is None and whole:
+        counts = dict(snap.node_levels())
+    top = max(counts or {0: 0}) if whole else 0  # ``counts``: each level's stored hashes, when the caller has them
+    start = low << level  # the first leaf covered
+    while ((size >> level) - (start >> level)) > 1 or level < top:
         level += 1
+        lo = start >> level
         width = size >> level
-        stored = _level(snap, report, level, width)
-        left, right = below[0 : 2 * width : 2], below[1 : 2 * width : 2]
+        stored = _level(snap, report, level, width, lo, whole)
+        left, right = below[0 : 2 * (width - lo) : 2], below[1 : 2 * (width - lo) : 2]
         if None in left or None in right:
             computed: list[bytes | None] = [
                 None if a is None or b is None else sha256(b"\x01" + a + b).digest()
@@ -262,17 +277,20 @@ def _check_subtrees(snap: Snapshot, report: VerifyReport, size: int, leaves: lis
         else:
             computed = [sha256(b"\x01" + a + b).digest() for a, b in zip(left, right, strict=True)]  # type: ignore[operator]
         if computed != stored:
-            for index, (want, have) in enumerate(zip(computed, stored, strict=True)):
+            for offset, (want, have) in enumerate(zip(computed, stored, strict=True)):
+                where = f"subtree level {level} index {lo + offset}"
                 if have is not None and want is not None and want != have:
-                    where = f"subtree level {level} index {index}"
                     report.add(
-                        where, "does not match the hash of its two children (edited?)", SUBTREES, _pos(level, index)
+                        where,
+                        "does not match the hash of its two children (edited?)",
+                        SUBTREES,
+                        _pos(level, lo + offset),
                     )
                 elif have is not None and want is None:
-                    where = f"subtree level {level} index {index}"
-                    report.add(where, "has no stored children", SUBTREES, _pos(level, index))
+                    report.add(where, "has no stored children", SUBTREES, _pos(level, lo + offset))
         report.subtrees_checked += len(stored) - stored.count(None)
         below = stored
+    return level, below
 
 
 def _check_head(
@@ -326,11 +344,15 @@ def verify_snapshot(
     report = VerifyReport()
     size = snap.size()
     report.size = size
-    pool = _start_workers(url, size, workers) if url is not None and workers > 1 and size >= PARALLEL_FROM else None
-    leaves = _level(snap, report, 0, size)
-    if pool is None:
+    ranges = None
+    if url is not None and workers > 1 and size >= max(PARALLEL_FROM, 2):
+        from consentkit.audit.verify_ranges import start_ranges
+
+        ranges = start_ranges(url, size, workers)
+    else:
+        leaves = _level(snap, report, 0, size)
         _check_events(snap, report, 0, size, _Leaves(leaves, 0, snap))
-    _check_subtrees(snap, report, size, leaves)
+        _check_subtrees(snap, report, size, leaves)
     try:
         report.root = merkle.tree_root(size, snap.read_nodes)
     except merkle.ProofError as exc:
@@ -373,46 +395,10 @@ def verify_snapshot(
         _check_head(snap, report, sth, where, section, n, public_key, verify_token)
         if (sth.checkpoint, sth.signature, sth.token) not in stored:  # every head is stored before it leaves
             report.add(where, "is not among the log's stored heads (head rows deleted or log rolled back?)", section, n)
-    if pool is not None:
-        executor, futures = pool
-        with executor:
-            for future in futures:
-                problems, checked = future.result()
-                report.events_checked += checked
-                for problem in problems:
-                    report.add(problem.where, problem.what, *problem.rank)
+    if ranges is not None:
+        ranges.finish(snap, report)
     report.problems = report.sorted_problems()
     return report
 
 
 PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves
-
-
-def _start_workers(url: str, size: int, workers: int) -> tuple[Any, list[Any]]:
-    """Section 1 in ``workers`` processes, each on its own range of events and its own database connection,
-    while this process checks the subtrees and heads. Rows below ``size`` never change (the log only appends), so
-    each worker's snapshot agrees with ours on them."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-    step = -(-size // workers)
-    futures = [executor.submit(_events_worker, url, a, min(a + step, size)) for a in range(0, size, step)]
-    return executor, futures
-
-
-def _events_worker(url: str, start: int, end: int) -> tuple[list[Problem], int]:
-    from consentkit.audit.store import open_store
-
-    report = VerifyReport()
-    store = open_store(url, migrate=False)
-    try:
-        with store.snapshot() as snap:
-            hashes: list[bytes | None] = [None] * (end - start)
-            for batch in snap.level_hashes(0, start, end):
-                for index, value in batch:
-                    hashes[int(index) - start] = bytes(value)
-            _check_events(snap, report, start, end, _Leaves(hashes, start, snap))
-    finally:
-        store.close()
-    return report.problems, report.events_checked
