@@ -41,10 +41,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.path import ValidationPath
 
-_original = ValidationPath.truncate_to_issuer_and_append
-_original_hex = generic.read_hex_string_from_stream
-_original_objstm: Any = PdfFileReader._get_object_from_stream
-_original_xref: Any = xref.parse_xref_stream
+_original: Any = getattr(ValidationPath, "truncate_to_issuer_and_append", None)
+_original_hex: Any = getattr(generic, "read_hex_string_from_stream", None)
+_original_objstm: Any = getattr(PdfFileReader, "_get_object_from_stream", None)
+_original_xref: Any = getattr(xref, "parse_xref_stream", None)
 _APPLIED = "_consentkit_anchor_fix"
 _PDF_WHITESPACE = b"\x00\t\n\x0c\r "
 _HEX = b"0123456789abcdefABCDEF"
@@ -145,7 +145,50 @@ def _truncate_to_issuer_and_append(self: ValidationPath, cert: Any) -> Validatio
     return result
 
 
+# What each patch replaces, with the parameters it was written against (pyHanko 0.38, certvalidator 0.33; pinned
+# below 0.39 / 0.34 in pyproject.toml). A changed signature means the private code changed: the patch is then not
+# applied, and tests/test_verify_pyhanko_fixes.py fails loudly.
+TARGETS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "pyhanko_certvalidator.path.ValidationPath.truncate_to_issuer_and_append": (_original, ("self", "cert")),
+    "pyhanko.pdf_utils.generic.read_hex_string_from_stream": (_original_hex, ("stream",)),
+    "pyhanko.pdf_utils.reader.PdfFileReader._get_object_from_stream": (
+        _original_objstm,
+        ("self", "idnum", "stmnum", "idx"),
+    ),
+    "pyhanko.pdf_utils.xref.parse_xref_stream": (_original_xref, ("xref_stream", "strict")),
+}
+# where the anchor fix takes effect: certvalidator's CRL issuer path search must still call the patched method
+CALLERS = {"pyhanko_certvalidator.revinfo.validate_crl": "truncate_to_issuer_and_append"}
+
+
+def check_targets() -> list[str]:
+    """What no longer matches the code the patches were written for (empty when all is as expected)."""
+    import importlib
+    import inspect
+
+    problems = []
+    for name, (original, expected) in TARGETS.items():
+        if not callable(original):
+            problems.append(f"{name} is missing")
+            continue
+        params = tuple(inspect.signature(original).parameters)
+        if params != expected:
+            problems.append(f"{name} takes {params}, the patch was written for {expected}")
+    for module_name, method in CALLERS.items():
+        source = inspect.getsource(importlib.import_module(module_name))
+        if method not in source:
+            problems.append(f"{module_name} no longer calls {method}: the anchor fix would do nothing")
+    return problems
+
+
+_checked: list[bool] = []  # once per process: whether the targets match
+
+
 def apply() -> None:
+    if not _checked:
+        _checked.append(not check_targets())
+    if not _checked[0]:  # private code changed under us: patch nothing rather than something different
+        return
     if not getattr(ValidationPath, _APPLIED, False):
         ValidationPath.truncate_to_issuer_and_append = _truncate_to_issuer_and_append  # type: ignore[method-assign]
         setattr(ValidationPath, _APPLIED, True)
