@@ -236,3 +236,18 @@ def test_values_of_the_wrong_type_and_a_damaged_file_are_findings(
             Path(str(path) + suffix).unlink(missing_ok=True)
         code, _, err = run(["audit", "verify"], capsys)
         assert code == 1 and "cannot be read" in err
+
+
+def test_every_head_the_workspace_makes_is_kept_outside_the_database(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The workflow's and the reviewers' logs (review.approvals.open_log) keep their heads too, not only 'audit
+    head'."""
+    from consentkit.review.approvals import open_log
+
+    fill(ws, 3)
+    with open_log(ws, PASSPHRASE.encode()) as log:
+        made = log.head()
+        assert log.kept is not None
+        kept = [k.head.checkpoint for k in log.kept.read() if k.head is not None]
+    assert made.checkpoint in kept

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from consentkit.errors import ConsentkitError, InputError, RefusedError, SigningError, SpecError, VerificationError
 from consentkit.manifest import ApprovalRef
@@ -180,32 +180,12 @@ def _check_one_role_per_person(
 
 
 def open_log(ws: Workspace, secret: bytes | None) -> AuditLog:
-    """The workspace's audit log (as :meth:`AuditLog.for_workspace`), its heads signed and timestamped with
-    ``secret`` (the workspace passphrase) when given, rather than asking for it a second time."""
-    from consentkit import keystore
-    from consentkit.audit.heads import KEY_FILE, PUBLIC_KEY_FILE, HeadSigner, load_public_key
-    from consentkit.audit.log import AuditLog, workspace_token_verifier
+    """The workspace's audit log (:meth:`AuditLog.for_workspace`: its heads kept outside the database too), its
+    heads signed and timestamped with ``secret`` (the workspace passphrase) when given, rather than asking for it a
+    second time."""
+    from consentkit.audit.log import AuditLog
 
-    if secret is None:
-        return AuditLog.for_workspace(ws)
-    key, pki = secret, keystore.pki_dir(ws)
-
-    def signer() -> HeadSigner:
-        return HeadSigner(keystore.load_private_key(pki / KEY_FILE, key))
-
-    def timestamper() -> Any:
-        from consentkit.tsa import external_tsa, workspace_timestamper
-
-        return external_tsa(ws) or workspace_timestamper(ws, key)
-
-    public = pki / PUBLIC_KEY_FILE
-    return AuditLog.open(
-        ws.database_url(),
-        signer=signer,
-        timestamper=timestamper,
-        public_key=load_public_key(public) if public.exists() else None,
-        verify_token=workspace_token_verifier(ws),
-    )
+    return AuditLog.for_workspace(ws, secret=secret)
 
 
 def _claim(stem: Path, data: bytes) -> Path:
