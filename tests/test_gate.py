@@ -209,11 +209,20 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_cli_refusal_lists_reasons_and_exits_1_pass_exits_0(
     clinic: Clinic, earliest: dt.datetime, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the command opens the workspace's log; here it gets the demo's, whose TSA follows the simulated clock
+    from contextlib import contextmanager
+
     from consentkit.audit import clock
     from consentkit.demo import demo_log
 
-    # the command opens the workspace's log; here it gets the demo's, whose TSA follows the simulated clock
-    monkeypatch.setattr("consentkit.review.approvals.open_log", lambda ws, secret: demo_log(ws, SECRET))
+    @contextmanager
+    def demo_opened(ws: object, log: object, secret: object = None) -> object:
+        with demo_log(ws, SECRET) as own:
+            yield own
+
+    import sys
+
+    monkeypatch.setattr(sys.modules["consentkit.workflow.checkin"], "opened", demo_opened)
     w = ["-w", str(clinic.ws.root)]
     with clock.simulated(earliest - dt.timedelta(hours=5)):
         code, out, err = run([*w, "checkin", "C-GATE-FULL", "--lang", "en", "--actor", "li.na"], capsys)
@@ -224,6 +233,7 @@ def test_cli_refusal_lists_reasons_and_exits_1_pass_exits_0(
         code, out, err = run([*w, "checkin", "C-GATE-FULL", "--at", late.isoformat()], capsys)
     assert code == 0, out + err
     assert "PASSED" in out and "procedure.started" in out
+    assert "the RFC 3161 time of the tree head made just before" in out
     code, out, err = run([*w, "checkin", "C-GATE-MINOR"], capsys)
     assert code == 1 and "1. 患者未成年，监护人还没有签署" in out  # the clinic's first language by default
 

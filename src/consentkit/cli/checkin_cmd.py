@@ -16,7 +16,10 @@ from consentkit.errors import EXIT_PROBLEMS
 @click.command()
 @click.argument("case_id")
 @click.option(
-    "--at", "at_text", metavar="TIME", help="Check-in time (ISO 8601; without a zone, the clinic's). Default: now."
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="Check-in time (ISO 8601; without a zone, the clinic's). Default: now; never more than 2 minutes ahead.",
 )
 @click.option(
     "--physician",
@@ -100,6 +103,11 @@ def print_decision(result: Any, zone: Any, locale: str, echo: Any = click.echo) 
         echo(
             f"  - cooling-off: signed {local_time(d.consent_signed_at, zone)}; {d.period.describe('en')}; "
             f"earliest start {local_time(d.earliest, zone)}"
+        )
+    if d.proven_after is not None:
+        echo(
+            f"  - checked in after {local_time(d.proven_after, zone)}, the RFC 3161 time of the tree head made just "
+            "before (named in the check-in event)"
         )
     if d.physician_signer:
         echo(f"  - operating physician {d.operating_physician or d.physician_signer} signed the disclosure")
