@@ -13,6 +13,7 @@ import pytest
 from freezegun import freeze_time
 
 from _signing_fixtures import (
+    PASSPHRASE,
     OpensslTsa,
     SignedPacket,
     case_file,
@@ -104,3 +105,51 @@ def test_signing_through_an_independent_tsa_with_failover(openssl_tsa: OpensslTs
         assert token is not None
         result = openssl_ts_verify(token, data, openssl_tsa.root_pem, openssl_tsa.dir / "tsa.pem", tmp_path)
         assert result.returncode == 0, result.stderr
+
+
+def test_renewing_the_archival_timestamp_keeps_a_packet_valid_past_its_tsa(
+    openssl_tsa: OpensslTsa, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed packet's newest timestamp (the embedded TSA's, whose certificate is valid 15 years) is renewed in
+    year 14 — frozen clock — by a TSA valid longer (an independent openssl TSA here); in year 16 the packet still
+    verifies offline, while a copy that was not renewed does not. Renewing in year 16 is too late."""
+    from consentkit.cli import main
+    from consentkit.errors import SigningError
+    from consentkit.sign.archive import renew_archive_timestamp
+
+    ws, pki = make_workspace(tmp_path / "ws")
+    pdf = small_packet(tmp_path / "packet")
+    sign_all(ws, pdf, case_file(tmp_path), ("clinic", "physician", "patient", "witness"))
+    kept = tmp_path / "not-renewed.pdf"
+    kept.write_bytes(pdf.read_bytes())
+    shutil.copy(openssl_tsa.root_pem, ws.signatures_dir / "trust" / "independent-tsa.pem")
+    config = ws.root / "consentkit.toml"
+    config.write_text(config.read_text().replace("tsa_urls = []", f'tsa_urls = ["{openssl_tsa.url}"]'))
+    ws = Workspace(ws.root, load_config(config))
+    roots = [pki.root, *load_certificates(openssl_tsa.root_pem)]
+    now = dt.datetime.now(dt.UTC)
+
+    cli_copy = tmp_path / "cli" / "packet.pdf"
+    cli_copy.parent.mkdir()
+    cli_copy.write_bytes(pdf.read_bytes())
+    with freeze_time(now + dt.timedelta(days=14 * 365), real_asyncio=True):
+        renewed = renew_archive_timestamp(ws, pdf, secret=PASSPHRASE.encode())
+    assert renewed.field == "sig-document-timestamp-2" and renewed.timestamps == 2
+    assert "OpenSSL Test TSA" in renewed.tsa_name
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    try:
+        main(["-w", str(ws.root), "sign", str(cli_copy), "--renew-archive"])
+    except SystemExit as exc:
+        assert exc.code == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "archival timestamp sig-document-timestamp-2" in out and "(2 document timestamps)" in out
+
+    year16 = now + dt.timedelta(days=16 * 365)
+    report = verify_packet(pdf, trust_roots=roots, at=year16)
+    assert report.ok, report.reasons
+    assert [c.field for c in report.signatures][-2:] == ["sig-document-timestamp", "sig-document-timestamp-2"]
+    assert all(c.ltv for c in report.signatures if c.kind == "signature")
+    stale = verify_packet(kept, trust_roots=roots, at=year16)
+    assert "sig-document-timestamp: the document timestamp is not from a trusted TSA" in stale.reasons
+    with freeze_time(year16, real_asyncio=True), pytest.raises(SigningError, match="no longer validates"):
+        renew_archive_timestamp(ws, kept, secret=PASSPHRASE.encode())

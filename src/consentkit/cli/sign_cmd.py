@@ -22,7 +22,13 @@ ROLES = ["clinic", "physician", "patient", "guardian", "witness", "seal"]
 
 @click.command()
 @click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--role", required=True, type=click.Choice(ROLES), help="Who signs now ('seal': the final clinic seal).")
+@click.option("--role", type=click.Choice(ROLES), help="Who signs now ('seal': the final clinic seal).")
+@click.option(
+    "--renew-archive",
+    is_flag=True,
+    help="Instead of a role: add a new archival (document) timestamp over a sealed packet and the validation data "
+    "of its newest one, before that one stops validating (PAdES LTA renewal).",
+)
 @click.option("--signer", metavar="NAME", help="Physician or witness: name, file slug or serial in 'pki list'.")
 @click.option("--pkcs11", "pkcs11_uri", metavar="URI", help="Sign with a key on a PKCS#11 token (pkcs11: URI).")
 @click.option(
@@ -65,7 +71,8 @@ ROLES = ["clinic", "physician", "patient", "guardian", "witness", "seal"]
 def sign(
     ctx: click.Context,
     pdf: Path,
-    role: str,
+    role: str | None,
+    renew_archive: bool,
     signer: str | None,
     pkcs11_uri: str | None,
     passphrase_env: str | None,
@@ -81,13 +88,20 @@ def sign(
     After the last role the clinic seal locks the packet and a document timestamp makes it PAdES B-LTA.
     The file is replaced atomically. Each signature is logged (document.signed) with a signed tree head; the
     patient and guardian are logged by their pseudonym, others by --actor (default: the signer's slug, or the
-    operating-system user for the clinic)."""
+    operating-system user for the clinic). With --renew-archive instead of --role: a new archival timestamp
+    keeps a sealed packet verifiable past its newest timestamp's TSA certificate (or CRLs)."""
     from consentkit import keystore
     from consentkit.case import load_case
     from consentkit.workflow import actor as make_actor
     from consentkit.workflow import sign_role
 
+    if (role is None) == (not renew_archive):
+        raise click.UsageError("give --role ROLE, or --renew-archive for a sealed packet")
     ws = needed_workspace(ctx)
+    if renew_archive:
+        _renew(ws, pdf, output, as_json)
+        return
+    assert role is not None
     who = make_actor(actor, "clinic") if actor else None
     case = load_case(case_path)[0] if case_path else None
     image = _read(signature_image) if signature_image else None
@@ -126,6 +140,21 @@ def sign(
     click.echo(
         f"logged: document.signed, audit event{'s' if len(step.events) > 1 else ''} {logged}; tree head of "
         f"{step.head.size} events signed and timestamped"
+    )
+
+
+def _renew(ws: Workspace, pdf: Path, output: Path | None, as_json: bool) -> None:
+    from consentkit import keystore
+    from consentkit.sign.archive import renew_archive_timestamp
+
+    result = renew_archive_timestamp(ws, pdf, secret=keystore.passphrase(ws), output=output)
+    if as_json:
+        click.echo(json.dumps(_result_dict(result), ensure_ascii=False, indent=2))
+        return
+    when = result.tsa_time.astimezone(ws.zone)
+    click.echo(
+        f"renewed {result.path}: archival timestamp {result.field} {when:%Y-%m-%d %H:%M:%S %Z} from {result.tsa_name} "
+        f"({result.timestamps} document timestamps); sha256 {result.sha256}  {result.size} bytes"
     )
 
 

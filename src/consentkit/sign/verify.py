@@ -260,42 +260,71 @@ def _check_parsed(
     trust_roots: Sequence[x509.Certificate],
     at: dt.datetime,
 ) -> list[SignatureCheck]:
+    """Document timestamps first, newest to oldest: the newest is judged at ``at``, each older one at the time the
+    next one proves it existed (an archival timestamp chain, renewed with ``sign --renew-archive``). Then the
+    signatures, whose timestamps may be judged at the time the first trusted document timestamp after them proves
+    they existed, once their TSA's certificate has expired."""
     raw_by_range = {s.ranges: s for s in raw}
-    checks: list[SignatureCheck] = []
     signatures = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
     spec = _validation_spec(trust_roots)
-    ts_context, dss_problem = _timestamp_context(trust_roots, reader, at)
-    later_doc_ts = {s.signed_revision for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"}
+    doc_ts = [s for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"]
+    done: dict[int, SignatureCheck] = {}
+    when = at
+    for sig in reversed(doc_ts):
+        check = _new_check(sig, profile, raw_by_range, is_doc_ts=True)
+        context, dss_problem = timestamp_context(trust_roots, reader, when)
+        if dss_problem:
+            check.problems.append(dss_problem)
+        _guarded(check, lambda c=check, s=sig, ctx=context: _check_doc_timestamp(c, s, ctx))
+        done[sig.signed_revision] = check
+        if _proves(check) and check.timestamp is not None and check.timestamp.time is not None:
+            when = check.timestamp.time
+    proofs = sorted((r, c.timestamp.time) for r, c in done.items() if _proves(c) and c.timestamp and c.timestamp.time)
     for sig in signatures:
-        is_doc_ts = sig.sig_object.get("/Type") == "/DocTimeStamp"
-        name = str(sig.field_name)  # a plain str: pyHanko's string object holds the whole reader (asdict copies it)
-        role = "document-timestamp" if is_doc_ts else profile.role_for_field(name)
-        check = SignatureCheck(
-            name, role, "document-timestamp" if is_doc_ts else "signature", sig.signed_revision, (0, 0, 0, 0)
+        if sig.signed_revision in done:
+            continue
+        check = _new_check(sig, profile, raw_by_range, is_doc_ts=False)
+        has_lta = any(r > sig.signed_revision for r in done)
+        poe = next((t for r, t in proofs if r > sig.signed_revision), None)
+        _guarded(
+            check,
+            lambda c=check, s=sig, h=has_lta, p=poe: _check_signature(c, s, spec, at, h, p, trust_roots, reader),
         )
-        try:
-            check.byte_range = tuple(int(v) for v in sig.sig_object["/ByteRange"])  # type: ignore[assignment]
-        except Exception:  # a damaged /ByteRange entry
-            check.problems.append("its /ByteRange cannot be read (altered)")
-        raw_sig = raw_by_range.get(check.byte_range)
-        if raw_sig is None:
-            check.problems.append("its /ByteRange could not be read from the file bytes")
-        else:
-            _apply_raw(check, raw_sig)
-        try:
-            if is_doc_ts:
-                if dss_problem:
-                    check.problems.append(dss_problem)
-                _check_doc_timestamp(check, sig, ts_context)
-            else:
-                has_lta = any(r > sig.signed_revision for r in later_doc_ts)
-                _check_signature(check, sig, spec, at, has_lta)
-        except ConsentkitError as exc:
-            check.problems.append(exc.message)
-        except Exception as exc:  # anything pyHanko or asn1crypto raise on damaged input
-            check.problems.append(f"could not be checked ({type(exc).__name__}: {_first_line(exc)})")
-        checks.append(check)
-    return checks
+        done[sig.signed_revision] = check
+    return [done[r] for r in sorted(done)]
+
+
+def _new_check(
+    sig: Any, profile: SigningProfile, raw_by_range: dict[tuple[int, int, int, int], Any], *, is_doc_ts: bool
+) -> SignatureCheck:
+    name = str(sig.field_name)  # a plain str: pyHanko's string object holds the whole reader (asdict copies it)
+    role = "document-timestamp" if is_doc_ts else profile.role_for_field(name)
+    kind = "document-timestamp" if is_doc_ts else "signature"
+    check = SignatureCheck(name, role, kind, sig.signed_revision, (0, 0, 0, 0))
+    try:
+        check.byte_range = tuple(int(v) for v in sig.sig_object["/ByteRange"])  # type: ignore[assignment]
+    except Exception:  # a damaged /ByteRange entry
+        check.problems.append("its /ByteRange cannot be read (altered)")
+    raw_sig = raw_by_range.get(check.byte_range)
+    if raw_sig is None:
+        check.problems.append("its /ByteRange could not be read from the file bytes")
+    else:
+        _apply_raw(check, raw_sig)
+    return check
+
+
+def _guarded(check: SignatureCheck, run: Any) -> None:
+    try:
+        run()
+    except ConsentkitError as exc:
+        check.problems.append(exc.message)
+    except Exception as exc:  # anything pyHanko or asn1crypto raise on damaged input
+        check.problems.append(f"could not be checked ({type(exc).__name__}: {_first_line(exc)})")
+
+
+def _proves(check: SignatureCheck) -> bool:
+    """A document timestamp that proves what it covers existed at its time."""
+    return check.intact and check.valid and check.trusted and not check.problems
 
 
 def _apply_raw(check: SignatureCheck, sig: byteranges.RawSignature) -> None:
@@ -324,7 +353,7 @@ def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
     trust = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in trust_roots])
     # Signer certificates: revocation data required, judged at signing time through the document timestamps.
     signer_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
-    ts_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=_ts_revocation())
+    ts_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=ts_revocation_policy())
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=signer_policy,
@@ -337,7 +366,7 @@ def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
     )
 
 
-def _ts_revocation() -> Any:
+def ts_revocation_policy() -> Any:
     """TSA certificates: revocation data is required when the certificate names where to find it (external TSAs);
     the embedded TSA's certificate names none. The newest timestamp is judged "now", when no fresh CRL can exist
     offline, so embedded revocation data is accepted however old (a revocation listed in it still fails)."""
@@ -356,7 +385,7 @@ def _ts_revocation() -> Any:
     )
 
 
-def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> tuple[Any, str]:
+def timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> tuple[Any, str]:
     """The validation context of the document timestamps, from the DSS; a damaged certificate or CRL in the DSS is
     left out and reported (second value) rather than raised from deep inside the certificate registry."""
     from asn1crypto import crl as asn1_crl
@@ -394,13 +423,22 @@ def _timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at:
         crls=crls,
         moment=at,
         allow_fetching=False,
-        revinfo_policy=_ts_revocation(),
+        revinfo_policy=ts_revocation_policy(),
     )
     problem = f"the validation data (DSS) holds {damaged} damaged certificate(s) or CRL(s)" if damaged else ""
     return context, problem
 
 
-def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime, has_lta: bool) -> None:
+def _check_signature(
+    check: SignatureCheck,
+    sig: Any,
+    spec: Any,
+    at: dt.datetime,
+    has_lta: bool,
+    poe: dt.datetime | None = None,
+    trust_roots: Sequence[x509.Certificate] = (),
+    reader: Any = None,
+) -> None:
     from pyhanko.sign.validation.ades import ades_lta_validation
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
@@ -441,7 +479,22 @@ def _check_signature(check: SignatureCheck, sig: Any, spec: Any, at: dt.datetime
     check.locks_fields = sig.fieldmdp is not None
     indication = result.ades_subindic
     check.ltv_indication = getattr(indication, "name", str(indication))
-    check.ltv = has_lta and indication.status.name == "PASSED" and bool(status.bottom_line)
+    # a signature timestamp whose TSA certificate has expired since: judged when a later document timestamp proves
+    # it existed (pyHanko's own verdict judges it now)
+    ts_check = check.timestamp
+    rescued = (
+        ts_check is not None
+        and ts_check.intact
+        and ts_check.valid
+        and not ts_check.trusted
+        and poe is not None
+        and token is not None
+        and _token_trusted_at(sig, trust_roots, reader, poe)
+    )
+    if rescued and ts_check is not None:
+        ts_check.trusted = True
+    whole = check.intact and check.valid and check.trusted and check.modifications_allowed
+    check.ltv = has_lta and indication.status.name == "PASSED" and (bool(status.bottom_line) or (rescued and whole))
     check.pades_level = _level(check, sig, has_lta)
     _signature_problems(check, status, has_lta)
 
@@ -570,6 +623,30 @@ def _check_binding(check: SignatureCheck, cert: x509.Certificate, manifest: Mani
             check.problems.append(f"its one-time certificate is for case {binding.case_id}, not {manifest.case_id}")
         if manifest.packet is not None and binding.packet_sha256 != manifest.packet.sha256:
             check.problems.append("its one-time certificate was issued for a different packet")
+
+
+def _token_trusted_at(sig: Any, trust_roots: Sequence[x509.Certificate], reader: Any, when: dt.datetime) -> bool:
+    """Whether the signature's timestamp token validates at ``when`` (the time a later document timestamp proves
+    the signature existed), with the packet's own validation data."""
+    from asn1crypto import cms as asn1_cms
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+
+    der = None
+    for attr in sig.signer_info["unsigned_attrs"]:
+        if attr["type"].native == "signature_time_stamp_token":
+            der = attr["values"][0].dump()
+    if der is None:
+        return False
+    value = bytes(sig.signer_info["signature"].native)
+    context, _ = timestamp_context(trust_roots, reader, when)
+    token = asn1_cms.ContentInfo.load(der)["content"]
+    result = asyncio.run(validate_tst_signed_data(token, context, lambda algo: hashlib.new(algo, value).digest()))
+    return bool(
+        result.get("intact")
+        and result.get("valid")
+        and result.get("trust_problem_indic") is None
+        and result.get("validation_path") is not None
+    )
 
 
 def _embedded_token(sig: Any) -> Any:
