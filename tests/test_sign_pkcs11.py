@@ -1,9 +1,11 @@
-"""A physician's key on a PKCS#11 token (SoftHSM2): the workspace CA certifies it, the certificate goes onto the
-token, and a packet signed with the token-held key verifies the same way as one signed with a PKCS#12 key."""
+"""Keys on a PKCS#11 token (SoftHSM2): a physician's, and the clinic's seal and embedded-TSA keys. The workspace CA
+certifies each, the certificate goes onto the token, and a packet signed with token-held keys verifies the same way
+as one signed with key files — by consentkit verify, pdfsig and openssl."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,12 @@ from _signing_fixtures import (
     PHYSICIAN,
     WITNESS,
     case_file,
+    extract_signatures,
+    make_workspace,
     nss_db,
+    openssl_cms_verify,
+    openssl_ts_verify,
+    own,
     pdfsig,
     sign_all,
     small_packet,
@@ -28,40 +35,41 @@ PIN = "123456"
 pytestmark = pytest.mark.skipif(not MODULE.exists(), reason="softhsm2 is not installed (see bootstrap.sh)")
 
 
+@pytest.fixture(scope="module")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One SoftHSM2 token for the module, holding the physician's (EC), the clinic seal's (EC) and the TSA's (RSA)
+    key pairs. One per module: python-pkcs11 loads the library once per process, and SoftHSM reads its
+    configuration (the token folder) only then."""
+    folder = tmp_path_factory.mktemp("softhsm")
+    (folder / "tokens").mkdir()
+    conf = folder / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {folder / 'tokens'}/\nobjectstore.backend = file\nlog.level = ERROR\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SOFTHSM2_CONF", str(conf))
+        subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", "consentkit", "--pin", PIN, "--so-pin", "12345678"],
+            check=True,
+            capture_output=True,
+        )
+        for label, key_type, key_id in (
+            ("physician", "EC:prime256v1", "01"),
+            ("clinic-seal", "EC:prime256v1", "02"),
+            ("tsa", "rsa:2048", "03"),
+        ):
+            subprocess.run(
+                ["pkcs11-tool", "--module", str(MODULE), "--token-label", "consentkit", "--login", "--pin", PIN,
+                 "--keypairgen", "--key-type", key_type, "--id", key_id, "--label", label],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
+        yield conf
+
+
 @pytest.fixture
-def token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh SoftHSM2 token holding an EC P-256 key pair labelled 'physician'; returns its pkcs11: URI."""
-    (tmp_path / "tokens").mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}/\nobjectstore.backend = file\nlog.level = ERROR\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+def token(softhsm: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The physician's key on the token; its pkcs11: URI (the PIN from $TOKEN_PIN)."""
+    monkeypatch.setenv("SOFTHSM2_CONF", str(softhsm))
     monkeypatch.setenv("TOKEN_PIN", PIN)
-    subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "consentkit", "--pin", PIN, "--so-pin", "12345678"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            "pkcs11-tool",
-            "--module",
-            str(MODULE),
-            "--token-label",
-            "consentkit",
-            "--login",
-            "--pin",
-            PIN,
-            "--keypairgen",
-            "--key-type",
-            "EC:prime256v1",
-            "--id",
-            "01",
-            "--label",
-            "physician",
-        ],
-        check=True,
-        capture_output=True,
-    )
     return f"pkcs11:token=consentkit;object=physician?module-path={MODULE}&pin-source=env:TOKEN_PIN"
 
 
@@ -70,7 +78,7 @@ def test_token_held_physician_key(
 ) -> None:
     ws = init_workspace(tmp_path / "ws")
     pki = init_pki(ws, PASSPHRASE.encode())
-    pki.issue_signer("witness", WITNESS, PASSPHRASE.encode())
+    pki.issue_signer("witness", WITNESS, PASSPHRASE.encode(), passphrase=own(WITNESS))
     monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
     try:
         main(["-w", str(ws.root), "pki", "issue", "physician", PHYSICIAN, "--pkcs11", token])
@@ -127,3 +135,71 @@ def test_pkcs11_uri_parsing() -> None:
         Pkcs11Ref.parse("pkcs11:token=t;object=k?pin-value=1234")
     with pytest.raises(InputError, match="name the token"):
         Pkcs11Ref.parse("pkcs11:object=k")
+
+
+def test_clinic_seal_and_tsa_keys_on_a_token(
+    token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The seal key named in consentkit.toml's own form (module, token label, key label, PIN variable), the embedded
+    TSA's key by a pkcs11: URI; the sealed packet verifies, and openssl checks the seal and the TSA's tokens."""
+    from consentkit.sign.tokens import clinic_key_ref
+    from consentkit.workspace import Workspace, load_config
+
+    ws, pki = make_workspace(tmp_path / "ws")
+    config = ws.root / "consentkit.toml"
+    config.write_text(
+        config.read_text()
+        + f'\n[signing.keys.clinic-seal]\nmodule = "{MODULE}"\ntoken_label = "consentkit"\n'
+        + 'key_label = "clinic-seal"\npin_env = "TOKEN_PIN"\n'
+    )
+    ws = Workspace(ws.root, load_config(config))
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
+    tsa_uri = token.replace("object=physician", "object=tsa")
+    for args in (["clinic-seal"], ["tsa", "--pkcs11", tsa_uri]):
+        try:
+            main(["-w", str(ws.root), "pki", "issue", *args])
+        except SystemExit as exc:
+            assert exc.code == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "issued clinic-seal certificate for the key on token 'consentkit'" in out
+    assert "issued tsa certificate for the key on token 'consentkit'" in out
+    pki = type(pki)(ws)  # re-read the replaced certificates
+    assert not pki.key_path("clinic-seal").exists() and not pki.key_path("tsa").exists()  # set aside, not used
+    assert clinic_key_ref(ws, pki, "clinic-seal") is not None and clinic_key_ref(ws, pki, "tsa") is not None
+
+    pdf = small_packet(tmp_path / "packet")
+    sign_all(ws, pdf, case_file(tmp_path), ("clinic", "physician", "patient", "witness"))
+    report = verify_packet(pdf, trust_roots=[pki.root])
+    assert report.ok and report.sealed, "\n".join(report.reasons)
+    seal = next(s for s in report.signatures if s.role == "seal")
+    assert seal.certificate_sha256 == pki.find(format(pki.certificate("clinic-seal").serial_number, "x")).sha256
+    assert all("Time-Stamping Authority" in (s.timestamp.tsa if s.timestamp else "") for s in report.signatures)
+
+    root, issuing = pki.cert_path("root-ca"), pki.cert_path("issuing-ca")
+    signatures = extract_signatures(pdf.read_bytes())
+    sealed = signatures[4]
+    result = openssl_cms_verify(sealed, root, tmp_path)
+    assert result.returncode == 0 and "Verification successful" in result.stderr, result.stderr
+    assert sealed.token is not None
+    result = openssl_ts_verify(sealed.token, sealed.signature_value, root, issuing, tmp_path)
+    assert result.returncode == 0 and "Verification: OK" in result.stdout, result.stderr
+    result = openssl_ts_verify(signatures[5].cms, signatures[5].signed_bytes, root, issuing, tmp_path)
+    assert result.returncode == 0 and "Verification: OK" in result.stdout, result.stderr
+    blocks = pdfsig(pdf, nss_db(tmp_path / "nss", root))
+    assert blocks[4]["Signature Field Name"] == "sig-clinic-seal"
+    assert blocks[4]["Signature Validation"] == "Signature is Valid."
+    assert blocks[4]["Certificate Validation"] == "Certificate is Trusted."
+
+
+def test_token_key_config_errors(tmp_path: Path) -> None:
+    from consentkit.errors import ConfigError
+    from consentkit.sign.tokens import Pkcs11Ref
+    from consentkit.workspace import TokenKeyConfig
+
+    where = "consentkit.toml [signing.keys.clinic-seal]"
+    ref = Pkcs11Ref.from_config(TokenKeyConfig(token_label="t", key_id="0a", pin_env="P"), where)
+    assert ref.key_id == b"\x0a" and ref.pin_env == "P" and ref.module == str(MODULE)
+    with pytest.raises(ConfigError, match=r"give pkcs11 = \"pkcs11:…\", or token_label and key_label"):
+        Pkcs11Ref.from_config(TokenKeyConfig(module="/x.so"), where)
+    with pytest.raises(ConfigError, match="do not put the PIN"):
+        Pkcs11Ref.from_config(TokenKeyConfig(pkcs11="pkcs11:token=t;object=k?pin-value=1"), where)

@@ -69,9 +69,23 @@ class TimestampingConfig(_Strict):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
+class TokenKeyConfig(_Strict):
+    """A clinic key kept on a PKCS#11 token (docs/signing.md): a ``pkcs11:`` URI, or the module, token label and
+    key label (or id, hex); the PIN only from the environment variable ``pin_env``."""
+
+    pkcs11: str | None = None
+    module: str | None = None
+    token_label: str | None = None
+    key_label: str | None = None
+    key_id: str | None = None
+    pin_env: str = "CONSENTKIT_PKCS11_PIN"
+
+
 class SigningConfig(_Strict):
     profile: str = "default"
     passphrase_env: str = "CONSENTKIT_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
+    # clinic keys on a token instead of the workspace's encrypted files
+    keys: dict[Literal["clinic-certify", "clinic-seal", "tsa"], TokenKeyConfig] = Field(default_factory=dict)
 
 
 class ReviewConfig(_Strict):

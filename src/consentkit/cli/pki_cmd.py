@@ -12,6 +12,8 @@ import click
 from consentkit.cli._common import needed_workspace
 from consentkit.errors import EXIT_PROBLEMS, InputError
 
+CLINIC_KEYS = ("clinic-certify", "clinic-seal", "tsa")
+
 
 @click.group()
 def pki() -> None:
@@ -19,8 +21,8 @@ def pki() -> None:
 
 
 @pki.command()
-@click.argument("role", type=click.Choice(["physician", "witness", "reviewer"]))
-@click.argument("name")
+@click.argument("role", type=click.Choice(["physician", "witness", "reviewer", *CLINIC_KEYS]))
+@click.argument("name", required=False)
 @click.option("--slug", help="File name under .consentkit/pki/signers/ (default: from the name).")
 @click.option(
     "--review-role",
@@ -45,7 +47,7 @@ def pki() -> None:
 def issue(
     ctx: click.Context,
     role: str,
-    name: str,
+    name: str | None,
     slug: str | None,
     review_role: str | None,
     pkcs11_uri: str | None,
@@ -55,10 +57,19 @@ def issue(
     NAME who approves procedure versions ('consentkit review approve') in one review: --review-role clinical|legal.
 
     Without --pkcs11 a new key is made and kept as PKCS#12 in the workspace, encrypted with that person's own
-    passphrase (sole control: the workspace passphrase, also asked for, only lets the clinic CA certify it)."""
+    passphrase (sole control: the workspace passphrase, also asked for, only lets the clinic CA certify it).
+
+    clinic-certify, clinic-seal or tsa (no NAME): the clinic's certification, seal or embedded-TSA key is on a
+    token (--pkcs11 URI, or consentkit.toml [signing.keys.ROLE]); its public key gets a new certificate that
+    replaces the workspace's, stored on the token too."""
     from consentkit import keystore
     from consentkit.pki import WorkspacePki
 
+    if role in CLINIC_KEYS:
+        _issue_clinic_key(ctx, role, pkcs11_uri)
+        return
+    if not name:
+        raise click.UsageError(f"name the {role}: consentkit pki issue {role} NAME")
     if (role == "reviewer") != (review_role is not None):
         raise click.UsageError(
             "a reviewer certificate needs --review-role clinical|legal"
@@ -86,6 +97,31 @@ def issue(
     click.echo(
         f"issued {kind} certificate for {record.name}: serial {record.serial}, valid until "
         f"{record.not_after:%Y-%m-%d} ({where})"
+    )
+
+
+def _issue_clinic_key(ctx: click.Context, role: str, pkcs11_uri: str | None) -> None:
+    from consentkit import keystore
+    from consentkit.pki import WorkspacePki
+    from consentkit.sign.tokens import Pkcs11Ref, store_token_certificate, token_public_key
+
+    ws = needed_workspace(ctx)
+    configured = ws.config.signing.keys.get(role)  # type: ignore[call-overload]
+    if pkcs11_uri:
+        ref = Pkcs11Ref.parse(pkcs11_uri)
+    elif configured is not None:
+        ref = Pkcs11Ref.from_config(configured, f"consentkit.toml [signing.keys.{role}]")
+    else:
+        raise click.UsageError(
+            f"the {role} key on a token: give --pkcs11 URI, or [signing.keys.{role}] in consentkit.toml"
+        )
+    authority = WorkspacePki(ws).require()
+    secret = keystore.passphrase(ws)
+    cert, record = authority.issue_clinic_key(role, token_public_key(ref), secret, pkcs11_uri=ref.uri())  # type: ignore[arg-type]
+    store_token_certificate(ref, cert)
+    click.echo(
+        f"issued {role} certificate for the key on token '{ref.token_label}': serial {record.serial}, valid until "
+        f"{record.not_after:%Y-%m-%d}; it replaces {role}.pem (the former certificate and key kept beside it)"
     )
 
 

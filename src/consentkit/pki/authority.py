@@ -478,6 +478,47 @@ class WorkspacePki:
             self._add_record(record)
         return cert, record
 
+    def issue_clinic_key(
+        self,
+        stem: Literal["clinic-certify", "clinic-seal", "tsa"],
+        public_key: CertificatePublicKeyTypes,
+        secret: bytes,
+        *,
+        pkcs11_uri: str,
+        now: dt.datetime | None = None,
+    ) -> tuple[x509.Certificate, CertRecord]:
+        """A new certificate for a clinic key that lives on a PKCS#11 token (the clinic certification or seal key,
+        or the embedded TSA's), same subject and profile as ``init`` made. It replaces ``<stem>.pem``; the former
+        certificate and its key file stay beside it as ``<stem>.<serial>.pem`` / ``.key``, so no signature can be
+        made with the old key by mistake."""
+        now = _utc(now)
+        old = self.certificate(stem)
+        tsa = stem == "tsa"
+        days = TSA_DAYS if tsa else CLINIC_DAYS
+        with self._locked():
+            cert = certs.end_entity_certificate(
+                old.subject,
+                public_key,
+                issuer=self.issuing,
+                issuer_key=self.private_key("issuing-ca", secret),
+                not_before=now - certs.BACKDATE,
+                not_after=now + dt.timedelta(days=days),
+                time_stamping=tsa,
+                role=None if tsa else stem,
+            )
+            former = format(old.serial_number, "x")
+            keystore.write_certificate(self.dir / f"{stem}.{former}.pem", old)
+            if self.key_path(stem).exists():
+                self.key_path(stem).replace(self.dir / f"{stem}.{former}.key")
+            keystore.write_certificate(self.cert_path(stem), cert)
+            self._certs[stem] = cert
+            record = replace(
+                self._record_for(cert, stem, certs.common_name(cert), key_storage="pkcs11"),
+                pkcs11_uri=pkcs11_uri,
+            )
+            self._add_record(record)
+        return cert, record
+
     def issue_one_time(
         self,
         role: str,

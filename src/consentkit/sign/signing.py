@@ -31,6 +31,7 @@ from consentkit.sign.lock import packet_lock
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
 from consentkit.sign.state import PacketState, next_role, open_state, required_order
+from consentkit.sign.tokens import clinic_key_ref
 from consentkit.sign.trust import workspace_trust_roots
 from consentkit.workspace import Workspace
 
@@ -214,9 +215,9 @@ class SigningSession:
         box_name = own_box.signer_name if own_box is not None else ""
         if role == "clinic":
             self._require_unrevoked("clinic-certify", now)
-            cert = self.pki.certificate("clinic-certify")
-            key = self.pki.private_key("clinic-certify", self.secret)
-            return _Credential(KeySigner(key, cert, self.pki.chain()), cert, box_name or common_name(cert))
+            credential = self._clinic_credential("clinic-certify")
+            credential.name = box_name or credential.name
+            return credential
         if role in ONE_TIME:
             return self._one_time(role, case, manifest, box_name, now)
         if ref is None or (ref.name is None and ref.pkcs11 is None):
@@ -252,6 +253,18 @@ class SigningSession:
                 credential.close()
             raise RefusedError(f"the packet names {box_name} as {role}, but the certificate is for {credential.name}")
         return credential
+
+    def _clinic_credential(self, stem: str) -> _Credential:
+        """The clinic's certification or seal key: the encrypted file, or a PKCS#11 token when consentkit.toml
+        ``[signing.keys.<stem>]`` names one or the certificate was issued for a token key (``pki issue <stem>
+        --pkcs11``)."""
+        cert = self.pki.certificate(stem)
+        ref = clinic_key_ref(self.ws, self.pki, stem)
+        if ref is None:
+            key = self.pki.private_key(stem, self.secret)
+            return _Credential(KeySigner(key, cert, self.pki.chain()), cert, common_name(cert))
+        session = Pkcs11Session(ref, cert, self.pki.chain())
+        return _Credential(session.signer, cert, common_name(cert), close=session.close)
 
     def _require_unrevoked(self, stem: str, now: dt.datetime) -> None:
         cert = self.pki.certificate(stem)
@@ -385,15 +398,30 @@ class SigningSession:
         revision: int | None = None,
     ) -> tuple[bytes, SignatureResult]:
         """The invisible clinic seal that locks every field, then the document timestamp (B-LTA)."""
+        assert self.profile.seal is not None
+        _check_signers_still_valid(data, now)
+        self._require_unrevoked("clinic-seal", now)
+        credential = self._clinic_credential("clinic-seal")
+        try:
+            return self._seal_with(credential, data, reader, target, now, state, revision)
+        finally:
+            if credential.close is not None:
+                credential.close()
+
+    def _seal_with(
+        self,
+        credential: _Credential,
+        data: bytes,
+        reader: Any,
+        target: Path,
+        now: dt.datetime,
+        state: PacketState,
+        revision: int | None,
+    ) -> tuple[bytes, SignatureResult]:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
 
         assert self.profile.seal is not None
-        _check_signers_still_valid(data, now)
-        self._require_unrevoked("clinic-seal", now)
-        cert = self.pki.certificate("clinic-seal")
-        key = self.pki.private_key("clinic-seal", self.secret)
-        credential = _Credential(KeySigner(key, cert, self.pki.chain()), cert, common_name(cert))
         lta = self.profile.pades_level == "B-LTA" and self.profile.timestamping.document_timestamp
         meta = signers.PdfSignatureMetadata(
             field_name=self.profile.seal.field,
@@ -450,6 +478,11 @@ class SigningSession:
         from consentkit.tsa.tokens import describe_token
 
         sig = next(s for s in reversed(byteranges.last_signatures(data, 2)) if not s.is_timestamp)
+        if sig.problem is not None:  # e.g. a token key that is not the one its certificate was issued for
+            raise SigningError(
+                f"the {role} signature just made does not check out ({sig.problem}); nothing was written. Is the "
+                "key the one its certificate was issued for?"
+            )
         token_der = _signature_token_der(sig.contents_der)
         token = describe_token(token_der) if token_der else None
         cert = credential.certificate

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -56,12 +56,16 @@ def verify_token(
 
 
 def embedded_tsa(ws: Workspace, secret: bytes) -> EmbeddedTsa:
-    """The workspace's own TSA (key unlocked with the workspace passphrase)."""
+    """The workspace's own TSA: its key unlocked with the workspace passphrase, or on a PKCS#11 token
+    (consentkit.toml ``[signing.keys.tsa]``, or ``pki issue tsa --pkcs11``)."""
     from consentkit.pki import WorkspacePki
+    from consentkit.sign.tokens import TokenKey, clinic_key_ref
     from consentkit.tsa.authority import EmbeddedTsa
 
     pki = WorkspacePki(ws).require()
-    return EmbeddedTsa(pki.certificate("tsa"), pki.private_key("tsa", secret), pki.chain())
+    ref = clinic_key_ref(ws, pki, "tsa")
+    key: Any = TokenKey(ref, pki.certificate("tsa")) if ref is not None else pki.private_key("tsa", secret)
+    return EmbeddedTsa(pki.certificate("tsa"), key, pki.chain())
 
 
 def external_tsa(ws: Workspace) -> HttpTimestamper | None:

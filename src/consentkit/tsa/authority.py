@@ -74,9 +74,11 @@ class EmbeddedTsa:
         clock: Clock = _utc_now,
         policy: str = TSA_POLICY_OID,
     ) -> None:
-        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        on_token = getattr(key, "on_token", False)  # a consentkit.sign.tokens.TokenKey: same sign() interface
+        if not (on_token or isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)):
             raise TimestampError(f"the TSA key must be RSA or EC, not {type(key).__name__}")
-        self._key = key
+        self._key: Any = key
+        self._rsa = isinstance(certificate.public_key(), rsa.RSAPublicKey)
         self._clock = clock
         self._policy = policy
         der = certificate.public_bytes(serialization.Encoding.DER)
@@ -114,7 +116,7 @@ class EmbeddedTsa:
         ).dump()
         # [0] IMPLICIT CertificateSet: the TSA certificate and its intermediates, encoded once
         self._certificate_set = _tlv(0xA0, b"".join(c.dump() for c in [self._cert, *self._chain]))
-        if isinstance(key, rsa.RSAPrivateKey):
+        if self._rsa:
             self._sig_algo = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
         else:
             self._sig_algo = algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
@@ -203,7 +205,7 @@ class EmbeddedTsa:
             ]
         )
         to_sign = signed_attrs.dump()
-        if isinstance(self._key, rsa.RSAPrivateKey):
+        if self._rsa:
             signature = self._key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
         else:
             signature = self._key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
