@@ -13,12 +13,17 @@ from typing import Any
 
 import yaml
 
+from _dates import future_case_text
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CASE = REPO / "examples" / "case-botulinum-toxin.yaml"
 
 
-def example_case() -> dict[str, Any]:
-    return copy.deepcopy(yaml.safe_load(EXAMPLE_CASE.read_text(encoding="utf-8")))
+def example_case(*, as_written: bool = False) -> dict[str, Any]:
+    """The example case; its planned time moved weeks ahead (``_dates``) unless ``as_written``, for tests that
+    check its exact dates and build with ``now=EXAMPLE_NOW``."""
+    text = EXAMPLE_CASE.read_text(encoding="utf-8")
+    return copy.deepcopy(yaml.safe_load(text if as_written else future_case_text(text)))
 
 
 def write_case(path: Path, data: dict[str, Any]) -> Path:

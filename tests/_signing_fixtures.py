@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from _dates import future_case_text
 from consentkit.manifest import MANIFEST_NAME, Manifest, PacketDigest
 from consentkit.pki import WorkspacePki, init_pki
 from consentkit.workspace import Workspace, init_workspace
@@ -183,7 +184,7 @@ def manifest_digest(pdf: bytes) -> PacketDigest:
 
 def case_file(folder: Path, *, guardian: bool = False) -> Path:
     path = folder / "case.yaml"
-    text = CASE_YAML
+    text = future_case_text(CASE_YAML)
     if guardian:
         identity = '{type: resident-id, number: "110101196501010011"}'
         text += f"guardian: {{name: {GUARDIAN}, relationship: 父亲, identity: {identity}}}\n"
@@ -421,7 +422,8 @@ def real_signed_packet(base: Path) -> SignedPacket:
         ws, pki = make_workspace(base / "ws")
         approve_procedures(ws)
         case = base / "case-with-witness.yaml"
-        case.write_text(EXAMPLE_CASE.read_text(encoding="utf-8") + f"witness: {{name: {WITNESS}}}\n", encoding="utf-8")
+        text = future_case_text(EXAMPLE_CASE.read_text(encoding="utf-8"))
+        case.write_text(text + f"witness: {{name: {WITNESS}}}\n", encoding="utf-8")
         result = build_packet(ws, case, base / "packet")
         pdf = result.directory / "packet.pdf"
         roles = tuple(result.manifest.required_roles)

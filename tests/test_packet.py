@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from _dates import EXAMPLE_NOW
 from _packet_fixtures import docx_text, example_case, pdf_pages, pdf_text, squash, write_case
 from _review_fixtures import approve_procedures
 from consentkit.cli import main
@@ -33,8 +34,8 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 @pytest.fixture(scope="module")
 def packet(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> PacketResult:
     folder = tmp_path_factory.mktemp("packet")
-    case = write_case(folder / "case.yaml", example_case())
-    return build_packet(ws, case, folder / "out")
+    case = write_case(folder / "case.yaml", example_case(as_written=True))  # its exact dates are checked below
+    return build_packet(ws, case, folder / "out", now=EXAMPLE_NOW)
 
 
 def test_packet_folder_holds_every_output(packet: PacketResult) -> None:

@@ -86,7 +86,7 @@ def test_cli_planned_in_the_past_exits_3(ws: Workspace, tmp_path: Path, capsys: 
 
 def test_cooling_off_counts_from_when_the_packet_is_made(ws: Workspace, tmp_path: Path) -> None:
     """A packet made after the consultation cannot be signed before it exists."""
-    case = write_case(tmp_path / "case.yaml", example_case())  # consultation 1 Dec 10:00, planned 8 Dec 14:30
+    case = write_case(tmp_path / "case.yaml", example_case(as_written=True))  # consultation 1 Dec 10:00, planned 8 Dec
     earliest = r"sign before this packet exists \(now\), so the earliest permitted start is 2026-12-08 15:00"
     with pytest.raises(CaseError, match=earliest):
         build_packet(ws, case, tmp_path / "out", draft=True, now=dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC))
