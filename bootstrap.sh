@@ -60,6 +60,7 @@ install_python_packages
 case "$cmd" in
   install) log "installed; the CLI is .venv/bin/consentkit" ;;
   demo) exec .venv/bin/consentkit demo "$@" ;;
-  test) exec .venv/bin/python -m pytest -n 2 "$@" ;;
+  # PostgreSQL was installed above, so its tests must run: fail rather than skip when the server is missing
+  test) CONSENTKIT_REQUIRE_POSTGRES=1 exec .venv/bin/python -m pytest -n 2 "$@" ;;
   *) echo "usage: $0 demo|test|install" >&2; exit 2 ;;
 esac

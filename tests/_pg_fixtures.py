@@ -130,12 +130,12 @@ def stop_orphans(binaries: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-REQUIRE = "CONSENTKIT_REQUIRE_POSTGRES"  # set by .ci/run: CI must not go green without the PostgreSQL tests
+REQUIRE = "CONSENTKIT_REQUIRE_POSTGRES"  # set by `bootstrap.sh test`: CI must not go green without the PostgreSQL tests
 
 
 def start_pg_server(*, durable: bool = False) -> PgServer:
     """Start a throwaway server (the caller stops it). When PostgreSQL is not installed the test is skipped — or
-    fails, under CI (``CONSENTKIT_REQUIRE_POSTGRES=1``, which ``.ci/run`` sets, or ``CI``)."""
+    fails, under CI (``CONSENTKIT_REQUIRE_POSTGRES=1``, which ``bootstrap.sh test`` sets, or ``CI``)."""
     binaries = pg_bin()
     if binaries is None:
         missing = "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (bootstrap.sh installs them)"

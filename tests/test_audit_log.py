@@ -291,7 +291,8 @@ def test_sha_helper() -> None:
 
 
 def test_missing_postgresql_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    """CI must not go green without the PostgreSQL tests: .ci/run sets CONSENTKIT_REQUIRE_POSTGRES."""
+    """CI must not go green without the PostgreSQL tests: the README's test command (bootstrap.sh test, which is
+    what .ci/run runs) sets CONSENTKIT_REQUIRE_POSTGRES."""
     import _pg_fixtures
 
     monkeypatch.setattr(_pg_fixtures, "pg_bin", lambda: None)
@@ -302,5 +303,7 @@ def test_missing_postgresql_fails_under_ci_and_skips_elsewhere(monkeypatch: pyte
     monkeypatch.delenv("CONSENTKIT_REQUIRE_POSTGRES")
     with pytest.raises(pytest.skip.Exception):
         _pg_fixtures.start_pg_server()
-    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
-    assert "export CONSENTKIT_REQUIRE_POSTGRES=1" in ci.split("./bootstrap.sh test")[0]
+    repo = Path(__file__).resolve().parent.parent
+    bootstrap = (repo / "bootstrap.sh").read_text(encoding="utf-8")
+    assert "test) CONSENTKIT_REQUIRE_POSTGRES=1 exec" in bootstrap
+    assert "./bootstrap.sh test\n" in (repo / ".ci" / "run").read_text(encoding="utf-8")
