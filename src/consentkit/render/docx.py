@@ -4,6 +4,7 @@ autoescape (a name like ``<script>`` or ``{{ 7*7 }}`` prints literally)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from consentkit.errors import RenderError
+from consentkit.render.compiled import cached_texts, compiled_from_string
 from consentkit.render.context import DocKind, RenderInput
 from consentkit.render.env import DOCX_DIR, resolve
 from consentkit.render.fonts import FontSet
@@ -26,7 +28,8 @@ EAST_ASIAN_FONT = {"zh-CN": "Microsoft YaHei", "zh-TW": "Microsoft JhengHei", "z
 
 class _DocxEnvironment(SandboxedEnvironment):
     """docxtpl compiles each part's XML with ``from_string`` on every render; the XML of a template file never
-    changes, so the compiled template is kept (same output, a fifth of the time)."""
+    changes, so the compiled template is kept (same output, a fifth of the time), in this process and between
+    processes (:mod:`consentkit.render.compiled`)."""
 
     def __init__(self) -> None:
         super().__init__(undefined=StrictUndefined, autoescape=True)
@@ -38,7 +41,7 @@ class _DocxEnvironment(SandboxedEnvironment):
         if source not in self._compiled:
             if len(self._compiled) > 64:
                 self._compiled.clear()
-            self._compiled[source] = super().from_string(source)
+            self._compiled[source] = compiled_from_string(self, source, "documents-docx")
         return self._compiled[source]
 
 
@@ -81,16 +84,25 @@ def page_words(pattern: str) -> list[str]:
 
 @cache
 def _template_parts(path: Path, mtime_ns: int) -> tuple[str, ...]:
-    """The Jinja sources docxtpl makes of a template file: the body, then each header and footer."""
-    from docxtpl import DocxTemplate
+    """The Jinja sources docxtpl makes of a template file: the body, then each header and footer (kept between
+    processes, keyed by the file's bytes and docxtpl's version)."""
+    from importlib.metadata import version
 
-    template = DocxTemplate(io.BytesIO(_template_bytes(path, mtime_ns)))
-    template.init_docx()
-    parts = [template.patch_xml(template.get_xml())]
-    for uri in (template.HEADER_URI, template.FOOTER_URI):
-        for _key, part in template.get_headers_footers(uri):
-            parts.append(template.patch_xml(template.get_part_xml(part)))
-    return tuple(parts)
+    data = _template_bytes(path, mtime_ns)
+
+    def make() -> tuple[str, ...]:
+        from docxtpl import DocxTemplate
+
+        template = DocxTemplate(io.BytesIO(data))
+        template.init_docx()
+        parts = [template.patch_xml(template.get_xml())]
+        for uri in (template.HEADER_URI, template.FOOTER_URI):
+            for _key, part in template.get_headers_footers(uri):
+                parts.append(template.patch_xml(template.get_part_xml(part)))
+        return tuple(parts)
+
+    key = f"docxtpl {version('docxtpl')} {hashlib.sha256(data).hexdigest()}"
+    return cached_texts("docx-parts", key, make)
 
 
 def dry_run_docx(

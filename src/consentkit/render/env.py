@@ -16,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from consentkit.errors import RenderError
+from consentkit.render.compiled import template_cache
 from consentkit.render.fonts import FONTS_FILE
 from consentkit.render.i18n import catalogue_path
 
@@ -58,6 +59,7 @@ def _environment(roots: tuple[Path, ...], listing: tuple[tuple[str, int, int], .
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=template_cache("documents-html"),
     )
     env.filters["css_string"] = css_string
     env.filters["css_page_counter"] = css_page_counter
