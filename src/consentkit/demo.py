@@ -178,10 +178,11 @@ class Demo:
         now = dt.datetime.now(self.state["ws"].zone).replace(microsecond=0)
         path = self.root / "cases" / f"{CASE_ID}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(sample_case(now, now + PLANNED_IN), encoding="utf-8")
+        planned = (now + PLANNED_IN).replace(hour=10, minute=0, second=0)  # a morning list, three weeks ahead
+        path.write_text(sample_case(now, planned), encoding="utf-8")
         self.state["case_path"] = path
         self.run.paths["case file"] = path
-        self.say(f"    {PROCEDURE}, consultation now, operation planned {now + PLANNED_IN:%Y-%m-%d %H:%M}")
+        self.say(f"    {PROCEDURE}, consultation now, operation planned {planned:%Y-%m-%d %H:%M %Z}")
         return Proof(
             "case file", "one patient, one procedure (names stay in the documents, never in the log)", str(path)
         )
