@@ -63,3 +63,17 @@ def test_builtin_profile_is_clean_and_linted_with_the_workspace(tmp_path: Path) 
     report = lint_paths(workspace_dir=ws.root, ignore=["CK2", "CK160"], base=ws.root)
     assert str((builtin_dir("signatures") / "default.yaml").resolve()) in report.files
     assert report.findings == []
+
+
+def test_a_yml_profile_is_reported_not_skipped(tmp_path: Path) -> None:
+    """The signing code reads only <id>.yaml: a profile saved as .yml would never be used, so lint says so rather
+    than passing it unchecked (before: 'no problems', even with an unknown key in it)."""
+    ws = init_workspace(tmp_path / "clinic")
+    (ws.signatures_dir / "clinic.yml").write_text(BROKEN.replace("id: default", "id: clinic"), encoding="utf-8")
+    whole = lint_paths(workspace_dir=ws.root, include_builtin=False, ignore=["CK2"], base=ws.root)
+    named = lint_paths([ws.signatures_dir / "clinic.yml"], ignore=["CK2"], base=ws.root)
+    for report in (whole, named):
+        found = [(f.rule, f.file, f.line) for f in report.findings]
+        assert found == [("CK100", "signatures/clinic.yml", 1)], report.findings
+        assert "rename it to clinic.yaml" in report.findings[0].message
+        assert report.exit_code == 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from consentkit.errors import EXIT_USAGE, ConfigError, ConsentkitError, InputError, MultiInputError
+from consentkit.errors import EXIT_USAGE, ConfigError, ConsentkitError, InputError, MultiInputError, SourceLocation
 from consentkit.lint.context import LintContext
 from consentkit.resources import builtin_dir
 from consentkit.spec.library import (
@@ -272,6 +272,12 @@ def _load_profile(path: Path) -> Loaded[BaseModel]:
     """A signing profile, validated by the signing code's own model (``consentkit.sign.profile``)."""
     from consentkit.sign.profile import load_profile
 
+    if path.suffix != ".yaml":  # load_profile reads <id>.yaml only: it would check another file, or none
+        raise ConfigError(
+            f"the signing code reads profiles from <id>.yaml only, so this file is never used: rename it to "
+            f"{path.stem}.yaml",
+            location=SourceLocation(path, 1),
+        )
     loaded: Loaded[BaseModel] = load_profile((path.parent,), path.stem)  # type: ignore[assignment]
     return loaded
 
