@@ -25,20 +25,46 @@ def test_ck134_figure_far_from_the_rate_in_every_locale(tmp_path: Path) -> None:
     spec = _spec_with(
         0.007,
         "uncommon",
-        "大约每 120 人中有 1 人发生。",
-        "大約每 120 人中有 1 人發生。",
-        "It happens to about 1 in 120 women.",
+        "大约每 200 人中有 1 人发生。",
+        "大約每 200 人中有 1 人發生。",
+        "It happens to about 1 in 200 women.",
     )
     path = write_spec(tmp_path, spec)
     found = only(lint(path), "CK134")
     assert sorted(f.field for f in found) == ["risks[1].text.en", "risks[1].text.zh-CN", "risks[1].text.zh-TW"]
     en = next(f for f in found if f.field == "risks[1].text.en")
-    assert en.line == line_of(path, "about 1 in 120") and en.severity == "error"
-    assert "'1 in 120' (0.833%) disagrees with rate 0.007 (0.7%); 1/rate is about 1 in 140" in en.message
-    fixed = _spec_with(
-        0.007, "uncommon", "大约每 140 人中有 1 人发生。", "大約每 140 人中有 1 人發生。", "About 1 in 140 women."
+    assert en.line == line_of(path, "about 1 in 200") and en.severity == "error"
+    assert "'1 in 200' (0.5%) disagrees with rate 0.007 (0.7%); the document prints about 1 in 120 beside it" in (
+        en.message
     )
-    assert only(lint(write_spec(tmp_path, fixed)), "CK134") == []
+    for n in (120, 140):  # what the document prints (never understating), and 1/rate
+        fixed = _spec_with(
+            0.007,
+            "uncommon",
+            f"大约每 {n} 人中有 1 人发生。",
+            f"大約每 {n} 人中有 1 人發生。",
+            f"About 1 in {n} women.",
+        )
+        assert only(lint(write_spec(tmp_path, fixed)), "CK134") == [], n
+
+
+def test_the_printed_figure_always_agrees_with_its_rate() -> None:
+    """The document prints "about 1 in N" beside the risk's text (N rounded so as never to understate, up to 25%
+    above the rate): a text carrying that same figure is never flagged. Before, rate 0.007 printed "about 1 in
+    120" and CK134 rejected "1 in 120" in the text, so the library's texts said 1 in 140 beside a printed 1 in 120."""
+    from consentkit.lint.rules.frequency import agrees
+    from consentkit.render.frequency import rate_phrase
+    from consentkit.render.i18n import Translator
+    from consentkit.spec.models import BAND_RANGES
+
+    english = Translator("en", {}, None)
+    for i in range(1, 10_000):
+        rate = i / 10_000
+        band = next(b for b, (low, high) in BAND_RANGES.items() if low <= rate < high)
+        written = rate_phrase(rate, english).replace(" people", "")
+        (figure,) = figures(f"It happens to {written} women.", "en")
+        assert agrees(figure, rate, band), (rate, written)
+        assert natural(rate) == written  # what the message suggests
 
 
 def test_ck134_within_fifteen_percent_passes(tmp_path: Path) -> None:
@@ -88,7 +114,7 @@ def test_more_than_is_a_lower_bound() -> None:
 
 @pytest.mark.parametrize(
     ("rate", "phrase"),
-    [(0.007, "about 1 in 140"), (0.015, "about 1 in 67"), (0.00019, "about 1 in 5,300"), (0.25, "about 3 in 10")],
+    [(0.007, "about 1 in 120"), (0.015, "about 1 in 60"), (0.00019, "about 1 in 5,000"), (0.25, "about 3 in 10")],
 )
 def test_natural(rate: float, phrase: str) -> None:
     assert natural(rate) == phrase
@@ -100,3 +126,26 @@ def test_library_texts_agree_with_their_rates() -> None:
 
     report = lint_paths([builtin_dir("procedures")], select=["CK134"], use_cache=False)
     assert report.findings == []
+
+
+def test_library_texts_carry_the_printed_figure() -> None:
+    """Each risk text of the library that gives a natural frequency gives the one printed beside it ("How often:
+    about 1 in 60 people" and "This happens to about 1 in 60 women", not 1 in 67)."""
+    import math
+
+    from consentkit.render.frequency import rate_figure
+    from consentkit.resources import builtin_dir
+    from consentkit.spec.library import load_library
+
+    checked, wrong = 0, []
+    for spec_id, loaded in load_library([builtin_dir("procedures")]).procedures.items():
+        for risk in loaded.model.risks:
+            if risk.rate is None:
+                continue
+            n, d = rate_figure(risk.rate)
+            for locale, value in risk.text.items():
+                found = figures(value, locale)
+                checked += bool(found)
+                if found and not any(f.low == f.high and math.isclose(f.low, n / d) for f in found):
+                    wrong.append(f"{spec_id} {risk.id} {locale}: {[f.text for f in found]}, printed {n} in {d}")
+    assert checked >= 20 and wrong == []

@@ -55,13 +55,21 @@ def _decimal(value: int, locale: str) -> str:
     return str(format_decimal(value, locale=locale))
 
 
+def rate_figure(rate: float) -> tuple[int, int]:
+    """The ``(n, d)`` of the printed "about n in d" (above 90 %: "more than 9 in 10"): (1, 60) for 0.015."""
+    if rate > 0.9:
+        return 9, 10
+    if rate >= 0.2:
+        return min(9, math.ceil(rate * 10 - 1e-9)), 10
+    return 1, round_denominator(rate)
+
+
 def rate_phrase(rate: float, t: Translator) -> str:
     """ "about 1 in 25" / "大约每 25 人中有 1 人"."""
+    n, d = rate_figure(rate)
     if rate > 0.9:
-        return t(N_("more than %(n)s in %(d)s people"), n=9, d=10)
-    if rate >= 0.2:
-        return t(N_("about %(n)s in %(d)s people"), n=min(9, math.ceil(rate * 10 - 1e-9)), d=10)
-    return t(N_("about %(n)s in %(d)s people"), n=1, d=_num(round_denominator(rate), t))
+        return t(N_("more than %(n)s in %(d)s people"), n=n, d=d)
+    return t(N_("about %(n)s in %(d)s people"), n=n, d=_num(d, t))
 
 
 def band_phrase(band: str, t: Translator) -> str:

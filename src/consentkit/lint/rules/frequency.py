@@ -1,6 +1,8 @@
 """CK134: a natural frequency written in a risk's text ("about 1 in 60", "每 60 人中有 1 人") must agree with the
 risk's `rate`, or, without a rate, with its CIOMS band. The patient reads both the figure in the text and the
-frequency line the documents print from `rate`/`band`; they must tell the same story."""
+frequency line the documents print from `rate`/`band` ("How often: about 1 in 60 people",
+:func:`consentkit.render.frequency.rate_figure`); they must tell the same story, so the printed figure itself
+always agrees, and it is the one the message suggests."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Hit, hit
 from consentkit.lint.registry import define_rule
+from consentkit.render.frequency import rate_figure
 from consentkit.spec.cjk import is_chinese_locale
 from consentkit.spec.library import Loaded
 from consentkit.spec.models import BAND_RANGES, ProcedureSpec
@@ -22,7 +25,8 @@ CK134 = define_rule(
     "natural-frequency",
     'a natural frequency in a risk\'s text ("about 1 in 120", "每 120 人中有 1 人") disagrees with the risk\'s '
     "`rate` by more than 15%, or, when the risk has no rate, lies outside its CIOMS `band`",
-    fix="write the figure that 1/rate gives (rate 0.007: about 1 in 140), or correct the rate or the band",
+    fix="write the figure the document prints beside the text (rate 0.007: about 1 in 120), or correct the rate or "
+    "the band",
 )
 
 TOLERANCE = 1.15
@@ -87,21 +91,22 @@ def _int(digits: str) -> int:
 
 
 def agrees(figure: Figure, rate: float | None, band: str) -> bool:
-    """Whether ``figure`` tells the same frequency as ``rate`` (within :data:`TOLERANCE`) or lies in ``band``."""
+    """Whether ``figure`` tells the same frequency as ``rate`` (within :data:`TOLERANCE`, or exactly the figure the
+    document prints for it) or lies in ``band``."""
     if rate is not None:
+        n, d = rate_figure(rate)
+        if figure.low == figure.high and math.isclose(figure.low, n / d):
+            return True  # the printed figure, which rounds so as never to understate (up to 25% above the rate)
         return figure.low / TOLERANCE <= rate <= figure.high * TOLERANCE
     low, high = BAND_RANGES[band]
     return figure.high >= low / TOLERANCE and figure.low < high * TOLERANCE
 
 
 def natural(rate: float) -> str:
-    """``rate`` as the figure a text should carry: 1/rate to two significant figures (0.007 → "about 1 in 140",
-    0.015 → "about 1 in 67"), or "about k in 10" from 20% on."""
-    if rate >= 0.2:
-        return f"about {math.floor(rate * 10 + 0.5)} in 10"
-    exact = 1 / rate
-    digits = max(0, len(str(int(exact))) - 2)
-    return f"about 1 in {int(round(exact, -digits)):,}"
+    """``rate`` as the figure a text should carry: the one the document prints beside it (0.007 → "about 1 in
+    120", 0.015 → "about 1 in 60", 0.25 → "about 3 in 10"; see :mod:`consentkit.render.frequency`)."""
+    n, d = rate_figure(rate)
+    return f"{'more than' if rate > 0.9 else 'about'} {n} in {d:,}"
 
 
 def _percent(value: float) -> str:
@@ -121,7 +126,7 @@ def _natural_frequencies(ctx: LintContext, spec: Loaded[ProcedureSpec]) -> Itera
             if risk.rate is not None:
                 message = (
                     f"'{first.text}' ({_percent(first.low)}) disagrees with rate {risk.rate} ({_percent(risk.rate)}); "
-                    f"1/rate is {natural(risk.rate)}: correct the text or the rate"
+                    f"the document prints {natural(risk.rate)} beside it: write that, or correct the rate"
                 )
             else:
                 message = (
