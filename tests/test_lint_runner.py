@@ -143,3 +143,32 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         cache.write_text("{not json")
     report = lint_paths([tmp_path / "p"], today=TODAY, ignore=["CK2"], use_cache=True)
     assert [f.rule for f in report.findings] == ["CK171"]
+
+
+def test_cache_fingerprint_covers_the_code_that_reads_and_judges_a_spec() -> None:
+    """The findings cache is keyed on the code that decides findings: every consentkit.spec / consentkit.render
+    module that the lint package or the spec loader imports at module level must be part of it. Missing before:
+    spec/cjk.py (it rewrites every Chinese text as it is loaded) and render/frequency.py (CK134's printed figure)."""
+    import ast
+    import importlib.util
+
+    from consentkit.lint import cache
+
+    lint_dir = Path(cache.__file__).resolve().parent
+    covered = {p.resolve() for p in lint_dir.rglob("*.py")}
+    for name in (*RULE_MODULES, *cache._OWN_SOURCES):
+        found = cache._module_file(name)
+        assert found is not None, name
+        covered.add(found.resolve())
+    missing = set()
+    for path in sorted(covered):
+        # module level only: the lazy imports are the rendering rules', keyed on the templates and their code
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.module.startswith(("consentkit.spec.", "consentkit.render.")):
+                spec = importlib.util.find_spec(node.module)
+                assert spec is not None and spec.origin is not None
+                if Path(spec.origin).resolve() not in covered:
+                    missing.add(node.module)
+    assert missing == set()

@@ -30,6 +30,10 @@ _OWN_SOURCES = (
     "consentkit.spec.validate",
     "consentkit.spec.library",
     "consentkit.spec.conditions",
+    "consentkit.spec.cjk",  # rewrites every Chinese text as it is loaded
+    "consentkit.spec.canonical",
+    "consentkit.render.frequency",  # the figure CK134 compares a text with
+    "consentkit.render.i18n",
 )
 
 
