@@ -239,6 +239,53 @@ def test_swapped_signer_certificate(small: SignedPacket, tmp_path: Path) -> None
     )
 
 
+def _physician_certificate(packet: SignedPacket) -> x509.Certificate:
+    pem = next((packet.pki.dir / "signers").glob("physician-*.pem"))
+    return x509.load_pem_x509_certificate(pem.read_bytes())
+
+
+def test_a_certificate_slipped_in_front_of_the_signers_does_not_decide_who_signed(
+    small: SignedPacket, tmp_path: Path
+) -> None:
+    """pyHanko validates the last certificate matching the signer identifier; the byte-level check (whose
+    certificate names the signer and decides the role binding) read the first. A certificate put in front — same
+    issuer, serial and key as the real one, another name and role, signed by nobody the clinic trusts — was shown
+    as the signer and bound to the field while pyHanko found the chain of the real one."""
+    from asn1crypto import cms
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from consentkit.pki.certs import signer_role_extension
+
+    data = small.pdf.read_bytes()
+    genuine = _physician_certificate(small)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "赵医生")]))
+        .issuer_name(genuine.issuer)
+        .serial_number(genuine.serial_number)
+        .public_key(genuine.public_key())
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+        .add_extension(signer_role_extension("witness"), critical=False)
+        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    )
+    info = cms.ContentInfo.load(extract_signatures(data)[1].cms)
+    signed = info["content"]
+    extra = cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(forged.public_bytes(Encoding.DER))})
+    signed["certificates"] = [extra, *signed["certificates"]]
+    report = check(small, tmp_path, replace_signature_value(data, 1, bytes(info.dump())))
+    assert not report.ok
+    assert (
+        "sig-physician: 2 different certificates in it claim to be its signer's (one was added or replaced)"
+        in report.reasons
+    ), report.reasons
+    physician = next(c for c in report.signatures if c.field == "sig-physician")
+    assert physician.signer != "赵医生" and not any("wrong role" in r for r in report.reasons), report.reasons
+
+
 def test_replaced_timestamp_token(small: SignedPacket, tmp_path: Path) -> None:
     data = small.pdf.read_bytes()
     sigs = extract_signatures(data)

@@ -127,7 +127,7 @@ def _check(data: bytes, offset: int, ranges: tuple[int, int, int, int]) -> RawSi
         attrs = signer_info["signed_attrs"]
         claimed = next(a["values"][0].native for a in attrs if a["type"].native == "message_digest")
         econtent_type = next(a["values"][0].native for a in attrs if a["type"].native == "content_type")
-        cert = _signer_cert(signed, signer_info)
+        candidates = _signer_certs(signed, signer_info)
     except (ValueError, TypeError, KeyError, IndexError, StopIteration, AttributeError) as exc:
         return broken(f"its signature value cannot be read ({type(exc).__name__}): altered or damaged")
     pad_start = b + 1 + 2 * len(der)
@@ -150,10 +150,15 @@ def _check(data: bytes, offset: int, ranges: tuple[int, int, int, int]) -> RawSi
         digest_ok = doc_digest == expected and hashlib.new(algorithm.name, econtent).digest() == claimed
     else:
         digest_ok = _digest(algorithm, data, ranges) == claimed
+    # several certificates named by the signer identifier: pyHanko validates the last, this check would read the
+    # first — a certificate slipped in front (same issuer, serial and key, another name or role) must not decide
+    cert = candidates[0] if len(candidates) == 1 else None
     signature_ok = cert is not None and _verify(cert, signer_info, algorithm)
     problem = None
     if not digest_ok:
         problem = "the bytes it signed have changed"
+    elif len(candidates) > 1:
+        problem = f"{len(candidates)} different certificates in it claim to be its signer's (one was added or replaced)"
     elif cert is None:
         problem = "its signer certificate is missing"
     elif not signature_ok:
@@ -170,7 +175,15 @@ def _digest(algorithm: hashes.HashAlgorithm, data: bytes, ranges: tuple[int, int
 
 
 def _signer_cert(signed: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate | None:
+    """The signer's certificate when exactly one readable certificate matches its signer identifier."""
+    candidates = _signer_certs(signed, signer_info)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _signer_certs(signed: cms.SignedData, signer_info: cms.SignerInfo) -> list[x509.Certificate]:
+    """Every distinct readable certificate in ``signed`` that the signer identifier names."""
     sid = signer_info["sid"]
+    found: dict[bytes, x509.Certificate] = {}
     for choice in signed["certificates"] or []:
         cert = choice.chosen
         try:
@@ -179,10 +192,11 @@ def _signer_cert(signed: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Ce
                     continue
             elif cert.key_identifier != sid.chosen.native:
                 continue
-            return x509.load_der_x509_certificate(cert.dump())
+            der = cert.dump()
+            found.setdefault(der, x509.load_der_x509_certificate(der))
         except (ValueError, TypeError, KeyError, AttributeError, x509.InvalidVersion):
             continue
-    return None
+    return list(found.values())
 
 
 def _verify(cert: x509.Certificate, signer_info: cms.SignerInfo, algorithm: hashes.HashAlgorithm) -> bool:
