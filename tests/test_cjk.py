@@ -103,3 +103,17 @@ def test_ck124_flags_a_no_break_space(tmp_path: Path) -> None:
     path = write_spec(tmp_path, spec)
     found = only(lint(path), "CK124")
     assert [f.field for f in found] == ["outcome.zh-CN"] and "a no-break space" in found[0].message
+
+
+ZH_VALUE = re.compile(r"^\s*(?:- )?zh-[A-Za-z]+: ")  # a one-line zh-* text (citations may space their parts)
+
+
+def test_builtin_sources_have_no_space_inside_a_chinese_line() -> None:
+    """The loader drops such a space, so documents never show it, but the source is what reviewers read and diff
+    ("拨打急救电话 或到急诊" was left by an edit); only a folded block's line breaks may stand between Chinese."""
+    found = []
+    for path in sorted(builtin_dir("procedures").rglob("*.yaml")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if ZH_VALUE.match(line) and HAN_GAP.search(line):
+                found.append(f"{path.name}:{number}: {line.strip()}")
+    assert found == []
