@@ -286,6 +286,32 @@ def test_a_certificate_slipped_in_front_of_the_signers_does_not_decide_who_signe
     assert physician.signer != "赵医生" and not any("wrong role" in r for r in report.reasons), report.reasons
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("06072a8648ce3d0201", "06072a8648ce3d0209"),  # id-ecPublicKey -> an unknown key algorithm
+        ("0603551d0e", "0603551d23"),  # subjectKeyIdentifier -> a second authorityKeyIdentifier
+    ],
+    ids=["unknown-key-algorithm", "duplicate-extension"],
+)
+def test_a_damaged_signer_certificate_is_a_named_failure_not_a_traceback(
+    small: SignedPacket, tmp_path: Path, old: str, new: str
+) -> None:
+    """cryptography reads a certificate's key and extensions only when asked, and raises UnsupportedAlgorithm or
+    DuplicateExtension — neither a ValueError — which escaped `consentkit verify` as a traceback."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    data = small.pdf.read_bytes()
+    der = _physician_certificate(small).public_bytes(Encoding.DER)
+    damaged = der.replace(bytes.fromhex(old), bytes.fromhex(new), 1)
+    assert damaged != der
+    value = extract_signatures(data)[1].cms
+    assert der in value
+    report = check(small, tmp_path, replace_signature_value(data, 1, value.replace(der, damaged)))
+    assert not report.ok
+    assert any(r.startswith("sig-physician: ") for r in report.reasons), report.reasons
+
+
 def test_replaced_timestamp_token(small: SignedPacket, tmp_path: Path) -> None:
     data = small.pdf.read_bytes()
     sigs = extract_signatures(data)

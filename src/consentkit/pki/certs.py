@@ -65,6 +65,14 @@ class SignerRole(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     ]
 
 
+# what reading a damaged certificate's extensions raises (cryptography parses them on first use): not only ValueError
+UNREADABLE_EXTENSIONS: tuple[type[Exception], ...] = (
+    ValueError,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
 def signer_role_extension(role: str) -> x509.UnrecognizedExtension:
     if role not in CERTIFICATE_ROLES:
         raise ValueError(f"unknown certificate role {role!r}")
@@ -84,7 +92,9 @@ def certificate_role(cert: x509.Certificate) -> tuple[str | None, bool]:
         return None, True  # an extension we cannot read names no role
     except x509.ExtensionNotFound:
         pass
-    except (ValueError, TypeError, KeyError):
+    except (TypeError, KeyError):
+        return None, True
+    except UNREADABLE_EXTENSIONS:
         return None, True
     titles = cert.subject.get_attributes_for_oid(NameOID.TITLE)
     title = titles[0].value if titles else None
@@ -121,6 +131,8 @@ class EventBinding:
         try:
             ext = cert.extensions.get_extension_for_oid(SIGNING_EVENT_OID)
         except x509.ExtensionNotFound:
+            return None
+        except UNREADABLE_EXTENSIONS:  # damaged extensions: no binding can be read
             return None
         value = ext.value
         if not isinstance(value, x509.UnrecognizedExtension):

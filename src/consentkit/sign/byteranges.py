@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from asn1crypto import cms, tsp
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -212,7 +212,7 @@ def _verify(cert: x509.Certificate, signer_info: cms.SignerInfo, algorithm: hash
         else:
             return False  # RSASSA-PSS and others: left to the full (pyHanko) check
         return True
-    except (InvalidSignature, ValueError, TypeError, KeyError):
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError, KeyError):  # key read only here
         return False
 
 

@@ -600,7 +600,9 @@ def _bind_roles(
 def _issuer_key(cert: x509.Certificate) -> tuple[bytes, bytes | None]:
     try:
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    except (x509.ExtensionNotFound, ValueError):
+    except x509.ExtensionNotFound:
+        aki = None
+    except certs.UNREADABLE_EXTENSIONS:
         aki = None
     return cert.issuer.public_bytes(), aki
 
