@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from _bundle_tools import event_file, flip_signed_byte, read, write
 from _workflow_fixtures import Finished, anchors, finished_case, full_case
@@ -453,3 +454,52 @@ def test_a_start_a_fraction_of_a_second_early_never_reads_as_the_full_period(don
         f"{started:%H:%M:%S.%f}"[:12] in report.sentence
         and f"ended at {ended:%Y-%m-%d %H:%M:%S.%f}"[:-3] in report.sentence
     )
+
+
+def test_an_approval_signed_with_a_certificate_that_is_not_a_reviewers_is_a_problem(
+    done: Finished, files: dict[str, bytes]
+) -> None:
+    """verify-evidence takes an approval only from a reviewer certificate, as verify_approval does: a physician's key
+    signing a statement that names the physician's own certificate (which names no review role) was counted as a
+    verified approval, with only a note."""
+    from _workflow_fixtures import PHYSICIAN, SECRET
+    from consentkit.audit.events import parse_event, sha256_id
+    from consentkit.evidence.history import LoggedEvent
+    from consentkit.evidence.report import EvidenceReport
+    from consentkit.evidence.verify_bundle import _check_statement
+    from consentkit.manifest import Manifest
+    from consentkit.pki import WorkspacePki
+    from consentkit.review.signature import sign_detached
+    from consentkit.review.statement import ApprovalStatement, ReviewerRef
+
+    pki = WorkspacePki(done.clinic.ws).require()
+    record = pki.find(PHYSICIAN, roles=("physician",))
+    assert record.slug is not None
+    key, cert, _ = pki.unlock_credential(record, passphrase=None, workspace_secret=SECRET)
+    name = event_file(files, "spec.approved")
+    real = parse_event(files[name])
+    statement_name = next(d.name for d in real.documents if d.name.endswith(".statement.json"))
+    signature_name = next(d.name for d in real.documents if d.name.endswith(".p7s"))
+    approved = ApprovalStatement.from_bytes(files[f"approvals/{statement_name}"], Path(statement_name))
+    by = ReviewerRef(name=record.name, slug=record.slug, certificate="sha256:" + record.sha256, serial=record.serial)
+    data = approved.model_copy(update={"reviewer": by}).to_bytes()
+    signature = sign_detached(data, key, cert, pki.chain())
+    docs = [
+        d.model_copy(update={"sha256": sha256_id(data if d.name == statement_name else signature)})
+        for d in real.documents
+    ]
+    event = LoggedEvent(int(name.split("/")[-1][:8]), b"\0" * 32, real.model_copy(update={"documents": tuple(docs)}))
+    forged = dict(files, **{f"approvals/{statement_name}": data, f"approvals/{signature_name}": signature})
+    manifest = Manifest.model_validate_json(files["packet/manifest.json"], strict=False)
+    report = EvidenceReport("b.zip")
+    verified, reviewer = _check_statement(forged, event, [cert_root(done)], report, manifest)
+    assert (verified, reviewer) == (False, None)
+    assert f"approvals/{statement_name}: signed with a physician certificate, not a reviewer's" in report.problems
+    # the real statement, signed by the reviewer, still verifies
+    report = EvidenceReport("b.zip")
+    real_event = LoggedEvent(event.index, b"\0" * 32, real)
+    assert _check_statement(files, real_event, [cert_root(done)], report, manifest)[0] and not report.problems
+
+
+def cert_root(done: Finished) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(anchors(done.clinic.ws)[0].read_bytes())

@@ -430,7 +430,7 @@ def _check_approvals(
 def _check_statement(
     files: dict[str, bytes], event: LoggedEvent, roots: list[x509.Certificate], report: EvidenceReport, m: Manifest
 ) -> tuple[bool, str | None]:
-    from consentkit.pki.certs import review_role_of
+    from consentkit.pki.certs import certificate_role, review_role_of
     from consentkit.review.coverage import approval_covers, pins_wording
     from consentkit.review.signature import verify_signature
     from consentkit.review.statement import ApprovalStatement
@@ -468,6 +468,12 @@ def _check_statement(
             continue
         if check.fingerprint != st.reviewer.certificate:
             report.problems.append(f"approvals/{statement_name}: signed by another certificate than the reviewer's")
+            return False, None
+        issued_for, _explicit = certificate_role(check.signer)  # a physician's key must not make an approval
+        if issued_for != "reviewer":
+            report.problems.append(
+                f"approvals/{statement_name}: signed with a {issued_for or 'role-less'} certificate, not a reviewer's"
+            )
             return False, None
         certified = review_role_of(check.signer)  # the certificate, not the statement, proves the review role
         if certified is not None and certified != st.role:
