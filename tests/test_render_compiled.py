@@ -101,3 +101,15 @@ def test_lint_finds_the_same_with_and_without_the_cache(cache_home: Path, monkey
     compiled.template_cache.cache_clear()
     page.write_text(good, encoding="utf-8")
     assert found() == []
+
+
+def test_a_folder_others_can_write_to_is_not_used(cache_home: Path) -> None:
+    """Compiled code from the cache is executed: a folder that other users could write to (left 0777 by an old
+    umask, or a shared XDG_CACHE_HOME) must not be used, as Jinja's own default cache refuses it."""
+    folder = compiled._folder("test")
+    assert folder is not None
+    compiled._folder.cache_clear()
+    folder.chmod(0o777)
+    assert compiled._folder("test") is None and compiled.template_cache("test") is None
+    assert compiled.cached_texts("test", "k", lambda: ("made",)) == ("made",)
+    assert list(folder.iterdir()) == []

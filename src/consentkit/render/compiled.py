@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -45,8 +46,11 @@ def _folder(kind: str) -> Path | None:
     folder = base / "consentkit" / "templates" / (sys.implementation.cache_tag or "python") / kind
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if folder.stat().st_uid != os.getuid() or not os.access(folder, os.W_OK):
-            return None  # someone else's folder: never load code from it
+        info = folder.stat()
+        # someone else's folder, or one others may write to: never load code from it (Jinja's own default cache
+        # folder is refused unless 0700 too)
+        if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o022 or not os.access(folder, os.W_OK):
+            return None
     except OSError:
         return None
     return folder
