@@ -175,6 +175,20 @@ def test_a_damaged_exported_head_is_a_finding_not_a_crash(
     assert code == 3 and "not an unpacked evidence bundle" in err
 
 
+def test_a_zip_without_a_head_is_bad_input_not_a_pass(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A zip holding no log/head.json (not a bundle, or one whose head was taken out) gave no heads to check and
+    'audit log OK' (exit 0); like a folder without one, it is bad input."""
+    import zipfile
+
+    fill(ws, 2)
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        zf.writestr("bundle.json", "{}")
+    code, out, err = run(["audit", "verify", "--against", str(tmp_path / "other.zip")], capsys)
+    assert code == 3 and "not an evidence bundle (no log/head.json)" in err, out + err
+
+
 def _doc_commands() -> list[str]:
     text = DOCS.read_text(encoding="utf-8")
     commands = re.findall(r"^\s*(openssl (?:dgst|ts) .+)$", text, flags=re.MULTILINE)

@@ -104,7 +104,10 @@ def load_exported(path: Path) -> list[SignedTreeHead]:
     if path.suffix.lower() == ".zip":
         from consentkit.evidence.zipread import read_bundle
 
-        return _bundle_heads(read_bundle(path), str(path))
+        members = read_bundle(path)
+        if "log/head.json" not in members:  # else a zip with no head at all would check nothing and pass
+            raise InputError(f"{path}: not an evidence bundle (no log/head.json)")
+        return _bundle_heads(members, str(path))
     if not path.is_file():
         raise InputError(
             f"{path}: no such file; give a head.json from 'consentkit audit head --export', an evidence bundle "
