@@ -423,6 +423,71 @@ def test_the_identity_document_is_bound_by_a_keyed_hmac(
     assert code == 3 and "is not TYPE:NUMBER" in err
 
 
+def test_pki_identity_counts_only_intact_signatures_by_the_workspace_ca(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pki identity` read the binding of any certificate in any signature value: one of the forger's own making
+    (same key, issuer name and serial as the patient's, signed by nobody the clinic trusts) with a version-1
+    binding — a plain SHA-256 anyone can compute — was confirmed as binding the document the forger chose."""
+    from asn1crypto import cms
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from consentkit.pki import EventBinding
+    from consentkit.pki.certs import SIGNING_EVENT_OID
+
+    ws, _ = workspace
+    case = load_case(case_file(packet.parent))[0]
+    sign(ws, packet, "clinic")
+    sign(ws, packet, "physician", PHYSICIAN)
+    sign(ws, packet, "patient", case=case)  # the witness has not signed: the patient's value is the last one
+    data = packet.read_bytes()
+    last = byteranges.scan(data)[-1]
+    genuine = last.signer_cert
+    assert genuine is not None
+    chosen = "resident-id:999999999999999999"
+    binding = EventBinding("patient", CASE_ID, hashlib.sha256(chosen.encode()).hexdigest(), "00" * 32, False)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.issuer)
+        .serial_number(genuine.serial_number)
+        .public_key(genuine.public_key())
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+        .add_extension(x509.UnrecognizedExtension(SIGNING_EVENT_OID, binding.to_der()), critical=False)
+        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    )
+    info = cms.ContentInfo.load(last.contents_der)
+    signed = info["content"]
+    replacement = asn1_x509.Certificate.load(forged.public_bytes(Encoding.DER))
+    signed["certificates"] = [
+        cms.CertificateChoices({"certificate": replacement}) if c.chosen.serial_number == genuine.serial_number else c
+        for c in signed["certificates"]
+    ]
+    value = bytes(info.dump()).hex().encode()
+    _, b, c, _ = last.ranges
+    assert len(value) <= c - b - 2
+    forged_pdf = packet.with_name("forged.pdf")
+    forged_pdf.write_bytes(data[: b + 1] + value + b"0" * (c - b - 2 - len(value)) + data[c - 1 :])
+    assert byteranges.scan(forged_pdf.read_bytes())[-1].problem is None  # same key: the CMS signature still checks
+    w = ["-w", str(ws.root), "pki", "identity"]
+    code, out, _ = run([*w, str(forged_pdf), "--document", chosen], capsys)
+    assert code == 1 and "cannot be confirmed: its certificate was not issued by this workspace's CA" in out, out
+
+    changed = bytearray(data)
+    changed[b // 2] ^= 0x01  # inside the bytes every signature covers
+    broken_pdf = packet.with_name("broken.pdf")
+    broken_pdf.write_bytes(bytes(changed))
+    code, out, _ = run([*w, str(broken_pdf), "--case", str(packet.parent / "case.yaml")], capsys)
+    assert code == 1 and "cannot be confirmed: the bytes it signed have changed" in out, out
+    code, out, _ = run([*w, str(packet), "--case", str(packet.parent / "case.yaml")], capsys)
+    assert code == 0 and "the identity document matches" in out, out
+
+
 def test_the_seal_is_refused_once_a_one_time_certificate_has_expired(
     workspace: tuple[Workspace, WorkspacePki], tmp_path: Path
 ) -> None:

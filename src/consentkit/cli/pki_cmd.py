@@ -186,8 +186,8 @@ def revoke(ctx: click.Context, who: str, reason: str) -> None:
 def identity(ctx: click.Context, pdf: Path, case_path: Path | None, document: str | None, role: str) -> None:
     """Confirm that the one-time certificate that signed PDF binds an identity document: the patient's and
     guardian's of --case, or --document TYPE:NUMBER. The binding is an HMAC keyed with this workspace's secret, so
-    only the clinic can answer this (for an auditor who has seen the document). Exit 0 when every compared
-    certificate matches, 1 otherwise."""
+    only the clinic can answer this (for an auditor who has seen the document). Only an intact signature by a
+    certificate this workspace's CA issued counts. Exit 0 when every compared certificate matches, 1 otherwise."""
     from consentkit.case import load_case
     from consentkit.pki.identity import check_identities, parse_document
 
@@ -212,6 +212,8 @@ def identity(ctx: click.Context, pdf: Path, case_path: Path | None, document: st
         sys.exit(EXIT_PROBLEMS)
     for c in checks:
         verdict = "matches" if c.matches else "does NOT match"
+        if c.problem is not None:
+            verdict = f"cannot be confirmed: {c.problem}"
         click.echo(f"{c.role} {c.name} (case {c.case_id}, {c.kind}): the identity document {verdict}")
     if not all(c.matches for c in checks):
         sys.exit(EXIT_PROBLEMS)

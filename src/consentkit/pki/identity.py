@@ -15,6 +15,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
 from consentkit.errors import InputError
 from consentkit.pki.certs import EventBinding, common_name
 from consentkit.workspace import Workspace
@@ -51,6 +54,9 @@ class IdentityCheck:
     case_id: str
     kind: str  # hmac-sha256 | sha256
     matches: bool
+    # why the certificate is not counted (then ``matches`` is False): its signature is not intact, or this
+    # workspace's CA did not issue it — anyone can write a version-1 binding (a plain SHA-256) into a certificate
+    problem: str | None = None
 
 
 def parse_document(text: str) -> tuple[str, str]:
@@ -63,23 +69,39 @@ def parse_document(text: str) -> tuple[str, str]:
 
 def check_identities(ws: Workspace, pdf: bytes, documents: dict[str, tuple[str, str]]) -> list[IdentityCheck]:
     """For every one-time certificate that signed ``pdf`` whose role is in ``documents`` (role → (type, number)),
-    whether it binds that document."""
+    whether it binds that document. Only an intact signature (its bytes and CMS signature check) by a certificate
+    this workspace's issuing CA signed counts; any other is returned with its ``problem``."""
+    from consentkit.pki.authority import WorkspacePki
     from consentkit.sign import byteranges
 
     key = ws.secret(IDENTITY_KEY)
+    issuing = WorkspacePki(ws).require().issuing
     found = []
     for sig in byteranges.scan(pdf):
-        binding = EventBinding.from_certificate(sig.signer_cert) if sig.signer_cert is not None else None
-        if binding is None or binding.role not in documents:
+        cert = sig.signer_cert
+        binding = EventBinding.from_certificate(cert) if cert is not None else None
+        if cert is None or binding is None or binding.role not in documents:
             continue
+        problem = sig.problem
+        if problem is None and not _issued_by(cert, issuing):
+            problem = "its certificate was not issued by this workspace's CA"
         doc_type, number = documents[binding.role]
         found.append(
             IdentityCheck(
                 role=binding.role,
-                name=common_name(sig.signer_cert) if sig.signer_cert is not None else "",
+                name=common_name(cert),
                 case_id=binding.case_id,
                 kind=binding.identity_kind,
-                matches=matches(binding, key, doc_type, number),
+                matches=problem is None and matches(binding, key, doc_type, number),
+                problem=problem,
             )
         )
     return found
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
