@@ -109,16 +109,16 @@ def test_kept_babel_formatting_equals_babel() -> None:
             assert _decimal(n, t.babel_locale) == format_decimal(n, locale=t.babel_locale)
 
 
-def test_spec_hash_is_kept_per_spec_object(library) -> None:  # type: ignore[no-untyped-def]
-    from consentkit.render.specimen import _spec_hash
+def testmodel_hash_is_kept_per_spec_object(library) -> None:  # type: ignore[no-untyped-def]
+    from consentkit.render.specimen import model_hash
     from consentkit.spec.canonical import content_hash
 
     for spec_id in sorted(library.procedures):
         spec = library.procedure(spec_id).model
-        assert _spec_hash(spec) == content_hash(spec)
-        assert _spec_hash(spec) == content_hash(spec)
+        assert model_hash(spec) == content_hash(spec)
+        assert model_hash(spec) == content_hash(spec)
     other = library.procedure("rhinoplasty").model.model_copy(update={"version": "9.9.9"})
-    assert _spec_hash(other) == content_hash(other) != content_hash(library.procedure("rhinoplasty").model)
+    assert model_hash(other) == content_hash(other) != content_hash(library.procedure("rhinoplasty").model)
 
 
 @pytest.fixture()

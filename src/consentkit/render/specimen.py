@@ -70,9 +70,6 @@ def model_hash(model: BaseModel) -> str:
     return digest
 
 
-_spec_hash = model_hash  # the name lint's tests use
-
-
 def preview_input(
     library: Library,
     procedure_id: str,
