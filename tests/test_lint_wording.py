@@ -242,6 +242,8 @@ def test_promise_and_minimising_variants(locale: str, value: str, expected: list
         ("zh-CN", "风险小于百分之一。"),
         ("zh-CN", "手术并不是非常安全的。"),
         ("zh-TW", "安全性由醫師評估。"),
+        ("zh-CN", "这种并发症少见，但可能很严重。"),  # 少见: "uncommon", how often it happens
+        ("zh-TW", "這種併發症很少見，但可能很嚴重。"),
     ],
 )
 def test_honest_variants_are_left_alone(locale: str, value: str) -> None:
