@@ -346,3 +346,18 @@ def test_trust_folders_hold_the_public_roots_and_no_private_key(pki: WorkspacePk
     for folder in (builtin, own):
         for path in folder.rglob("*"):
             assert not path.is_file() or b"PRIVATE KEY" not in path.read_bytes(), path
+
+
+def test_handing_a_key_over_keeps_a_revocation_made_meanwhile(tmp_path: Path) -> None:
+    """unlock_credential wrote back the whole record it had been given: a revocation made after the signer was looked
+    up was erased from index.json by the handover to the person's own passphrase, and the next CRL dropped it."""
+    _, pki = make_workspace(tmp_path / "ws")
+    record = pki.issue_signer("physician", "李医生", SECRET)  # under the workspace passphrase until first use
+    pki.revoke(record.serial, "key-compromise", SECRET)
+    pki.unlock_credential(record, passphrase="李医生自己的口令 2026".encode(), workspace_secret=SECRET)
+    now = next(r for r in pki.records() if r.serial == record.serial)
+    assert now.key_protection == "own" and now.revoked_at is not None and now.reason == "key-compromise"
+    with pki._locked():  # the next CRL, built from the index
+        pki._issue_crls(SECRET, now=dt.datetime.now(dt.UTC))
+    crl = x509.load_pem_x509_crl((pki.dir / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(int(record.serial, 16)) is not None

@@ -437,17 +437,24 @@ class WorkspacePki:
         weak = (keystore.kdf_rounds(path) or 0) < keystore.KDF_ITERATIONS
         if passphrase is not None or weak:
             with self._locked():
-                keystore.write_pkcs12(path, record.name, key, cert, chain, passphrase or workspace_secret)
-                if passphrase is not None:
-                    self._update_record(replace(record, key_protection="own"))
+                # as the index says now, not as ``record`` was read: another process may have handed the key over
+                # meanwhile (rewriting it under the workspace passphrase would lock its owner out)
+                current = next((r for r in self.records() if r.serial == record.serial), record)
+                if current.key_protection != "own":
+                    keystore.write_pkcs12(path, record.name, key, cert, chain, passphrase or workspace_secret)
+                    if passphrase is not None:
+                        self._update_record(record.serial, key_protection="own")
         return key, cert, chain  # type: ignore[return-value]
 
-    def _update_record(self, record: CertRecord) -> None:
-        """Replace the index entry with ``record``'s serial (call with the lock held)."""
+    def _update_record(self, serial: str, **changes: object) -> None:
+        """Set ``changes`` in the index entry of ``serial`` as it is now (call with the lock held). Never write back a
+        whole record read earlier: a revocation made since would be undone, and the next CRL would drop it."""
         data = self._read_index()
         items = data["certificates"]
         assert isinstance(items, list)
-        data["certificates"] = [record.to_json() if item.get("serial") == record.serial else item for item in items]
+        for item in items:
+            if item.get("serial") == serial:
+                item.update(changes)
         self._write_index(data)
 
     def issue_for_public_key(
