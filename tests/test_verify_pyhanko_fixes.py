@@ -50,3 +50,43 @@ def test_a_changed_signature_is_reported(monkeypatch: pytest.MonkeyPatch) -> Non
     ]
     monkeypatch.setitem(_pyhanko_fixes.TARGETS, name, (None, ("self", "cert")))
     assert _pyhanko_fixes.check_targets() == [f"{name} is missing"]
+
+
+def _pdf_with_object_stream(header: bytes, body: bytes) -> bytes:
+    """A classic-xref PDF whose object 4 is an object stream with ``header`` (object numbers and offsets)."""
+    stream = header + body
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [] /Count 0 >>",
+        4: b"<< /Type /ObjStm /N 2 /First %d /Length %d >>\nstream\n" % (len(header), len(stream))
+        + stream
+        + b"\nendstream",
+    }
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = {}
+    for number, obj in objects.items():
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n"
+    for number in range(1, 5):
+        out += b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 65535 f \n"
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_the_object_stream_index_reads_the_objects_pyhanko_reads() -> None:
+    """The speed patch indexed an object stream by object number, the last entry winning, and ignored the index the
+    cross-reference gives: a header naming object 5 twice made it read another object than pyHanko (which takes
+    the first entry), and an index out of range returned an object where pyHanko returns null."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(_pdf_with_object_stream(b"5 0 5 4 ", b"(a) (b)")), strict=False)
+    for idx in (0, 1, 7):
+        expected = _pyhanko_fixes._original_objstm(reader, 5, 4, idx)
+        patched = _pyhanko_fixes._object_from_stream(reader, 5, 4, idx)
+        assert type(patched) is type(expected) and patched == expected, idx
+    ordinary = PdfFileReader(io.BytesIO(_pdf_with_object_stream(b"5 0 6 4 ", b"(a) (b)")), strict=False)
+    assert _pyhanko_fixes._object_from_stream(ordinary, 6, 4, 1) == "b"

@@ -90,11 +90,16 @@ def _object_from_stream(self: PdfFileReader, idnum: int, stmnum: int, idx: int) 
             return _original_objstm(self, idnum, stmnum, idx)
         if len(numbers) < 2 * count:
             return _original_objstm(self, idnum, stmnum, idx)
-        table = (data, {numbers[2 * i]: first + numbers[2 * i + 1] for i in range(count)})
+        # pyHanko takes an object's first entry in the header; an index other than that entry's (or out of range)
+        # is its to handle (null, or an error in strict mode): same objects as pyHanko reads, never another one
+        entries: dict[int, tuple[int, int]] = {}
+        for i in range(count):
+            entries.setdefault(numbers[2 * i], (i, first + numbers[2 * i + 1]))
+        table = (data, entries)
         stream._consentkit_objstm = table  # type: ignore[attr-defined]
-    data, offsets = table
-    offset = offsets.get(idnum)
-    if offset is None:
+    data, entries = table
+    index, offset = entries.get(idnum, (-1, -1))
+    if index != idx:
         return _original_objstm(self, idnum, stmnum, idx)
     buffer = BytesIO(data)
     buffer.seek(offset)
