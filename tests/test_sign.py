@@ -397,6 +397,35 @@ def test_two_processes_signing_one_packet_take_turns(tmp_path: Path) -> None:
     assert (other.parent / ".packet.pdf.lock").exists() and not list(other.parent.glob(".*.tmp"))
 
 
+def test_a_lock_that_cannot_be_taken_is_a_message_and_leaves_no_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flock failing (a file system without locks) or interrupted while waiting left the lock file's descriptor
+    open, and the OSError escaped as a traceback."""
+    import errno
+    import os
+
+    from consentkit.sign import lock
+
+    pdf = tmp_path / "packet.pdf"
+    pdf.write_bytes(b"%PDF-1.7")
+    before = len(os.listdir("/proc/self/fd"))
+    for raised in (OSError(errno.ENOLCK, os.strerror(errno.ENOLCK)), KeyboardInterrupt()):
+
+        def refuse(fd: int, op: int, exc: BaseException = raised) -> None:
+            raise exc
+
+        monkeypatch.setattr(lock.fcntl, "flock", refuse)
+        expected = InputError if isinstance(raised, OSError) else KeyboardInterrupt
+        with pytest.raises(expected), lock.packet_lock(pdf):
+            pass
+        monkeypatch.undo()
+        assert len(os.listdir("/proc/self/fd")) == before, raised
+    with lock.packet_lock(pdf), lock.packet_lock(pdf):  # nothing left half-held: it locks, re-entrantly, again
+        pass
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 def test_the_identity_document_is_bound_by_a_keyed_hmac(
     workspace: tuple[Workspace, WorkspacePki], packet: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -49,7 +49,14 @@ def _locked(path: str) -> Iterator[None]:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise InputError(f"cannot lock for signing: {exc.strerror}", location=SourceLocation(path)) from exc
-            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks while another process signs this packet
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # blocks while another process signs this packet
+            except OSError as exc:  # e.g. a file system without locks
+                os.close(fd)
+                raise InputError(f"cannot lock for signing: {exc.strerror}", location=SourceLocation(path)) from exc
+            except BaseException:  # interrupted while waiting: keep no descriptor behind
+                os.close(fd)
+                raise
         _HELD[path] = (fd, depth + 1)
         try:
             yield
