@@ -106,6 +106,48 @@ def test_one_person_cannot_fill_both_required_roles(tmp_path: Path) -> None:
     assert state_of(ws).approved
 
 
+def test_a_statement_naming_another_person_than_its_certificate_does_not_verify(tmp_path: Path) -> None:
+    """The reviewer named in a statement (name, slug, serial) must be the one whose certificate signed it: Dr Zhao,
+    signing a legal statement that names Wang Fang with Zhao's own legal certificate (and logging it under Wang
+    Fang's slug), verified, counted as a second person, and let a packet be made."""
+    import dataclasses
+    import datetime as dt
+
+    from consentkit.review.approvals import _record_approval, _spec_and_policy
+    from consentkit.review.signature import sign_detached
+    from consentkit.review.state import pinned_for, signing_profile
+    from consentkit.spec.canonical import content_hash
+
+    ws = ws_with_zhao(tmp_path / "clinic")
+    approve(ws, PROCEDURE, reviewer=ZHAO, role="clinical", secret=SECRET, check_lint=False)
+    pki = WorkspacePki(ws)
+    legal = next(r for r in pki.records() if r.name == ZHAO and r.review_role == "legal")
+    key, cert, _ = pki.unlock_credential(legal, passphrase=None, workspace_secret=SECRET)
+    wang = pki.find(REVIEWERS["legal"], roles=("reviewer",))
+    assert wang.slug is not None
+    spec, policy = _spec_and_policy(ws, PROCEDURE)
+    model = spec.model
+    forged = _record_approval(
+        ws,
+        pki,
+        dataclasses.replace(legal, name=wang.name),
+        wang.slug,
+        "legal",
+        model,
+        content_hash(model),
+        pinned_for(model, ws.template_roots(), policy, signing_profile(ws)),
+        policy,
+        dt.datetime.now(dt.UTC).replace(microsecond=0),
+        SECRET,
+        lambda data: sign_detached(data, key, cert, pki.chain()),
+    )
+    assert forged.reviewer == wang.name
+    with open_log(ws, None) as log, pytest.raises(VerificationError, match=f"signed with the certificate of {ZHAO}"):
+        verify_approval(forged, pki=pki, log=log)
+    with pytest.raises(RefusedError, match="the legal approval does not verify"):
+        build_packet(ws, write_case(tmp_path / "case.yaml", example_case()), tmp_path / "p")
+
+
 def allow_same_reviewer(ws: Workspace) -> Path:
     policy = ws.procedures_dir / "policies" / "cn.yaml"
     text = (builtin_dir("procedures") / "policies" / "cn.yaml").read_text(encoding="utf-8")

@@ -385,6 +385,12 @@ def verify_approval(approval: Approval, *, pki: WorkspacePki, log: AuditLog) -> 
     record = next((r for r in pki.records() if r.sha256 == check.fingerprint.removeprefix("sha256:")), None)
     if record is None:
         raise VerificationError(f"{where}: the reviewer certificate is not in this workspace's certificate index")
+    if (record.name, record.slug, record.serial) != (st.reviewer.name, st.reviewer.slug, st.reviewer.serial):
+        # the name is what the one-person-per-role rule and the packet's manifest go by
+        raise VerificationError(
+            f"{where}: names {st.reviewer.name} ({st.reviewer.slug}) as the reviewer, but is signed with the "
+            f"certificate of {record.name} ({record.slug}, serial {record.serial})"
+        )
     if record.status(st.approved_at) != "valid":
         raise VerificationError(f"{where}: the reviewer certificate was {record.status(st.approved_at)} at approval")
     if approval.index is None or approval.event is None or approval.leaf is None:
