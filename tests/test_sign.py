@@ -397,6 +397,42 @@ def test_two_processes_signing_one_packet_take_turns(tmp_path: Path) -> None:
     assert (other.parent / ".packet.pdf.lock").exists() and not list(other.parent.glob(".*.tmp"))
 
 
+def test_a_signer_certificate_that_only_names_the_clinic_ca_is_refused(
+    workspace: tuple[Workspace, WorkspacePki], packet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sign compared the certificate's issuer *name* with the clinic CA's: a certificate made by anyone (a token's,
+    a file's) naming the clinic's issuing CA as issuer, the physician as subject and the physician role was used to
+    sign, and document.signed logged it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from consentkit.pki.certs import signer_role_extension
+    from consentkit.sign.signing import SigningSession
+
+    ws, pki = workspace
+    session = SigningSession(ws, SECRET)
+    session.sign(packet, "clinic")
+    genuine = pki.certificate("clinic-certify")
+    key = ec.generate_private_key(ec.SECP256R1())
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, PHYSICIAN)]))
+        .issuer_name(pki.issuing.subject)
+        .serial_number(x509.random_serial_number())
+        .public_key(key.public_key())
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+        .add_extension(signer_role_extension("physician"), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    monkeypatch.setattr(session.pki, "unlock_credential", lambda *a, **k: (key, forged, pki.chain()))
+    before = packet.read_bytes()
+    with pytest.raises(RefusedError, match="the physician's certificate was not issued by this workspace's CA"):
+        session.sign(packet, "physician", signer(PHYSICIAN))
+    assert packet.read_bytes() == before
+
+
 def test_a_lock_that_cannot_be_taken_is_a_message_and_leaves_no_descriptor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

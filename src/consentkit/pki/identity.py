@@ -15,11 +15,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-
 from consentkit.errors import InputError
-from consentkit.pki.certs import EventBinding, common_name
+from consentkit.pki.certs import EventBinding, common_name, issued_by
 from consentkit.workspace import Workspace
 
 IDENTITY_KEY = "subject-hmac"  # the workspace secret; never leaves the clinic
@@ -83,7 +80,7 @@ def check_identities(ws: Workspace, pdf: bytes, documents: dict[str, tuple[str, 
         if cert is None or binding is None or binding.role not in documents:
             continue
         problem = sig.problem
-        if problem is None and not _issued_by(cert, issuing):
+        if problem is None and not issued_by(cert, issuing):
             problem = "its certificate was not issued by this workspace's CA"
         doc_type, number = documents[binding.role]
         found.append(
@@ -97,11 +94,3 @@ def check_identities(ws: Workspace, pdf: bytes, documents: dict[str, tuple[str, 
             )
         )
     return found
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True

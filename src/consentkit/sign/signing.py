@@ -24,7 +24,7 @@ from consentkit.case import CaseFile
 from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
-from consentkit.pki.certs import certificate_role
+from consentkit.pki.certs import certificate_role, issued_by
 from consentkit.pki.identity import workspace_identity_digest
 from consentkit.sign import _pyhanko_fixes, appearance, byteranges
 from consentkit.sign.lock import packet_lock
@@ -240,7 +240,7 @@ class SigningSession:
         credential.name = common_name(credential.certificate)
         refusal = None
         stated, _explicit = certificate_role(credential.certificate)
-        if credential.certificate.issuer != self.pki.issuing.subject:
+        if not issued_by(credential.certificate, self.pki.issuing):  # its key signed it, not just a name
             refusal = f"the {role}'s certificate was not issued by this workspace's CA"
         elif stated != role:
             refusal = f"the certificate of {credential.name} was issued for the {stated or 'no role'}, not the {role}"
