@@ -9,6 +9,7 @@ import json
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -456,24 +457,21 @@ def test_a_start_a_fraction_of_a_second_early_never_reads_as_the_full_period(don
     )
 
 
-def test_an_approval_signed_with_a_certificate_that_is_not_a_reviewers_is_a_problem(
-    done: Finished, files: dict[str, bytes]
-) -> None:
-    """verify-evidence takes an approval only from a reviewer certificate, as verify_approval does: a physician's key
-    signing a statement that names the physician's own certificate (which names no review role) was counted as a
-    verified approval, with only a note."""
-    from _workflow_fixtures import PHYSICIAN, SECRET
+def restated(
+    done: Finished, files: dict[str, bytes], signer: tuple[str, str], **named: str
+) -> tuple[dict[str, bytes], Any, str]:
+    """The bundle's first approval statement re-signed by ``signer`` (name, certificate role), naming that signer's
+    certificate (and ``named`` over it) as the reviewer, with the spec.approved event naming the new files, as an
+    insider with the workspace could log it: (files, the event, the statement's name)."""
+    from _workflow_fixtures import SECRET
     from consentkit.audit.events import parse_event, sha256_id
     from consentkit.evidence.history import LoggedEvent
-    from consentkit.evidence.report import EvidenceReport
-    from consentkit.evidence.verify_bundle import _check_statement
-    from consentkit.manifest import Manifest
     from consentkit.pki import WorkspacePki
     from consentkit.review.signature import sign_detached
     from consentkit.review.statement import ApprovalStatement, ReviewerRef
 
     pki = WorkspacePki(done.clinic.ws).require()
-    record = pki.find(PHYSICIAN, roles=("physician",))
+    record = pki.find(signer[0], roles=(signer[1],))
     assert record.slug is not None
     key, cert, _ = pki.unlock_credential(record, passphrase=None, workspace_secret=SECRET)
     name = event_file(files, "spec.approved")
@@ -481,8 +479,8 @@ def test_an_approval_signed_with_a_certificate_that_is_not_a_reviewers_is_a_prob
     statement_name = next(d.name for d in real.documents if d.name.endswith(".statement.json"))
     signature_name = next(d.name for d in real.documents if d.name.endswith(".p7s"))
     approved = ApprovalStatement.from_bytes(files[f"approvals/{statement_name}"], Path(statement_name))
-    by = ReviewerRef(name=record.name, slug=record.slug, certificate="sha256:" + record.sha256, serial=record.serial)
-    data = approved.model_copy(update={"reviewer": by}).to_bytes()
+    own = {"name": record.name, "slug": record.slug, "certificate": "sha256:" + record.sha256, "serial": record.serial}
+    data = approved.model_copy(update={"reviewer": ReviewerRef(**{**own, **named})}).to_bytes()
     signature = sign_detached(data, key, cert, pki.chain())
     docs = [
         d.model_copy(update={"sha256": sha256_id(data if d.name == statement_name else signature)})
@@ -490,16 +488,57 @@ def test_an_approval_signed_with_a_certificate_that_is_not_a_reviewers_is_a_prob
     ]
     event = LoggedEvent(int(name.split("/")[-1][:8]), b"\0" * 32, real.model_copy(update={"documents": tuple(docs)}))
     forged = dict(files, **{f"approvals/{statement_name}": data, f"approvals/{signature_name}": signature})
+    return forged, event, statement_name
+
+
+def check_statement(done: Finished, files: dict[str, bytes], event: Any) -> tuple[tuple[bool, str | None], list[str]]:
+    from consentkit.evidence.report import EvidenceReport
+    from consentkit.evidence.verify_bundle import _check_statement
+    from consentkit.manifest import Manifest
+
     manifest = Manifest.model_validate_json(files["packet/manifest.json"], strict=False)
+    root = x509.load_pem_x509_certificate(anchors(done.clinic.ws)[0].read_bytes())
     report = EvidenceReport("b.zip")
-    verified, reviewer = _check_statement(forged, event, [cert_root(done)], report, manifest)
-    assert (verified, reviewer) == (False, None)
-    assert f"approvals/{statement_name}: signed with a physician certificate, not a reviewer's" in report.problems
+    return _check_statement(files, event, [root], report, manifest), report.problems
+
+
+def test_an_approval_signed_with_a_certificate_that_is_not_a_reviewers_is_a_problem(
+    done: Finished, files: dict[str, bytes]
+) -> None:
+    """verify-evidence takes an approval only from a reviewer certificate, as verify_approval does: a physician's key
+    signing a statement that names the physician's own certificate (which names no review role) was counted as a
+    verified approval, with only a note."""
+    from _workflow_fixtures import PHYSICIAN
+    from consentkit.audit.events import parse_event
+    from consentkit.evidence.history import LoggedEvent
+
+    forged, event, statement = restated(done, files, (PHYSICIAN, "physician"))
+    verified, problems = check_statement(done, forged, event)
+    assert verified == (False, None)
+    assert problems == [f"approvals/{statement}: signed with a physician certificate, not a reviewer's"]
     # the real statement, signed by the reviewer, still verifies
-    report = EvidenceReport("b.zip")
-    real_event = LoggedEvent(event.index, b"\0" * 32, real)
-    assert _check_statement(files, real_event, [cert_root(done)], report, manifest)[0] and not report.problems
+    real = LoggedEvent(event.index, b"\0" * 32, parse_event(files[event_file(files, "spec.approved")]))
+    verified, problems = check_statement(done, files, real)
+    assert verified[0] and not problems
 
 
-def cert_root(done: Finished) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(anchors(done.clinic.ws)[0].read_bytes())
+def test_an_approval_naming_another_reviewer_than_its_certificate_is_a_problem(
+    done: Finished, files: dict[str, bytes]
+) -> None:
+    """The reviewer the report names is the one the statement names, so it must be the signing certificate's: a
+    reviewer's key could sign a statement naming anyone, and verify-evidence showed that name as the approver."""
+    from consentkit.audit.events import parse_event
+    from consentkit.review.statement import ApprovalStatement
+
+    docs = parse_event(files[event_file(files, "spec.approved")]).documents
+    name = next(d.name for d in docs if d.name.endswith(".statement.json"))
+    reviewer = ApprovalStatement.from_bytes(files[f"approvals/{name}"], Path(name)).reviewer.name
+    forged, event, statement = restated(done, files, (reviewer, "reviewer"), name="Someone Else")
+    verified, problems = check_statement(done, forged, event)
+    assert verified == (False, None)
+    assert problems == [
+        f"approvals/{statement}: names Someone Else as the reviewer, but is signed with the certificate of {reviewer}"
+    ]
+    # signed by the reviewer under their own name, it verifies
+    forged, event, _ = restated(done, files, (reviewer, "reviewer"))
+    assert check_statement(done, forged, event) == ((True, reviewer), [])

@@ -430,7 +430,7 @@ def _check_approvals(
 def _check_statement(
     files: dict[str, bytes], event: LoggedEvent, roots: list[x509.Certificate], report: EvidenceReport, m: Manifest
 ) -> tuple[bool, str | None]:
-    from consentkit.pki.certs import certificate_role, review_role_of
+    from consentkit.pki.certs import certificate_role, common_name, review_role_of
     from consentkit.review.coverage import approval_covers, pins_wording
     from consentkit.review.signature import verify_signature
     from consentkit.review.statement import ApprovalStatement
@@ -473,6 +473,13 @@ def _check_statement(
         if issued_for != "reviewer":
             report.problems.append(
                 f"approvals/{statement_name}: signed with a {issued_for or 'role-less'} certificate, not a reviewer's"
+            )
+            return False, None
+        signer = common_name(check.signer)  # certificates hold the name cut to 64 characters
+        if signer != st.reviewer.name.strip()[:64]:
+            report.problems.append(
+                f"approvals/{statement_name}: names {st.reviewer.name} as the reviewer, but is signed with the "
+                f"certificate of {signer}"
             )
             return False, None
         certified = review_role_of(check.signer)  # the certificate, not the statement, proves the review role
