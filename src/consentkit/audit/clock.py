@@ -22,10 +22,6 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + _OFFSET.get()
 
 
-def is_simulated() -> bool:
-    return _OFFSET.get() != dt.timedelta(0)
-
-
 @contextmanager
 def simulated(reads: dt.datetime) -> Iterator[dt.timedelta]:
     """Inside the block, :func:`now` reads ``reads`` now and runs on from there; yields the offset."""
