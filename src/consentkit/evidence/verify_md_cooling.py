@@ -115,9 +115,9 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
 
 
 def _signed(role: str, zone: str, later: str, period_ns: int, same_day: bool) -> list[str]:
-    what = "the check-in" if later == "AFTER" else "the start"
     """Read ``role``'s RFC 3161 signing time and test that ``$later`` is at least the period after it (and not on the
     same day in the clinic's zone, where the packet says so)."""
+    what = "the check-in" if later == "AFTER" else "the start"
     var = role.upper()
     lines = [
         f"{var}=$(tsa_time timestamps/{role}.tsr)",
