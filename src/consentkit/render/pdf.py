@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from consentkit.errors import RenderError
+from consentkit.render._weasyprint_internals import UA_MARKER, UA_UNUSED, require_internals
 from consentkit.render.env import HTML_DIR, resolve
 from consentkit.render.fonts import FontSet, check_harfbuzz_subset, fonts_for
 from consentkit.render.html import STYLESHEET, standalone_css
@@ -129,6 +130,7 @@ def _tag_languages_and_descriptions() -> None:
                     made["Alt"] = pydyf.String(f"{title.text}: {desc.text}")
             yield made
 
+    build_with_lang.__wrapped__ = build  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
     tags._build_box_tree = build_with_lang
     _TAGGING_PATCHED = True
 
@@ -165,6 +167,8 @@ def _reuse_font_files() -> None:
                 return kept[1]
         return data_of(hb_object, ot_color, glyph)
 
+    font_face.__wrapped__ = face_of  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
+    face_data.__wrapped__ = data_of  # type: ignore[attr-defined]
     fonts.get_pango_font_hb_face = font_face
     fonts.get_hb_object_data = face_data
     _FONT_FILES_PATCHED = True
@@ -194,27 +198,15 @@ def _faster_compression() -> None:
 # (::marker, ::footnote-call, ::footnote-marker, ::note-call, ::note-marker, ::note-callback) for every element:
 # nine in ten style computations of a document, a fifth of its layout time. The documents have no footnotes or
 # notes, and only <li> elements are list items, so those rules are dropped or scoped to li: the same output.
-_UA_UNUSED = (
-    "::footnote-call {",
-    "::footnote-marker {",
-    "::note-call {",
-    "::note-marker {",
-    "::note-callback {",
-)
-
-
+# (require_internals checked at start-up that WeasyPrint's stylesheet has each of these rules once.)
 @cache
 def _document_ua_stylesheet() -> Any:
     from weasyprint import CSS
     from weasyprint import html as weasy_html
     from weasyprint.css.counters import CounterStyle
 
-    lines = weasy_html.UA.splitlines()
-    kept = [line for line in lines if not line.startswith(_UA_UNUSED)]
-    markers = [i for i, line in enumerate(kept) if line.startswith("::marker {")]
-    if len(lines) - len(kept) != len(_UA_UNUSED) or len(markers) != 1:
-        return weasy_html.UA_STYLESHEET  # another WeasyPrint: use its stylesheet unchanged
-    kept[markers[0]] = "li" + kept[markers[0]]
+    kept = [line for line in weasy_html.UA.splitlines() if not line.startswith(UA_UNUSED)]
+    kept = ["li" + line if line.startswith(UA_MARKER) else line for line in kept]
     return CSS(string="\n".join(kept), counter_style=CounterStyle())
 
 
@@ -234,6 +226,7 @@ class PdfEngine:
 
     def __init__(self, template_roots: Sequence[Path]) -> None:
         check_harfbuzz_subset()
+        require_internals()  # the patches below and _text_families were written for WeasyPrint 70
         _tag_languages_and_descriptions()
         _reuse_font_files()
         _faster_compression()

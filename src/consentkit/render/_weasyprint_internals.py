@@ -1,0 +1,120 @@
+"""The WeasyPrint internals ``render/pdf.py`` relies on, checked once at start-up.
+
+pdf.py patches or reads private WeasyPrint 70 code (tagging, font data, pydyf's compression, the user-agent
+stylesheet, ``Page._page_box``, ``Layout.reactivate``); pyproject.toml pins ``weasyprint>=70,<71`` for that reason.
+Another WeasyPrint (a forced install, a distribution's package) could patch something different or crash mid-render,
+so the engine refuses to start with a :class:`RenderError` naming the version and what changed.
+tests/test_render_weasyprint_internals.py fails loudly when a target is missing or its parameters changed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from functools import cache
+from typing import Any
+
+from consentkit.errors import RenderError
+
+WRITTEN_FOR = "70"
+
+# patched or called: dotted name → the parameters the code was written against
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "weasyprint.pdf.tags._build_box_tree": ("box", "parent", "pdf", "page_number", "nums", "annotations", "tags"),
+    "weasyprint.pdf.fonts.get_pango_font_hb_face": ("pango_font",),
+    "weasyprint.pdf.fonts.get_hb_object_data": ("hb_object", "ot_color", "glyph"),
+    "weasyprint.HTML._ua_stylesheets": ("self", "forms"),
+    "weasyprint.text.line_break.Layout.reactivate": ("self", "style"),
+    "weasyprint.text.line_break.Layout.deactivate": ("self",),
+    "weasyprint.text.line_break.Layout.get_first_line": ("self",),
+}
+# used as they are: must exist
+ATTRIBUTES = (
+    "weasyprint.text.ffi.harfbuzz.hb_face_reference",
+    "weasyprint.text.ffi.harfbuzz.hb_face_destroy",
+    "weasyprint.text.ffi.pango.pango_font_describe_with_absolute_size",
+    "weasyprint.text.ffi.pango.pango_font_description_get_family",
+    "weasyprint.text.ffi.pango.pango_font_description_free",
+    "weasyprint.text.fonts.FontConfiguration._folder",
+    "weasyprint.css.counters.CounterStyle",
+    "weasyprint.formatting_structure.boxes.TextBox",
+    "weasyprint.html.UA_STYLESHEET",
+    "pydyf.zlib",
+)
+# where a patch takes effect or an attribute is set: the source must still say so
+SOURCES: dict[str, tuple[str, ...]] = {
+    # the patched module globals are looked up at each call (recursion included)
+    "weasyprint.pdf.tags": ("_build_box_tree(",),
+    "weasyprint.pdf.fonts": ("get_pango_font_hb_face(", "get_hb_object_data("),
+    "weasyprint.document.Page.__init__": ("self._page_box = ",),
+    "weasyprint.layout.inline": ("box.pango_layout = ",),
+    "pydyf": ("zlib.compressobj(",),
+}
+# the user-agent rules pdf.py drops (each once), and the ::marker rule it scopes to li (exactly one)
+UA_UNUSED = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {", "::note-callback {")
+UA_MARKER = "::marker {"
+
+
+def _resolve(name: str) -> Any:
+    """The object a dotted name names: the longest importable module prefix, then attributes."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(name)
+
+
+def check_internals() -> list[str]:
+    """What no longer matches the WeasyPrint code pdf.py was written for (empty when all is as expected)."""
+    problems = []
+    for name, expected in FUNCTIONS.items():
+        try:
+            params = tuple(inspect.signature(_resolve(name)).parameters)
+        except (ImportError, AttributeError, TypeError, ValueError):
+            problems.append(f"{name} is missing")
+            continue
+        if params != expected:
+            problems.append(f"{name} takes {params}, consentkit was written for {expected}")
+    for name in ATTRIBUTES:
+        try:
+            _resolve(name)
+        except (ImportError, AttributeError):
+            problems.append(f"{name} is missing")
+    for name, needles in SOURCES.items():
+        try:
+            source = inspect.getsource(_resolve(name))
+        except (ImportError, AttributeError, TypeError, OSError):
+            problems.append(f"{name} is missing")
+            continue
+        problems += [f"{name} no longer contains {needle!r}" for needle in needles if needle not in source]
+    try:
+        lines = str(_resolve("weasyprint.html.UA")).splitlines()
+    except (ImportError, AttributeError):
+        problems.append("weasyprint.html.UA is missing")
+    else:
+        for rule in (*UA_UNUSED, UA_MARKER):
+            if sum(line.startswith(rule) for line in lines) != 1:
+                problems.append(f"weasyprint.html.UA no longer has one line starting {rule!r}")
+    return problems
+
+
+@cache
+def require_internals() -> None:
+    """Raise a :class:`RenderError` naming the installed WeasyPrint when pdf.py's patches would not fit it."""
+    problems = check_internals()
+    if problems:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("weasyprint")
+        except PackageNotFoundError:
+            installed = "unknown"
+        raise RenderError(
+            f"WeasyPrint {installed} is not the version consentkit's PDF code was written for ({WRITTEN_FOR}.x): "
+            f"{'; '.join(problems)}. Install it: pip install 'weasyprint>={WRITTEN_FOR},<{int(WRITTEN_FOR) + 1}'"
+        )
