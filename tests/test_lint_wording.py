@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from _lint_fixtures import line_of, lint, minimal_spec, only, text, write_spec
-from consentkit.lint.rules.wording import PROMISE_KEYS, WAIVER_KEYS, find_placeholder, find_wording
+from consentkit.lint.rules.wording import (
+    PROMISE_KEYS,
+    RISK_PROMISE_KEYS,
+    WAIVER_KEYS,
+    find_placeholder,
+    find_wording,
+)
 
 
 def concepts(value: str, locale: str, section: str = "description") -> list[str]:
@@ -296,3 +302,67 @@ def test_ck151_waiver_even_inside_a_risk(tmp_path: Path) -> None:
     assert set(found) == {"risks[0].management.zh-CN", "risks[0].management.zh-TW", "risks[0].management.en"}
     assert found["risks[0].management.en"].line == line_of(path, "At your own risk.")
     assert "liability waiver" in found["risks[0].management.en"].message
+
+
+def risk_concepts(value: str, locale: str) -> list[str]:
+    return [c.key for c, _ in find_wording(value, locale, RISK_PROMISE_KEYS, "risks", in_risk=True)]
+
+
+@pytest.mark.parametrize(
+    ("locale", "value"),
+    [
+        ("en", "Side effects are minor and go away within a week."),
+        ("en", "The risk is low if you do not smoke."),
+        ("en", "People at very low risk can still have it."),
+        ("zh-CN", "副作用轻微时，可以照常生活。"),  # when side effects are mild…
+        ("zh-CN", "风险低的人也可能发生。"),  # people at low risk
+        ("zh-CN", "副作用轻微，几天内消退。"),
+        ("zh-CN", "极低风险人群也会发生。"),
+        ("zh-TW", "副作用輕微時，可以照常生活。"),
+        ("zh-TW", "風險低的人也可能發生。"),
+    ],
+)
+def test_ck150_inside_a_risk_descriptions_of_severity_condition_or_who_pass(locale: str, value: str) -> None:
+    assert risk_concepts(value, locale) == []
+    assert "minimising-risk" in concepts(value, locale, "benefits")  # outside a risk the stricter list applies
+
+
+@pytest.mark.parametrize(
+    ("locale", "value", "expected"),
+    [
+        ("en", "Risks are minimal.", ["minimising-risk"]),
+        ("en", "Side effects are minimal.", ["minimising-risk"]),
+        ("en", "The risk is small.", ["minimising-risk"]),
+        ("en", "Risks are minor.", ["minimising-risk"]),
+        ("en", "There is a very low risk of infection.", ["minimising-risk"]),
+        ("en", "Hardly any side effects.", ["minimising-risk"]),
+        ("en", "It is very safe.", ["absolute-safety"]),
+        ("en", "Results are guaranteed.", ["guarantee"]),
+        ("zh-CN", "风险很小，皮肤会发红。", ["minimising-risk"]),
+        ("zh-CN", "风险小，恢复快。", ["minimising-risk"]),
+        ("zh-CN", "副作用很少。", ["minimising-risk"]),
+        ("zh-CN", "风险极低。", ["minimising-risk"]),
+        ("zh-CN", "这是极低风险的手术。", ["minimising-risk"]),
+        ("zh-CN", "非常安全。", ["absolute-safety"]),
+        ("zh-CN", "安全可靠。", ["absolute-safety"]),
+        ("zh-TW", "風險很小。", ["minimising-risk"]),
+        ("zh-TW", "副作用很少。", ["minimising-risk"]),
+        ("zh-TW", "非常安全。", ["absolute-safety"]),
+    ],
+)
+def test_ck150_inside_a_risk_a_judgement_of_the_risk_as_a_whole_is_caught(
+    locale: str, value: str, expected: list[str]
+) -> None:
+    assert risk_concepts(value, locale) == expected
+
+
+def test_ck150_honest_risk_wording_passes_lint(tmp_path: Path) -> None:
+    spec = minimal_spec()
+    spec["risks"][0]["text"] = text(
+        "副作用轻微时，几天内消退。", "副作用輕微時，幾天內消退。", "Side effects are minor and go away in a few days."
+    )
+    spec["risks"][1]["text"] = text(
+        "风险低的人也可能发生。", "風險低的人也可能發生。", "People at very low risk can still have it."
+    )
+    write_spec(tmp_path, spec)
+    assert only(lint(tmp_path), "CK150") == []

@@ -16,7 +16,9 @@ class Concept:
     """A kind of forbidden wording. ``negatable``: "not guaranteed", "不能保证" are fine. ``hedged``: a possibility
     word before it ("may", "可能") makes it a risk statement. ``allowed_in``: sections where it is fine.
     ``in_risks``: checked inside risk statements too. Harm words (a permanent scar, blindness that is usually
-    permanent) belong there, but nothing in a risk statement may promise, claim safety or play the risk down."""
+    permanent) belong there, but nothing in a risk statement may promise, claim safety or play the risk down.
+    ``risk_phrases``: narrower phrases used inside risk statements instead of ``phrases``, where a risk is described
+    ("side effects are minor and go away", "副作用轻微时", "风险低的人") rather than judged as a whole."""
 
     key: str
     reads_as: str
@@ -27,6 +29,7 @@ class Concept:
     allowed_in: tuple[str, ...] = field(default=())
     not_after: tuple[str, ...] = field(default=())  # e.g. "为" before 确保: purpose ("to make sure"), not a promise
     in_risks: bool = False
+    risk_phrases: dict[str, tuple[str, ...]] | None = None
 
 
 # Patterns with a look-ahead list hold both scripts' words: the zh-CN and zh-TW lists are merged into one
@@ -39,6 +42,12 @@ _PERMANENT = (
     r"永久(?!性?的?(?:瘢痕|疤痕|损伤|損傷|损害|損害|失明|麻木|伤害|傷害|神经|神經|色素|改变|改變|变形|變形|凹陷|畸形|"
     r"不对称|不對稱|脱发|禿|秃|填充|植入|假体|假體|注射物))"
 )
+
+# Inside a risk statement, what follows "the risk is low" / "风险低" can make it a condition or a statement about
+# whom the risk concerns: "the risk is low if you do not smoke", "风险低的人", "副作用小时" (both scripts' words).
+_WHO_OR_WHEN_EN = r"if|when|unless|for|in|among|with|after|once|while|as long as"
+_NOT_WHO_ZH = r"(?!的?(?:人|者|患者|病人|求美者|人群|群体|群體))"
+_NOT_WHO_OR_WHEN_ZH = r"(?![于於见見时時者]|的?(?:人|患者|病人|求美者|人群|群体|群體))"
 
 PROMISES: tuple[Concept, ...] = (
     Concept(
@@ -203,6 +212,39 @@ PROMISES: tuple[Concept, ...] = (
             ),
         },
         in_risks=True,
+        # Inside a risk statement only a judgement of the risk as a whole: "risks are minimal", "风险很小". A
+        # severity that describes the harm ("side effects are minor and go away", "副作用轻微"), a condition
+        # ("副作用轻微时…", "the risk is low if…") and who is at low risk ("风险低的人", "people at very low risk")
+        # are the honest content of a risk statement.
+        risk_phrases={
+            "en": (
+                r"(?:risks?|side[- ]effects?|complications?|dangers?) (?:is|are) (?:(?:very|extremely|really|quite) )?"
+                r"(?:minimal|negligible|tiny|insignificant|trivial|nothing to worry about)",
+                r"(?:risks?|side[- ]effects?|complications?) (?:is|are) (?:(?:very|extremely) )?(?:small|low)"
+                rf"(?! (?:than|compared|in number|{_WHO_OR_WHEN_EN}))",
+                rf"(?:risks?|dangers?) (?:is|are) (?:(?:very|extremely) )?minor(?! (?:than|{_WHO_OR_WHEN_EN}))",
+                r"(?:minimal|negligible|tiny|insignificant|trivial) (?:risks?|side[- ]effects?|complications?|danger)",
+                r"(?<!at )(?<!at a )(?:very|extremely) (?:low|small) risks?",
+                r"(?:hardly|almost|virtually|practically) (?:any|no) (?:risks?|side[- ]effects?|complications?)",
+                r"(?:little|low) to no (?:risks?|side[- ]effects?|downtime)",
+            ),
+            "zh-CN": (
+                rf"(?:风险|危险)(?:很|极|非常|十分|相当|都|也|都很|极其)?(?:小|低|少|轻微){_NOT_WHO_OR_WHEN_ZH}",
+                rf"(?:副作用|并发症)(?:很|极|非常|十分|相当|都|也|都很|极其)?(?:小|低|少){_NOT_WHO_OR_WHEN_ZH}",
+                r"(?:风险|副作用|并发症)(?:可以)?忽略不计",
+                r"(?:很|极|非常|十分)?(?:小|低|少)的(?:风险|副作用|并发症)",
+                r"(?:几乎|基本|基本上)(?:没有|无)(?:风险|副作用|并发症|危险)",
+                rf"极低风险{_NOT_WHO_ZH}",
+            ),
+            "zh-TW": (
+                rf"(?:風險|危險)(?:很|極|非常|十分|相當|都|也|都很|極其)?(?:小|低|少|輕微){_NOT_WHO_OR_WHEN_ZH}",
+                rf"(?:副作用|併發症)(?:很|極|非常|十分|相當|都|也|都很|極其)?(?:小|低|少){_NOT_WHO_OR_WHEN_ZH}",
+                r"(?:風險|副作用|併發症)(?:可以)?忽略不計",
+                r"(?:很|極|非常|十分)?(?:小|低|少)的(?:風險|副作用|併發症)",
+                r"(?:幾乎|基本|基本上)(?:沒有|無)(?:風險|副作用|併發症|危險)",
+                rf"極低風險{_NOT_WHO_ZH}",
+            ),
+        },
     ),
     Concept(
         "trivialising",

@@ -78,16 +78,18 @@ def _language(locale: str) -> str | None:
 
 
 @cache
-def _matchers(concept_keys: tuple[str, ...], language: str) -> tuple[_Matcher, ...]:
-    """Per concept: a cheap needle test, then the full alternation only for texts that pass it (most do not)."""
+def _matchers(concept_keys: tuple[str, ...], language: str, in_risk: bool = False) -> tuple[_Matcher, ...]:
+    """Per concept: a cheap needle test, then the full alternation only for texts that pass it (most do not).
+    ``in_risk``: a concept's narrower ``risk_phrases`` replace its phrases."""
     out = []
     for concept in (*phrases.PROMISES, phrases.WAIVER):
         if concept.key not in concept_keys:
             continue
+        lists = concept.risk_phrases if in_risk and concept.risk_phrases is not None else concept.phrases
         if language == "en":
-            sources = concept.phrases.get("en", ())
+            sources = lists.get("en", ())
         else:
-            sources = tuple(dict.fromkeys((*concept.phrases.get("zh-CN", ()), *concept.phrases.get("zh-TW", ()))))
+            sources = tuple(dict.fromkeys((*lists.get("zh-CN", ()), *lists.get("zh-TW", ()))))
         if not sources:
             continue
         parsed = parse_pattern("|".join(f"(?:{s})" for s in sources))
@@ -101,8 +103,9 @@ def _matchers(concept_keys: tuple[str, ...], language: str) -> tuple[_Matcher, .
 
 @cache
 def _union_gate(concept_keys: tuple[str, ...], language: str) -> re.Pattern[str] | None:
-    """All concepts' needles in one literal alternation: a text that fails it skips the per-concept tests."""
-    matchers = _matchers(concept_keys, language)
+    """All concepts' needles (risk phrases' too) in one literal alternation: a text that fails it skips the
+    per-concept tests."""
+    matchers = _matchers(concept_keys, language) + _matchers(concept_keys, language, True)
     if any(m.gate is None for m in matchers):
         return None
     return gate_pattern([n for m in matchers for n in m.needles])
@@ -155,10 +158,11 @@ def _may_hold_wording(text: str, language: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def find_wording(
-    text: str, locale: str, concept_keys: tuple[str, ...], section: str = ""
+    text: str, locale: str, concept_keys: tuple[str, ...], section: str = "", in_risk: bool = False
 ) -> tuple[tuple[Concept, str], ...]:
-    """(concept, matched words) for each unqualified match of ``concept_keys`` in ``text``. Cached: the same text
-    in many specs (a clinic's copies of built-in procedures) is checked once."""
+    """(concept, matched words) for each unqualified match of ``concept_keys`` in ``text``; ``in_risk``: the text is
+    part of a risk statement. Cached: the same text in many specs (a clinic's copies of built-in procedures) is
+    checked once."""
     language = _language(locale)
     if language is None:
         return ()
@@ -170,7 +174,7 @@ def find_wording(
     if not _may_hold_wording(text, language):
         return ()
     found: list[tuple[Concept, str]] = []
-    for matcher in _matchers(concept_keys, language):
+    for matcher in _matchers(concept_keys, language, in_risk):
         concept = matcher.concept
         if section in concept.allowed_in or not matcher.may_match(haystack):
             continue
@@ -190,17 +194,19 @@ def find_wording(
 PROMISE_KEYS = tuple(c.key for c in phrases.PROMISES)
 RISK_PROMISE_KEYS = tuple(c.key for c in phrases.PROMISES if c.in_risks)
 """Inside a risk statement harm words are right ("permanent scarring can occur", "blindness is usually permanent"),
-but a guarantee, a safety claim or a word that plays the risk down is not ("the risk is minimal", "基本不痛")."""
+but a guarantee, a safety claim or a word that plays the risk down is not ("the risk is minimal", "风险很小")."""
 WAIVER_KEYS = (phrases.WAIVER.key,)
 
 
-def _wording(items: tuple[tuple[str, str], ...], section: str, keys: tuple[str, ...]) -> Iterator[TextProblem]:
+def _wording(
+    items: tuple[tuple[str, str], ...], section: str, keys: tuple[str, ...], in_risk: bool = False
+) -> Iterator[TextProblem]:
     for locale, value in items:
         language = _language(locale)
         if language is None or not _may_hold_wording(value, language):
             continue  # the common case, answered from one cached scan per text
         reported: set[str] = set()
-        for concept, words in find_wording(value, locale, keys, section):
+        for concept, words in find_wording(value, locale, keys, section, in_risk):
             if concept.key not in reported:
                 reported.add(concept.key)
                 yield locale, f"'{words}' reads as {concept.reads_as}; {concept.advice}", words
@@ -209,7 +215,8 @@ def _wording(items: tuple[tuple[str, str], ...], section: str, keys: tuple[str, 
 @CK150.per_text
 def _promises(items: tuple[tuple[str, str], ...], info: TextInfo) -> Iterator[TextProblem]:
     if info.kind == "spec":
-        yield from _wording(items, info.section, RISK_PROMISE_KEYS if info.in_risk else PROMISE_KEYS)
+        keys = RISK_PROMISE_KEYS if info.in_risk else PROMISE_KEYS
+        yield from _wording(items, info.section, keys, info.in_risk)
 
 
 @CK151.per_text
