@@ -107,3 +107,29 @@ def test_huge_config_is_refused_without_reading_it(tmp_path: Path) -> None:
         fh.truncate(50 * 1024 * 1024)
     with pytest.raises(ConfigError, match="larger than"):
         load_config(path)
+
+
+def test_init_keeps_schema_files_that_are_already_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "repo"
+    (target / "schema").mkdir(parents=True)
+    mine = target / "schema" / "procedure.json"
+    mine.write_text('{"title": "our own, edited"}\n')
+
+    def broken_pki(ws: Workspace) -> None:
+        raise WorkspaceError("the PKI could not be created")
+
+    with pytest.raises(WorkspaceError):
+        init_workspace(target, populate=broken_pki)
+    assert mine.read_text() == '{"title": "our own, edited"}\n'
+    assert sorted(p.name for p in (target / "schema").iterdir()) == ["procedure.json"]
+
+    monkeypatch.setenv("CONSENTKIT_PASSPHRASE", "correct horse battery staple")
+    code, out, err = run(["init", str(target)], capsys)
+    assert code == 0, err
+    assert mine.read_text() == '{"title": "our own, edited"}\n'
+    assert f"kept {mine}: not this version's schema" in out
+    for kind, name in SCHEMA_FILES.items():
+        if name != "procedure.json":
+            assert (target / "schema" / name).read_text(encoding="utf-8") == json_schema_text(kind)

@@ -381,9 +381,31 @@ def _write_skeleton(target: Path) -> None:
         readme = target / sub / "README.md"
         if not readme.exists():
             readme.write_text(note, encoding="utf-8")
-    # the schemas the files' modelines point to (# yaml-language-server: $schema=../schema/procedure.json)
+    # the schemas the files' modelines point to (# yaml-language-server: $schema=../schema/procedure.json); one
+    # already there is kept (see schemas_kept)
     for kind, name in SCHEMA_FILES.items():
-        _write_atomically(target / SCHEMA_DIR / name, json_schema_text(kind))
+        path = target / SCHEMA_DIR / name
+        if not path.exists() and not path.is_symlink():
+            _write_atomically(path, json_schema_text(kind))
+
+
+def schemas_kept(target: Path) -> list[Path]:
+    """The files in ``target/schema/`` that ``init`` keeps although they are not this version's schemas (a clinic's
+    edit, another consentkit's): init never overwrites them; ``consentkit schema --all -o schema`` does."""
+    from consentkit.spec.schema import SCHEMA_FILES, json_schema_text
+
+    kept = []
+    for kind, name in SCHEMA_FILES.items():
+        path = target / SCHEMA_DIR / name
+        try:
+            same = path.read_text(encoding="utf-8") == json_schema_text(kind)
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            kept.append(path)
+    return kept
 
 
 PROCEDURES_README = """\

@@ -29,7 +29,7 @@ def init(directory: Path, jurisdiction: str, timezone: str, clinic_name: str | N
     from consentkit import keystore
     from consentkit.errors import WorkspaceError
     from consentkit.pki import WorkspacePki
-    from consentkit.workspace import CONFIG_FILE, Workspace, WorkspaceConfig, config_text
+    from consentkit.workspace import CONFIG_FILE, Workspace, WorkspaceConfig, config_text, schemas_kept
 
     if (directory / CONFIG_FILE).exists():
         raise WorkspaceError(f"{directory} is already a workspace ({CONFIG_FILE} exists); nothing changed")
@@ -41,6 +41,7 @@ def init(directory: Path, jurisdiction: str, timezone: str, clinic_name: str | N
     def create_pki(ws: Workspace) -> None:
         WorkspacePki(ws).create(secret)
 
+    kept = schemas_kept(directory)
     # a failure anywhere, the PKI included, leaves nothing behind: the command can be run again
     ws = init_workspace(
         directory, jurisdiction=jurisdiction, timezone=timezone, clinic_name=clinic_name, populate=create_pki
@@ -51,6 +52,8 @@ def init(directory: Path, jurisdiction: str, timezone: str, clinic_name: str | N
     click.echo(
         f"  clinic root certificate (give it to anyone who verifies): {ws.signatures_dir / 'trust' / 'clinic-root.pem'}"
     )
+    for path in kept:
+        click.echo(f"  kept {path}: not this version's schema; replace it with: consentkit schema --all -o schema")
     click.echo("  next: consentkit pki issue physician NAME")
 
 
