@@ -157,6 +157,41 @@ def test_a_damaged_kept_head_line_is_a_finding(ws: Workspace, capsys: pytest.Cap
     assert code == 1 and "kept head 1 (.consentkit/heads/heads.jsonl): " in err
 
 
+def test_deleted_kept_heads_are_a_warning_not_silence(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """heads.jsonl deleted (or emptied) while the database holds heads said only 'audit log OK'. It is a warning
+    (exit 0): a shared PostgreSQL log whose heads another machine made looks the same from here."""
+    fill(ws, 3)
+    assert run(["audit", "head"], capsys)[0] == 0
+    code, out, err = run(["audit", "verify"], capsys)
+    assert code == 0 and "warning" not in err
+    kept = ws.state_dir / "heads" / "heads.jsonl"
+    for damage in ("delete", "empty"):
+        if damage == "delete":
+            kept.unlink()
+        else:
+            kept.write_text("")
+        code, out, err = run(["audit", "verify"], capsys)
+        assert code == 0 and out.startswith("audit log OK: 3 events"), damage
+        assert (
+            "warning: no head is kept outside the database (heads/heads.jsonl is missing or empty) although the "
+            "database holds 1 signed heads" in err
+        ), damage
+
+
+def test_a_kept_head_line_being_appended_is_not_damage(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """verify read a line another process was still writing (no newline yet) and reported it as a damaged head."""
+    fill(ws, 2)
+    run(["audit", "head"], capsys)
+    kept = ws.state_dir / "heads" / "heads.jsonl"
+    whole = kept.read_bytes()
+    with kept.open("ab") as fh:
+        fh.write(whole[: len(whole) // 2])  # half of the next line, as a concurrent append leaves it for a moment
+    code, _out, err = run(["audit", "verify"], capsys)
+    assert code == 0, err
+    with AuditLog.for_workspace(ws) as log:
+        assert log.kept is not None and len(log.kept.read()) == 1
+
+
 def test_a_damaged_exported_head_is_a_finding_not_a_crash(
     ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -60,11 +60,13 @@ class KeptHeads:
             os.close(fd)
 
     def read(self) -> list[KeptHead]:
-        """Every kept head in order; a damaged line is returned with its problem (a finding, not a crash)."""
+        """Every kept head in order; a damaged line is returned with its problem (a finding, not a crash). Only
+        complete lines are read: a line another process is appending right now (no newline yet) is not damage."""
         try:
-            text = self.path.read_bytes().decode("ascii", "replace")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
+        text = data[: data.rfind(b"\n") + 1].decode("ascii", "replace")
         kept = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():

@@ -17,7 +17,6 @@ import getpass
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consentkit.audit import merkle
@@ -39,7 +38,7 @@ from consentkit.audit.heads import (
     load_public_key,
     make_head,
 )
-from consentkit.audit.kept_heads import KEPT_DIR, KeptHead, KeptHeads
+from consentkit.audit.kept_heads import KEPT_DIR, KEPT_FILE, KeptHead, KeptHeads
 from consentkit.audit.store import AuditStore, EventRow, HeadRow, Snapshot, StoreError, open_store
 from consentkit.errors import IntegrityError, SigningError, VerificationError
 from consentkit.tsa import Timestamper, TimestampToken
@@ -335,7 +334,15 @@ class AuditLog:
         verify_token = ChainCache(self.verify_token) if self.verify_token is not None else None
         try:
             copies = self.kept.read() if kept and self.kept is not None else []
-            return self._verify(verify_token, against, copies, workers)
+            # no kept head at all (file deleted or emptied) is worth a warning when the database holds heads
+            report = self._verify(verify_token, against, copies, workers)
+            if kept and self.kept is not None and not copies and report.heads_checked:
+                report.warnings.append(
+                    f"no head is kept outside the database ({KEPT_DIR}/{KEPT_FILE} is missing or empty) although "
+                    f"the database holds {report.heads_checked} signed heads: deleted? The log was checked only "
+                    "against itself; check it against heads kept elsewhere (--against)"
+                )
+            return report
         except StoreError as exc:  # a damaged database is a finding too
             raise IntegrityError(f"the audit database cannot be read: {exc.message}") from exc
 
@@ -381,7 +388,3 @@ def workspace_token_verifier(ws: Workspace) -> TokenVerifier:
         return verify_token(der, digest, roots, is_digest=True)
 
     return verify
-
-
-def exported_heads(paths: Iterable[Path]) -> list[SignedTreeHead]:
-    return [SignedTreeHead.load(p) for p in paths]

@@ -63,6 +63,7 @@ class VerifyReport:
     kept_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     truncated: bool = False  # more problems existed than were kept
+    warnings: list[str] = field(default_factory=list)  # worth a look, but not proof of tampering (exit 0)
 
     @property
     def ok(self) -> bool:
