@@ -4,6 +4,7 @@ emergency number" and the red-flags box prints the policy's number beside the cl
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,22 @@ def test_red_flags_box_prints_the_jurisdictions_number(jurisdiction: str, locale
         others = {n for j, v in NUMBERS.items() if j != jurisdiction for n in v.split(" or ")} - set(expected.split())
         assert not any(re.search(rf"(?<!\d){n}(?!\d)", box) for n in others), (doc, others)
         assert expected in docx_text(render_document(inp, doc, "docx", ROOTS))
+
+
+def test_a_policy_without_an_emergency_number_is_a_lint_error(tmp_path: Path) -> None:
+    """The red-flags box would say "your local emergency number" and name none: the field is required."""
+    from _lint_fixtures import line_of, lint, only
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    text = (builtin_dir("procedures") / "policies" / "cn.yaml").read_text(encoding="utf-8")
+    path = policies / "hk.yaml"
+    kept = [line for line in text.splitlines() if not line.startswith("emergency_numbers:")]
+    path.write_text("\n".join(kept).replace("jurisdiction: cn", "jurisdiction: hk") + "\n", encoding="utf-8")
+    found = only(lint(tmp_path), "CK100")
+    assert [(Path(f.file).name, f.field, f.severity) for f in found] == [("hk.yaml", "emergency_numbers", "error")]
+    assert "required field is missing" in found[0].message
+    path.write_text(path.read_text(encoding="utf-8") + "emergency_numbers: []\n", encoding="utf-8")
+    found = only(lint(tmp_path), "CK100")
+    assert [(f.field, f.line) for f in found] == [("emergency_numbers", line_of(path, "emergency_numbers"))]
+    assert "needs at least 1 item" in found[0].message

@@ -399,8 +399,11 @@ class Policy(Model):
     approvals: Approvals = Field(default_factory=Approvals)
     # The numbers to call for an ambulance there, most usual first ("120"; France "15", "112"): printed beside the
     # clinic's urgent line on every red-flags box, so spec texts say "call the emergency number" without a number.
+    # Required: without one, no document would tell the patient which number that is.
     emergency_numbers: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")]] = Field(
-        default_factory=list, max_length=3
+        min_length=1,
+        max_length=3,
+        description="the numbers to call for an ambulance where the clinic is, most usual first: cn 120, tw 119",
     )
     notes: list[Text] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
