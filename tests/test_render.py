@@ -16,7 +16,7 @@ from _packet_fixtures import REPO, docx_text, pdf_pages, pdf_text, squash
 from consentkit.cli import main
 from consentkit.errors import ConfigError, InputError, RenderError
 from consentkit.render.env import css_page_counter, css_string, render_template, template_hashes
-from consentkit.render.fonts import check_harfbuzz_subset, load_fonts
+from consentkit.render.fonts import check_harfbuzz_subset, load_fonts, local_names
 from consentkit.render.frequency import band_phrase, rate_phrase, round_denominator
 from consentkit.render.i18n import catalogue_path, compile_check, translator
 from consentkit.render.specimen import parse_locales, render_document, specimen_input
@@ -211,6 +211,26 @@ def test_missing_font_file_is_reported(tmp_path: Path) -> None:
     )
     with pytest.raises(RenderError, match="declared font file for Gone Sans is missing"):
         load_fonts(fonts)
+
+
+NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")  # Debian fonts-noto-cjk, a collection
+
+
+def test_an_embedded_font_collection_is_named_by_its_member(tmp_path: Path) -> None:
+    """``render --format html`` names each embedded face with local(): a .ttc made it crash with a traceback."""
+    fonts = tmp_path / "fonts.yaml"
+    fonts.write_text(
+        "faces:\n"
+        f"  - {{family: Noto Sans CJK TC, weight: 400, package: consentkit, file: {NOTO_CJK}}}\n"
+        "stacks:\n  zh-TW: [Noto Sans CJK TC]\n",
+        encoding="utf-8",
+    )
+    declared = load_fonts(fonts)
+    assert declared.faces[0].embedded and declared.faces[0].path == NOTO_CJK
+    css = declared.font_face_css(["zh-TW"], portable=True)
+    assert f'src: local("Noto Sans CJK TC"), local("NotoSansCJKtc-Regular"), url("{NOTO_CJK.as_uri()}")' in css
+    assert local_names(NOTO_CJK, "No Such Family") == ()  # only the file then
+    assert declared.missing_characters("繁體", "zh-TW") == set()
 
 
 def test_spec_text_is_covered_by_the_fonts() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,9 @@ from consentkit.errors import ConfigError, RenderError
 from consentkit.spec.models import Model
 from consentkit.spec.validate import validate_document
 from consentkit.spec.yamlfile import load_mapping
+
+if TYPE_CHECKING:
+    from fontTools.ttLib import TTFont
 
 FONTS_FILE = "fonts.yaml"
 
@@ -70,7 +73,7 @@ class FontSet:
         rules = []
         for face in self.faces:
             if face.embedded and face.family in wanted:
-                sources = [f'local("{name}")' for name in _local_names(face.path)] if portable else []
+                sources = [f'local("{name}")' for name in local_names(face.path, face.family)] if portable else []
                 sources.append(f'url("{face.path.as_uri()}")')
                 rules.append(
                     f'@font-face {{ font-family: "{face.family}"; font-weight: {face.weight}; '
@@ -144,13 +147,29 @@ def fonts_for(template_roots: Sequence[Path]) -> FontSet:
 
 
 @cache
-def _local_names(path: Path) -> tuple[str, ...]:
-    """The face's full name and PostScript name (name table IDs 4 and 6), what CSS ``local()`` matches."""
-    from fontTools.ttLib import TTFont
+def local_names(path: Path, family: str) -> tuple[str, ...]:
+    """The full and PostScript names (name IDs 4 and 6) of ``family``'s face in a font file — in a collection
+    (``.ttc``, ``.otc``) the member of that family — which CSS ``local()`` matches. Empty when the file cannot be
+    read or holds no such face: the names only let a reader's installed copy be used."""
+    try:
+        fonts = _fonts_in(path)
+        for font in fonts:
+            name = font["name"]
+            if len(fonts) == 1 or family in (name.getDebugName(16), name.getDebugName(1)):
+                found = (name.getDebugName(4), name.getDebugName(6))
+                return tuple(dict.fromkeys(n for n in found if n and '"' not in n and "\\" not in n))
+    except Exception:  # fontTools raises many kinds on a damaged file; the caller still has the family and file
+        return ()
+    return ()
 
-    names = TTFont(str(path), lazy=True)["name"]
-    found = (names.getDebugName(4), names.getDebugName(6))
-    return tuple(dict.fromkeys(n for n in found if n and '"' not in n and "\\" not in n))
+
+def _fonts_in(path: Path) -> list[TTFont]:
+    """The faces of a font file: one, or every member of a collection."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if path.suffix.lower() in (".ttc", ".otc"):
+        return list(TTCollection(str(path), lazy=True).fonts)
+    return [TTFont(str(path), lazy=True)]
 
 
 @cache
@@ -166,16 +185,13 @@ def _cmap(path: Path, family: str) -> frozenset[int]:
 
 def _cmap_fonttools(path: Path, family: str) -> frozenset[int]:
     """fontTools' best Unicode cmap (the reference :mod:`consentkit.render.sfnt` agrees with)."""
-    from fontTools.ttLib import TTCollection, TTFont
-
-    if path.suffix.lower() in (".ttc", ".otc"):
-        collection = TTCollection(str(path), lazy=True)
-        for font in collection.fonts:
-            if font["name"].getDebugName(1) == family:
-                return frozenset(font.getBestCmap())
-        raise RenderError(f"{path} holds no face named {family!r}")
-    font = TTFont(str(path), lazy=True)
-    return frozenset(font.getBestCmap())
+    fonts = _fonts_in(path)
+    if path.suffix.lower() not in (".ttc", ".otc"):
+        return frozenset(fonts[0].getBestCmap())
+    for font in fonts:
+        if font["name"].getDebugName(1) == family:
+            return frozenset(font.getBestCmap())
+    raise RenderError(f"{path} holds no face named {family!r}")
 
 
 def check_harfbuzz_subset() -> None:

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import cache
 from pathlib import Path
 
-from consentkit.render.fonts import Face, fonts_for
+from consentkit.render.fonts import Face, fonts_for, local_names
 
 SPECIMEN_SCOPE = ".specimen-doc"
 GENERIC_FAMILY = "sans-serif"  # the documented fallback when the declared faces are not installed
@@ -76,28 +75,6 @@ def scope_css(css: str, scope: str) -> str:
     return "\n".join(out) + "\n"
 
 
-@cache
-def _local_names(path: Path, family: str) -> tuple[str, ...]:
-    """The full and PostScript names of ``family``'s face in a font file (a collection: the matching member)."""
-    from fontTools.ttLib import TTCollection, TTFont
-
-    try:
-        fonts = (
-            TTCollection(str(path), lazy=True).fonts
-            if path.suffix.lower() == ".ttc"
-            else [TTFont(str(path), lazy=True)]
-        )
-    except Exception:  # an unreadable file: the family name alone still reaches an installed face
-        return ()
-    for font in fonts:
-        name = font["name"]
-        families = {name.getDebugName(16), name.getDebugName(1)}
-        if family in families or len(fonts) == 1:
-            found = [name.getDebugName(4), name.getDebugName(6)]
-            return tuple(dict.fromkeys(n for n in found if n))
-    return ()
-
-
 def local_font_faces(faces: Iterable[Face], families: Iterable[str]) -> str:
     """``@font-face`` rules naming installed faces with ``local()`` only (no file, no URL)."""
     wanted = set(families)
@@ -105,7 +82,7 @@ def local_font_faces(faces: Iterable[Face], families: Iterable[str]) -> str:
     for face in faces:
         if face.family not in wanted:
             continue
-        names = [face.family, *_local_names(face.path, face.family)]
+        names = [face.family, *local_names(face.path, face.family)]
         src = ", ".join(f'local("{n}")' for n in dict.fromkeys(names))
         rules.append(f'@font-face {{ font-family: "{face.family}"; font-weight: {face.weight}; src: {src}; }}')
     return "\n".join(rules) + "\n"
