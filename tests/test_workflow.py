@@ -106,12 +106,59 @@ def test_each_signature_is_logged_with_the_file_after_it_and_a_head(clinic: Clin
     actors = {e.data.role: (e.actor.id, e.actor.role) for e in signed[:4]}  # type: ignore[attr-defined]
     assert actors["patient"] == (manifest.subject, "patient")  # the patient by pseudonym, never by name
     assert actors["physician"][0].startswith("physician-") and actors["witness"][0].startswith("witness-")
-    # a signed, timestamped tree head after each signature
+    # a signed, timestamped tree head after each signing: one for the witness, the seal and its timestamp together
     with AuditLog.for_workspace(clinic.ws) as log:
         sizes = {h.size for h in log.heads()}
-    assert {e.index + 1 for e in step.events} <= sizes
+        logged = [s.index for s in log.case_events(CASE) if s.event.type == "document.signed"]
+    assert {i + 1 for i in logged[:3]} <= sizes and step.events[-1].index + 1 in sizes
     assert step.head.size == step.events[-1].index + 1
+    assert [e.index for e in step.events] == list(range(step.events[0].index, step.events[0].index + 3))
     assert signed[2].data.tsa_time <= signed[3].data.tsa_time  # type: ignore[attr-defined]
+
+
+class FlakyTsa:
+    """The workspace's TSA, failing on the ``fail_on``-th call (1-based) — a TSA that goes down mid-way."""
+
+    def __init__(self, clinic: Clinic, fail_on: int) -> None:
+        from consentkit.tsa import workspace_timestamper
+
+        self.real, self.fail_on, self.calls = workspace_timestamper(clinic.ws, SECRET), fail_on, 0
+
+    def timestamp(self, digest: bytes, *, algorithm: str = "sha256") -> object:
+        from consentkit.errors import TimestampError
+
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise TimestampError("the time-stamping authority did not answer")
+        return self.real.timestamp(digest, algorithm=algorithm)
+
+
+def test_the_seal_and_its_document_timestamp_are_logged_together_even_if_the_tsa_fails(clinic: Clinic) -> None:
+    """Each signature was its own append and head: a TSA failing on the second head (after the seal) left the seal
+    logged and the document timestamp not, so the gate then called the finished packet altered."""
+    from consentkit.case import load_case
+    from consentkit.errors import SigningError
+
+    case_id = "C-WF-FLAKY"
+    make_packet(clinic, case_id)
+    pdf = packet_dir(clinic, case_id) / "packet.pdf"
+    case = load_case(clinic.cases[case_id])[0]
+    failing = AuditLog.for_workspace(clinic.ws, timestamper=FlakyTsa(clinic, fail_on=1))
+    with (
+        failing,
+        pytest.raises(SigningError, match=r"is made and logged \(audit event \d+\), but no tree head") as info,
+    ):
+        sign_role(clinic.ws, pdf, "clinic", secret=SECRET, log=failing)
+    assert "consentkit audit head" in info.value.message
+    assert [e.type for e in case_events(clinic, case_id)][-1] == "document.signed"  # type: ignore[attr-defined]
+    sign(clinic, case_id, ("physician", "patient"))
+    flaky = FlakyTsa(clinic, fail_on=2)
+    with AuditLog.for_workspace(clinic.ws, timestamper=flaky) as log:
+        step = sign_role(clinic.ws, pdf, "witness", "张护士", secret=SECRET, case=case, log=log)
+    assert flaky.calls == 1  # one head after the witness, the seal and the document timestamp
+    signed = [e for e in case_events(clinic, case_id) if e.type == "document.signed"]  # type: ignore[attr-defined]
+    assert [e.data.field for e in signed[-3:]] == ["sig-witness", "sig-clinic-seal", "sig-document-timestamp"]  # type: ignore[attr-defined]
+    assert signed[-1].documents[0].sha256 == sha(pdf) and step.head.size == step.events[-1].index + 1  # type: ignore[attr-defined]
 
 
 def test_a_bad_actor_is_refused_before_any_work(clinic: Clinic) -> None:

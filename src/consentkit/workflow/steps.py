@@ -1,6 +1,6 @@
 """The steps before the gate, each doing its work and then recording it in the audit log — only once the work is
-complete: a packet generated, the disclosure presented, a role's signature (with a signed, timestamped tree head
-after every signature)."""
+complete: a packet generated, the disclosure presented, a role's signature (the signatures of one call in one
+transaction, then a signed, timestamped tree head)."""
 
 from __future__ import annotations
 
@@ -192,12 +192,12 @@ def _sign_and_log(
     )
     made = [result] if result.seal is None else [result, result.seal]
     signed = _each_signature(result.path.read_bytes(), made, _document_timestamp_field(ws))
-    appended = []
     with opened(ws, log, secret) as audit:
         history = from_stored(audit.case_events(manifest.case_id))
         manifest_file = manifest_path or pdf.with_name(MANIFEST_NAME)
         generated = packet_generated_for(history, hashlib.sha256(manifest_file.read_bytes()).hexdigest())
         refs = (generated.ref(),) if generated else ()
+        events = []
         for one in signed:
             sig = one.result
             by = (
@@ -205,22 +205,42 @@ def _sign_and_log(
                 if sig is not None
                 else actor(None, "clinic")
             )
-            event = ev.document_signed(
-                case=manifest.case_id,
-                subject=manifest.subject,
-                actor=by.id,
-                actor_role=by.role,
-                role=one.role,  # type: ignore[arg-type]
-                field=one.field,
-                signer_cert=one.signer_cert,
-                tsa_time=one.tsa_time,
-                file_name=PACKET_PDF,
-                file_sha256=one.file_sha256,
-                refs=refs,
+            events.append(
+                ev.document_signed(
+                    case=manifest.case_id,
+                    subject=manifest.subject,
+                    actor=by.id,
+                    actor_role=by.role,
+                    role=one.role,  # type: ignore[arg-type]
+                    field=one.field,
+                    signer_cert=one.signer_cert,
+                    tsa_time=one.tsa_time,
+                    file_name=PACKET_PDF,
+                    file_sha256=one.file_sha256,
+                    refs=refs,
+                )
             )
-            appended.append(audit.append(event))
-            head = audit.head()  # a signed, timestamped head after every signature
+        # every signature this call made (the role's, the seal's and its document timestamp) in one transaction,
+        # then one signed, timestamped head: a TSA failing in between can no longer leave the seal logged and its
+        # document timestamp not (each signature carries its own RFC 3161 time; a head between them proves nothing)
+        appended = audit.append_many(events)
+        head = head_after(audit, appended, "signature")
     return SignedStep(result, appended, head)
+
+
+def head_after(audit: AuditLog, appended: list[Appended], what: str) -> SignedTreeHead:
+    """The signed, timestamped head after ``appended``; when it cannot be made (the TSA is down), an error saying
+    that the work is done and logged and only the head is missing."""
+    from consentkit.errors import ConsentkitError, SigningError
+
+    try:
+        return audit.head()
+    except ConsentkitError as exc:
+        logged = ", ".join(str(a.index) for a in appended)
+        raise SigningError(
+            f"the {what} is made and logged (audit event {logged}), but no tree head could be made after it "
+            f"({exc.message}); make one as soon as the time-stamping authority answers: consentkit audit head"
+        ) from exc
 
 
 @dataclass(frozen=True)
