@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from consentkit.errors import ConfigError, MultiInputError, SourceLocation, WorkspaceError
+from consentkit.files import write_atomically
 from consentkit.resources import builtin_dir
 from consentkit.spec.library import POLICY_DIR
 from consentkit.spec.models import Locale, Text
@@ -158,17 +159,7 @@ class Workspace:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte, atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, mode=0o600)
 
 
 def _toml_line(text: str, loc: tuple[str | int, ...]) -> int | None:
@@ -355,7 +346,7 @@ def init_workspace(
         ws.secret("subject-hmac")  # pseudonymises patients in the audit log
         if populate is not None:
             populate(ws)
-        _write_atomically(target / CONFIG_FILE, text)
+        write_atomically(target / CONFIG_FILE, text)
     return ws
 
 
@@ -386,7 +377,7 @@ def _write_skeleton(target: Path) -> None:
     for kind, name in SCHEMA_FILES.items():
         path = target / SCHEMA_DIR / name
         if not path.exists() and not path.is_symlink():
-            _write_atomically(path, json_schema_text(kind))
+            write_atomically(path, json_schema_text(kind))
 
 
 def schemas_kept(target: Path) -> list[Path]:
@@ -419,16 +410,6 @@ Start each file with this line so that editors with a YAML language server compl
 The schemas in ../schema/ were written by `consentkit init`; after upgrading consentkit, refresh them with
 `consentkit schema --all -o schema/`.
 """
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from consentkit.cli._common import workspace_option
+from consentkit.files import write_atomically
 from consentkit.lint.report import FORMATS
 
 
@@ -127,9 +128,7 @@ def lint(
         click.echo(text, nl=False)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
+        write_atomically(output, text)
         click.echo(f"{summary(report)}; report written to {output}", err=True)
     if timings:
         shown = ", ".join(

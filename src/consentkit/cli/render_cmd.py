@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from consentkit.cli._common import current_workspace
+from consentkit.files import write_atomically
 
 
 @click.command()
@@ -43,10 +43,5 @@ def render(ctx: click.Context, procedure: str, doc: str, lang: str, fmt: str, ou
     locales = parse_locales(lang, spec.locales)
     inp, templates = specimen_input(procedure, locales, workspace=ws)
     data = render_document(inp, doc, fmt, templates)  # type: ignore[arg-type]
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(output, data)
     click.echo(f"wrote {output} ({len(data) // 1024} KiB, SPECIMEN of {procedure} {spec.version}, {lang})", err=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from consentkit.files import write_atomically
 from consentkit.spec.schema import SCHEMA_FILES, SCHEMA_KINDS, json_schema_text
 
 
@@ -57,7 +58,5 @@ def schema(kind: str, every: bool, output: Path | None) -> None:
 
 def _write(output: Path, text: str) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(output)
+    write_atomically(output, text)
     click.echo(f"wrote {output}", err=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from consentkit import __version__
+from consentkit.files import write_atomically
 
 FORMAT = 1
 MAX_ENTRIES = 50_000
@@ -139,9 +140,7 @@ class FindingCache:
         }
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.file)
+            write_atomically(self.file, json.dumps(data, ensure_ascii=False))
         except OSError:
             return
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from jinja2 import Environment, Template
 from jinja2.bccache import Bucket, BytecodeCache, FileSystemBytecodeCache
 
+from consentkit.files import write_atomically
+
 
 class _QuietCache(FileSystemBytecodeCache):
     """A cache that never fails a render: an unreadable or unwritable entry is compiled as if there were none."""
@@ -95,10 +97,6 @@ def cached_texts(kind: str, key: str, make: Callable[[], tuple[str, ...]]) -> tu
     except (OSError, ValueError):
         pass
     texts = make()
-    try:
-        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(list(texts)), encoding="utf-8")
-        tmp.replace(file)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_atomically(file, json.dumps(list(texts)))
     return texts
