@@ -64,6 +64,7 @@ class PacketResult:
     paths: dict[str, Path]
     output_hashes: dict[str, str]
     case: ResolvedCase
+    notes: tuple[str, ...] = ()  # for the person who made it: why a draft could not be final as it is
 
 
 _LIBRARIES: dict[tuple[object, ...], Library] = {}
@@ -270,7 +271,15 @@ def build_packet(
     library = cached_library(ws.procedure_roots())
     policy = library.policy(ws.config.clinic.jurisdiction)
     resolved = resolve_case(case, doc, library, policy.model, ws.zone)
-    check_planned_time(resolved, now)
+    notes: list[str] = []
+    try:
+        check_planned_time(resolved, now)
+    except CaseError as exc:
+        if not draft:
+            raise
+        # a draft is never signed (sign, present and checkin refuse it): it may show any planned time, say to
+        # discuss dates; the final packet is refused until planned_at is corrected
+        notes.append(f"{exc} (allowed in a draft, which is never signed; the final packet is refused until then)")
     roots = ws.template_roots()
     check_case_glyphs(resolved, fonts_for(roots))
     profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model
@@ -292,7 +301,7 @@ def build_packet(
     hashes = {o.name: o.sha256 for o in manifest.outputs}
     if manifest.packet is not None:
         hashes[PACKET_PDF] = manifest.packet.sha256
-    return PacketResult(manifest, final, paths, hashes, resolved)
+    return PacketResult(manifest, final, paths, hashes, resolved, tuple(notes))
 
 
 def _write_packet(

@@ -30,7 +30,8 @@ def packet(ctx: click.Context, case_file: Path, out_dir: Path, draft: bool, acto
     \b
     Exit codes: 0 written; 1 refused (absolute contraindication, relative one without an override, minor not
     allowed); 3 bad case file (file, line and field in the message), including a planned time in the past or
-    earlier than the cooling-off period allows. Nothing is left in DIR unless it succeeded.
+    earlier than the cooling-off period allows (a --draft is made anyway, with a note). Nothing is left in DIR
+    unless it succeeded.
     The audit log records packet.generated (the hashes of every file) and the folder becomes the case's current
     packet for present, checkin and evidence.
     """
@@ -49,4 +50,6 @@ def packet(ctx: click.Context, case_file: Path, out_dir: Path, draft: bool, acto
     click.echo(f"signatures needed: {roles}")
     if m.draft:
         click.echo("draft: every page is stamped DRAFT — NOT FOR SIGNATURE")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"logged: packet.generated, audit event {generated.event.index}")
