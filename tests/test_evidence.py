@@ -542,3 +542,46 @@ def test_an_approval_naming_another_reviewer_than_its_certificate_is_a_problem(
     # signed by the reviewer under their own name, it verifies
     forged, event, _ = restated(done, files, (reviewer, "reviewer"))
     assert check_statement(done, forged, event) == ((True, reviewer), [])
+
+
+def test_a_cited_approval_without_its_signed_statement_is_a_problem(
+    done: Finished, files: dict[str, bytes], tmp_path: Path
+) -> None:
+    """Deleting the approval files left the verdict YES, with a note; an approval event naming no statement left
+    nothing at all. The event alone is the clinic's say-so: only the reviewer's signed statement proves it."""
+    from consentkit.audit.events import parse_event
+    from consentkit.evidence.history import LoggedEvent
+
+    stripped = {name: data for name, data in files.items() if not name.startswith("approvals/")}
+    report = verify_evidence(write(stripped, tmp_path / "b.zip"), **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok and report.sentence.startswith("NOT PROVEN: the evidence does not verify")
+    assert sum(".statement.json: missing from the bundle, so the" in p for p in report.problems) == 2
+    real = parse_event(files[event_file(files, "spec.approved")])
+    bare = LoggedEvent(7, b"\0" * 32, real.model_copy(update={"documents": ()}))
+    assert check_statement(done, files, bare) == (
+        (False, None),
+        [f"event 7: the {real.data.review} approval names no signed statement, so nothing proves who approved"],
+    )
+
+
+def test_a_reviewer_certificate_naming_no_review_role_is_a_problem(
+    done: Finished, files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A certificate issued before certificates named their review was accepted offline with a note, while the
+    workspace's verify_approval rejects it: both reject it now."""
+    import consentkit.pki.certs
+    from consentkit.audit.events import parse_event
+    from consentkit.evidence.history import LoggedEvent
+
+    real = parse_event(files[event_file(files, "spec.approved")])
+    event = LoggedEvent(7, b"\0" * 32, real)
+    statement = next(d.name for d in real.documents if d.name.endswith(".statement.json"))
+    monkeypatch.setattr(consentkit.pki.certs, "review_role_of", lambda _cert: None)  # an older reviewer certificate
+    review = real.data.review
+    assert check_statement(done, files, event) == (
+        (False, None),
+        [
+            f"approvals/{statement}: a {review} approval signed with a certificate that names no review role, so it "
+            f"does not prove a {review} review"
+        ],
+    )

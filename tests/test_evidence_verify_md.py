@@ -201,3 +201,30 @@ def test_each_block_fails_by_itself_when_what_it_checks_is_tampered(done: Finish
     ]
     for n, (what, change, step) in enumerate(cases):
         assert tampered(done, tmp_path / str(n), change, step) != 0, f"step {step} passed with {what}"
+
+
+def test_an_approval_exported_without_its_signed_statement_fails_step_10(done: Finished, tmp_path: Path) -> None:
+    """A cited approval whose statement files were gone at export was only listed; the block now fails on it, as
+    verify-evidence reports it."""
+    from consentkit.demo import PROCEDURE
+    from consentkit.evidence.bundle import assemble
+    from consentkit.review import approvals_dir, find_approvals
+    from consentkit.workflow import find_packet
+
+    ws = done.clinic.ws
+    moved = []
+    for approval in find_approvals(approvals_dir(ws), PROCEDURE).approvals:
+        target = tmp_path / approval.signature_path.name
+        approval.signature_path.rename(target)
+        moved.append((target, approval.signature_path))
+    try:
+        with AuditLog.for_workspace(ws) as log:
+            files = assemble(ws, find_packet(ws, done.case_id), log).files
+    finally:
+        for target, original in moved:
+            target.rename(original)
+    assert not any(name.startswith("approvals/") and name.endswith(".p7s") for name in files)
+    text = files["VERIFY.md"].decode()
+    assert text.count("Its signed statement is not in this bundle, so this approval is not proven.") == 2
+    result = run_block(unpack(files, tmp_path / "b"), 10, blocks(text)[10])
+    assert result.returncode != 0 and "clinical: no signed statement in this bundle: NOT proven" in result.stdout

@@ -285,7 +285,7 @@ def _approvals(ws: Workspace, m: Manifest, log: AuditLog) -> tuple[list[LoggedEv
             files[f"approvals/{approval.path.name}"] = approval.path.read_bytes()
             files[f"approvals/{approval.signature_path.name}"] = approval.signature_path.read_bytes()
         except OSError:
-            pass  # the event alone still shows who approved and when; verify-evidence says the statement is absent
+            pass  # exported as it is: verify-evidence and VERIFY.md then say this approval is not proven
         wanted.discard(approval.leaf)
     if wanted:
         found += _scan_for(log, wanted)

@@ -438,11 +438,20 @@ def _check_statement(
     docs = {d.name: d.sha256 for d in event.event.documents}
     statement_name = next((n for n in docs if n.endswith(".statement.json")), None)
     signature_name = next((n for n in docs if n.endswith(".p7s")), None)
+    review = event.event.data.review
+    # the event alone is the clinic's say-so: only the reviewer's signed statement proves who approved the text
     if statement_name is None or signature_name is None:
+        report.problems.append(
+            f"event {event.index}: the {review} approval names no signed statement, so nothing proves who approved"
+        )
         return False, None
     data, signature = files.get(f"approvals/{statement_name}"), files.get(f"approvals/{signature_name}")
     if data is None or signature is None:
-        report.notes.append(f"the signed statement of approval event {event.index} is not in the bundle")
+        missing = statement_name if data is None else signature_name
+        report.problems.append(
+            f"approvals/{missing}: missing from the bundle, so the {review} approval (event {event.index}) is not "
+            "proven"
+        )
         return False, None
     if "sha256:" + hashlib.sha256(data).hexdigest() != docs[statement_name] or (
         "sha256:" + hashlib.sha256(signature).hexdigest() != docs[signature_name]
@@ -483,11 +492,13 @@ def _check_statement(
             )
             return False, None
         certified = review_role_of(check.signer)  # the certificate, not the statement, proves the review role
-        if certified is not None and certified != st.role:
-            report.problems.append(f"approvals/{statement_name}: a {st.role} approval signed for {certified} review")
+        if certified != st.role:  # as verify_approval in the workspace: naming another review or none fails
+            report.problems.append(
+                f"approvals/{statement_name}: a {st.role} approval signed with a certificate "
+                + (f"for {certified} review" if certified else "that names no review role")
+                + f", so it does not prove a {st.role} review"
+            )
             return False, None
-        if certified is None:
-            report.notes.append(f"approvals/{statement_name}: the reviewer certificate names no review role")
         return True, st.reviewer.name
     report.problems.append(f"approvals/{statement_name}: {last.message if last else 'no trust root'}")
     return False, None

@@ -366,10 +366,12 @@ def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
     by_leaf = {"sha256:" + e.leaf.hex(): e for e in c.events if e.type == "spec.approved"}
     cmds: list[str] = []
     expected: list[str] = []
+    unproven: list[str] = []  # approvals cited without their signed statement: the block fails on them
     for ref in m.approvals:
         event = by_leaf.get(ref.event_hash)
         if event is None:
             lines.append(f"- {ref.role}: {ref.reviewer} — its event is not in this bundle.\n")
+            unproven.append(f"{ref.role}: its spec.approved event is not in this bundle")
             continue
         names = [d.name for d in event.event.documents]
         statement = next((n for n in names if n.endswith(".statement.json")), None)
@@ -394,6 +396,9 @@ def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
                 f"{ref.role}: statement recorded in the log",
                 f"{ref.role}: approves the spec hash in the manifest",
             ]
+        else:
+            lines.append("  Its signed statement is not in this bundle, so this approval is not proven.\n")
+            unproven.append(f"{ref.role}: no signed statement in this bundle")
     lines.append("\n")
     if cmds:
         cmds += [
@@ -401,6 +406,9 @@ def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
             f'grep -q \'"spec_hash": "{m.procedure.spec_hash}"\' packet/manifest.json',
         ]
         expected.append(f'"spec_hash": "{m.procedure.spec_hash}"')
+    if unproven:
+        cmds += [*(f'echo "{why}: NOT proven"' for why in unproven), "exit 1"]
+    if cmds:
         lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
     return "".join(lines)
 
