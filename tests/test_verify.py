@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from _signing_fixtures import (
     GUARDIAN,
@@ -31,6 +32,7 @@ from _signing_fixtures import (
 )
 from consentkit.case import load_case
 from consentkit.cli import main
+from consentkit.sign.trust import TrustAnchors
 from consentkit.sign.verify import verify_packet
 
 SECRET = PASSPHRASE.encode()
@@ -141,7 +143,7 @@ def test_without_the_clinic_root_nothing_is_trusted(signed: SignedPacket) -> Non
     assert (
         not report.ok
         and report.reasons[0].startswith("no trust anchor was given")
-        and "sig-clinic: its certificate is not trusted (no certificate chain found)" in report.reasons
+        and "sig-clinic: its certificate is not trusted for signing (no certificate chain found)" in report.reasons
     )
     assert all(s.intact and s.valid for s in report.signatures)
 
@@ -213,3 +215,62 @@ def test_certificates_issued_before_roles_were_written_still_verify(
     sign_all(ws, pdf, case_file(tmp_path), ("clinic", "physician", "patient", "witness"))
     report = verify_packet(pdf, trust_roots=[pki.root])
     assert report.ok, report.reasons
+    # a title counts only in a certificate that chains to the clinic's root: anyone can write one
+    other = verify_packet(pdf, trust_roots=TrustAnchors((_public_ca_root(),), (pki.root,)))
+    assert (
+        "sig-physician: it is signed with a certificate naming no role, not one issued for the physician (wrong role)"
+        in other.reasons
+    ), other.reasons
+
+
+def _public_ca_root() -> x509.Certificate:
+    """A root the clinic trusts for its external TSA only (a public CA issues certificates to anyone)."""
+    import datetime as dt
+
+    from consentkit.pki import certs
+
+    key = certs.new_ec_key()
+    name = certs.subject_name("Public Trust Root CA", "Public Trust", None)
+    return certs.ca_certificate(
+        name, key, issuer=None, issuer_key=key, now=dt.datetime.now(dt.UTC), days=365, path_length=1
+    )
+
+
+def test_a_signer_under_a_root_trusted_only_for_timestamps_is_not_trusted_for_signing(
+    signed: SignedPacket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review's forged packet: every certificate in it (clinic, seal, physician, patient, witness) issued under
+    a root the verifier trusts for its external TSA only. One set of roots judged signers and timestamps alike, so
+    it verified; only the clinic's own roots vouch for signers now, while the same root still vouches for the
+    timestamps."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from consentkit.sign.signing import SigningSession
+    from consentkit.sign.trust import workspace_trust_roots
+    from consentkit.workspace import init_workspace
+
+    clinic = _public_ca_root()  # the verifier's clinic root; the packet's root is only a TSA's to it
+    tsa_only = TrustAnchors((clinic,), (signed.pki.root,))
+    report = verify_packet(signed.pdf, trust_roots=tsa_only)
+    assert not report.ok
+    for field in _fields(signed)[:-1]:
+        assert f"{field}: its certificate is not trusted for signing (no certificate chain found)" in report.reasons
+    assert not any(r.startswith("sig-document-timestamp") for r in report.reasons), report.reasons  # a TSA's root
+    assert verify_packet(signed.pdf, trust_roots=[clinic, signed.pki.root]).ok  # a plain list: the clinic's roots
+    session = SigningSession(signed.ws, SECRET)  # signing (and --renew-archive) read the same split, publicly
+    assert session.trust.clinic == (signed.pki.root,) and session.trust.tsa_only == ()
+
+    # a workspace's signatures/trust/: clinic-root*.pem is the clinic's, any other root a TSA's
+    ws = init_workspace(tmp_path / "ws")
+    trust = ws.signatures_dir / "trust"
+    trust.mkdir(parents=True, exist_ok=True)
+    (trust / "clinic-root.pem").write_bytes(clinic.public_bytes(Encoding.PEM))
+    (trust / "public-tsa.pem").write_bytes(signed.root.read_bytes())
+    anchors = workspace_trust_roots(ws)
+    assert anchors.clinic == (clinic,) and anchors.tsa_only == (signed.pki.root,)
+    for args in (
+        ["-w", str(ws.root), "verify", str(signed.pdf)],
+        ["verify", str(signed.pdf), "--trust", str(trust / "clinic-root.pem"), "--tsa-trust", str(signed.root)],
+    ):
+        code, out, _ = run(args, capsys)
+        assert code == 1 and "sig-physician: its certificate is not trusted for signing" in out, out

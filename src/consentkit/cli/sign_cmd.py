@@ -208,7 +208,15 @@ def _result_dict(result: object) -> dict[str, object]:
     "trust_files",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Trust anchor (PEM), repeatable (default: signatures/trust/ of the workspace and built-in).",
+    help="The clinic's root (PEM), trusted for signers and timestamps; repeatable (default: signatures/trust/ of "
+    "the workspace and built-in).",
+)
+@click.option(
+    "--tsa-trust",
+    "tsa_trust_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An external TSA's root (PEM), trusted for timestamps only; repeatable.",
 )
 @click.option(
     "--manifest",
@@ -223,6 +231,7 @@ def verify(
     pdf: Path,
     as_json: bool,
     trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
     manifest_path: Path | None,
     at_text: str | None,
 ) -> None:
@@ -230,11 +239,12 @@ def verify(
     certificate chain, intact / valid / trusted, TSA time, DocMDP, coverage, PAdES level, long-term validation.
     Exit 0 when every required role has signed and every check passes, 1 otherwise (reason first)."""
     from consentkit.sign.profile import load_profile
-    from consentkit.sign.trust import trust_roots_from, workspace_trust_roots
+    from consentkit.sign.trust import TrustAnchors, trust_roots_from, workspace_trust_roots
     from consentkit.sign.verify import verify_packet
 
     ws = current_workspace(ctx)
-    roots = trust_roots_from(trust_files) if trust_files else workspace_trust_roots(ws)
+    given = workspace_trust_roots(ws) if not trust_files else TrustAnchors(tuple(trust_roots_from(trust_files)))
+    roots = TrustAnchors(given.clinic, (*given.tsa_only, *trust_roots_from(tsa_trust_files)))
     profile = load_profile(ws.signature_roots(), ws.config.signing.profile).model if ws else None
     at = _parse_time(at_text) if at_text else None
     report = verify_packet(pdf, trust_roots=roots, manifest=manifest_path, at=at, profile=profile)

@@ -82,7 +82,8 @@ def signer_role_extension(role: str) -> x509.UnrecognizedExtension:
 def certificate_role(cert: x509.Certificate) -> tuple[str | None, bool]:
     """The role ``cert`` was issued for and whether that is stated explicitly (the SignerRole extension) rather
     than read from the subject's title, as certificates issued before the extension existed carry it (``clinic``
-    there stands for both clinic certificates). (None, False) when neither names a role."""
+    there stands for both clinic certificates). (None, False) when neither names a role. Anyone can write a title:
+    believe one (``explicit`` False) only for a certificate found to chain to the clinic's root (:func:`chains_to`)."""
     try:
         ext = cert.extensions.get_extension_for_oid(SIGNER_ROLE_OID).value
         if isinstance(ext, x509.UnrecognizedExtension):
@@ -335,6 +336,34 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
+
+
+def chains_to(
+    cert: x509.Certificate, roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate] = ()
+) -> bool:
+    """Whether ``cert`` is one of ``roots`` or was issued, through ``intermediates``, by one of them — each step
+    checked by its signature, not by names (a certificate can name any issuer)."""
+    anchors = {sha256_fingerprint(r) for r in roots}
+    pool = [*roots, *intermediates]
+    seen: set[str] = set()
+    current = cert
+    for _ in range(8):  # our chains are three long; a loop or an absurd chain ends here
+        fingerprint = sha256_fingerprint(current)
+        if fingerprint in anchors:
+            return True
+        seen.add(fingerprint)
+        issuer = next(
+            (
+                c
+                for c in pool
+                if sha256_fingerprint(c) not in seen and c.subject == current.issuer and issued_by(current, c)
+            ),
+            None,
+        )
+        if issuer is None:
+            return False
+        current = issuer
+    return False
 
 
 def common_name(cert: x509.Certificate) -> str:

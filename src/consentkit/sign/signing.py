@@ -32,7 +32,7 @@ from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
 from consentkit.sign.state import PacketState, next_role, open_state, required_order
 from consentkit.sign.tokens import clinic_key_ref
-from consentkit.sign.trust import workspace_trust_roots
+from consentkit.sign.trust import TrustAnchors, workspace_trust_roots
 from consentkit.workspace import Workspace
 
 for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):  # their warnings are ours to report, not print
@@ -96,7 +96,8 @@ class SigningSession:
     _responder: Any = None
     _context: Any = None
     _context_key: tuple[bytes, ...] = ()
-    _trust: list[x509.Certificate] = field(default_factory=list)
+    # the clinic's roots (with this workspace's own) and external TSAs' roots; see consentkit.sign.trust
+    trust: TrustAnchors = field(init=False)
     # hex digits to reserve for each kind of signature, learnt from the first one: pyHanko otherwise signs twice
     # (a dry run to size the signature), which was a third of the time of a signature
     _reserved: dict[str, int] = field(default_factory=dict)
@@ -104,9 +105,7 @@ class SigningSession:
     def __post_init__(self) -> None:
         self.profile = load_profile(self.ws.signature_roots(), self.ws.config.signing.profile).model
         self.pki = WorkspacePki(self.ws).require()
-        self._trust = workspace_trust_roots(self.ws)
-        if not any(c.fingerprint(_sha256()) == self.pki.root.fingerprint(_sha256()) for c in self._trust):
-            self._trust.append(self.pki.root)
+        self.trust = workspace_trust_roots(self.ws).with_clinic_root(self.pki.root)
 
     # -- shared parts ------------------------------------------------------------------------------------------
     def responder(self) -> Any:
@@ -132,8 +131,10 @@ class SigningSession:
         crls = self.pki.crls(self.secret, now=now)
         key = tuple(c.fingerprint(_sha256()) for c in crls)
         if self._context is None or key != self._context_key:
+            # pyHanko checks the signer's and the TSA's chains with one context, so it holds every root; signers
+            # are held to the clinic's roots by _credential (issued by this workspace's CA) and by verify
             self._context = ValidationContext(
-                trust_roots=[asn1_cert(c) for c in self._trust],
+                trust_roots=[asn1_cert(c) for c in self.trust.tsa],
                 other_certs=[asn1_cert(c) for c in self.pki.chain()],
                 crls=[asn1_crl.CertificateList.load(c.public_bytes(Encoding.DER)) for c in crls],
                 # External TSAs name their CRL/OCSP locations: fetch them so they go into the DSS. Our own

@@ -28,6 +28,7 @@ from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
 from consentkit.sign import byteranges
 from consentkit.sign.profile import SigningProfile
 from consentkit.sign.signers import asn1_cert
+from consentkit.sign.trust import TrustAnchors
 
 for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
@@ -124,10 +125,13 @@ def verify_packet(
     at: dt.datetime | None = None,
     profile: SigningProfile | None = None,
 ) -> VerificationReport:
-    """Check every signature of ``pdf_path`` with only embedded validation data. ``manifest`` (default:
+    """Check every signature of ``pdf_path`` with only embedded validation data. ``trust_roots``: the clinic's
+    own roots, trusted for signers and timestamps, or a :class:`~consentkit.sign.trust.TrustAnchors` that also
+    names roots trusted for timestamps only (``workspace_trust_roots`` gives one). ``manifest`` (default:
     ``manifest.json`` beside the PDF, else the copy attached inside it) says which roles must sign; ``at`` is the
     validation time (default now). Unreadable input raises :class:`InputError`; everything else is reported."""
     from consentkit.sign import _pyhanko_fixes
+    from consentkit.sign.trust import as_trust_anchors
 
     _pyhanko_fixes.apply()
     try:
@@ -153,8 +157,9 @@ def verify_packet(
                 parse_error = "it ends before its %%EOF marker: cut short, or not a PDF"
             raise InputError(f"not a readable PDF ({parse_error})", location=SourceLocation(pdf_path))
     man, man_source = _manifest(pdf_path, manifest, reader)
-    checks, reasons = _check_signatures(data, raw, reader, profile, trust_roots, at, man, parse_error)
-    if not trust_roots:
+    anchors = as_trust_anchors(trust_roots)
+    checks, reasons = _check_signatures(data, raw, reader, profile, anchors, at, man, parse_error)
+    if not anchors.signers:
         reasons.insert(0, "no trust anchor was given: pass the clinic's root certificate (--trust clinic-root.pem)")
     return _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
 
@@ -209,7 +214,7 @@ def _check_signatures(
     raw: list[byteranges.RawSignature],
     reader: Any,
     profile: SigningProfile,
-    trust_roots: Sequence[x509.Certificate],
+    anchors: TrustAnchors,
     at: dt.datetime,
     manifest: Manifest | None,
     parse_error: str,
@@ -220,7 +225,7 @@ def _check_signatures(
     checks: list[SignatureCheck] = []
     if reader is not None:
         try:
-            checks = _check_parsed(reader, raw, profile, trust_roots, at)
+            checks = _check_parsed(reader, raw, profile, anchors, at)
             last = max((c.revision for c in checks), default=None)
             extra = reader.xrefs.total_revisions - 1 - last if last is not None else 0
             if extra > 0:
@@ -249,7 +254,7 @@ def _check_signatures(
             check.problems.append("the PDF structure no longer lists it as a signature (a field or reference changed)")
         checks.append(check)
     checks.sort(key=lambda c: (c.byte_range[2] + c.byte_range[3], c.revision))
-    _bind_roles(checks, raw, profile, manifest)
+    _bind_roles(checks, raw, profile, manifest, anchors.signers)
     return checks, reasons
 
 
@@ -257,7 +262,7 @@ def _check_parsed(
     reader: Any,
     raw: list[byteranges.RawSignature],
     profile: SigningProfile,
-    trust_roots: Sequence[x509.Certificate],
+    anchors: TrustAnchors,
     at: dt.datetime,
 ) -> list[SignatureCheck]:
     """Document timestamps first, newest to oldest: the newest is judged at ``at``, each older one at the time the
@@ -266,13 +271,13 @@ def _check_parsed(
     they existed, once their TSA's certificate has expired."""
     raw_by_range = {s.ranges: s for s in raw}
     signatures = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
-    spec = _validation_spec(trust_roots)
+    spec = _validation_spec(anchors)
     doc_ts = [s for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"]
     done: dict[int, SignatureCheck] = {}
     when = at
     for sig in reversed(doc_ts):
         check = _new_check(sig, profile, raw_by_range, is_doc_ts=True)
-        context, dss_problem = timestamp_context(trust_roots, reader, when)
+        context, dss_problem = timestamp_context(anchors.tsa, reader, when)
         if dss_problem:
             check.problems.append(dss_problem)
         _guarded(check, lambda c=check, s=sig, ctx=context: _check_doc_timestamp(c, s, ctx))
@@ -288,7 +293,7 @@ def _check_parsed(
         poe = next((t for r, t in proofs if r > sig.signed_revision), None)
         _guarded(
             check,
-            lambda c=check, s=sig, h=has_lta, p=poe: _check_signature(c, s, spec, at, h, p, trust_roots, reader),
+            lambda c=check, s=sig, h=has_lta, p=poe: _check_signature(c, s, spec, at, h, p, anchors.tsa, reader),
         )
         done[sig.signed_revision] = check
     return [done[r] for r in sorted(done)]
@@ -338,7 +343,7 @@ def _apply_raw(check: SignatureCheck, sig: byteranges.RawSignature) -> None:
         check.problems.append(sig.problem)
 
 
-def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
+def _validation_spec(anchors: TrustAnchors) -> Any:
     from pyhanko.sign.validation.policy_decl import (
         CertificateFetchingRule,
         PdfSignatureValidationSpec,
@@ -350,10 +355,12 @@ def _validation_spec(trust_roots: Sequence[x509.Certificate]) -> Any:
     from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
     from pyhanko_certvalidator.registry import SimpleTrustManager
 
-    trust = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in trust_roots])
-    # Signer certificates: revocation data required, judged at signing time through the document timestamps.
-    signer_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
-    ts_policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=ts_revocation_policy())
+    # Signer certificates chain to the clinic's roots only (an external TSA's root CA issues certificates to anyone);
+    # revocation data required, judged at signing time through the document timestamps.
+    signers = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in anchors.signers])
+    signer_policy = CertValidationPolicySpec(trust_manager=signers, revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
+    tsas = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in anchors.tsa])
+    ts_policy = CertValidationPolicySpec(trust_manager=tsas, revinfo_policy=ts_revocation_policy())
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=signer_policy,
@@ -507,8 +514,8 @@ def _signature_problems(check: SignatureCheck, status: Any, has_lta: bool) -> No
         problems.append("its signature does not verify with the embedded certificate")
     if not check.trusted:
         problem = status.trust_problem_indic
-        why = problem.name.lower().replace("_", " ") if problem is not None else "no chain to a trust anchor"
-        problems.append(f"its certificate is not trusted ({why})")
+        why = problem.name.lower().replace("_", " ") if problem is not None else "no chain to the clinic's root"
+        problems.append(f"its certificate is {UNTRUSTED_SIGNER} ({why})")
     if check.timestamp is None:
         problems.append("it has no RFC 3161 signature timestamp")
     elif any("token replaced" in p for p in problems):
@@ -561,6 +568,7 @@ def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
 
 # -- who may sign where --------------------------------------------------------------------------------------------
 ONE_TIME = ("patient", "guardian")
+UNTRUSTED_SIGNER = "not trusted for signing"
 _ROLE_WORDS = {"clinic-certify": "clinic certification", "clinic-seal": "clinic seal", "clinic": "clinic"}
 
 
@@ -569,21 +577,29 @@ def _bind_roles(
     raw: list[byteranges.RawSignature],
     profile: SigningProfile,
     manifest: Manifest | None,
+    clinic_roots: Sequence[x509.Certificate],
 ) -> None:
     """Each field must be signed by a certificate issued for its role: the clinic's certification and seal
     certificates for those fields, physician and witness certificates for theirs, and for the patient and guardian
-    a one-time certificate bound to that role, this case and this packet — all by the CA that issued the clinic's
-    certification certificate. A mismatch is a problem named "wrong role"."""
-    by_range = {s.ranges: s.signer_cert for s in raw if s.signer_cert is not None}
+    a one-time certificate bound to that role, this case and this packet. A mismatch is a problem named "wrong
+    role". Every signer's certificate must chain to one of ``clinic_roots`` (not to a root trusted only for
+    timestamps), and only then may a certificate without the role extension be judged by its subject's title."""
+    by_range = {s.ranges: s for s in raw if s.signer_cert is not None}
     certify = profile.roles[0].role
-    clinic = next((by_range.get(c.byte_range) for c in checks if c.role == certify), None)
     for check in checks:
-        cert = by_range.get(check.byte_range)
-        if check.kind != "signature" or check.role is None or cert is None:
+        sig = by_range.get(check.byte_range)
+        if check.kind != "signature" or check.role is None or sig is None or sig.signer_cert is None:
             continue
+        cert = sig.signer_cert
+        anchored = certs.chains_to(cert, clinic_roots, _embedded_certificates(sig))
+        if clinic_roots and not anchored and not any(UNTRUSTED_SIGNER in p for p in check.problems):
+            check.problems.append(f"its certificate does not chain to the clinic's root ({UNTRUSTED_SIGNER})")
         expected = "clinic-certify" if check.role == certify else "clinic-seal" if check.role == "seal" else check.role
         stated, explicit = certs.certificate_role(cert)
-        legacy = not explicit and stated == "clinic" and expected.startswith("clinic-")  # before the extension
+        # issued before the extension existed: the subject's title names the role, if the clinic's CA wrote it
+        legacy = anchored and not explicit and stated == "clinic" and expected.startswith("clinic-")
+        if not explicit and not anchored:
+            stated = None  # anyone can write a title into a certificate of their own
         if stated != expected and not legacy:
             held = f"a {_ROLE_WORDS.get(stated, stated)} certificate" if stated else "a certificate naming no role"
             check.problems.append(
@@ -591,20 +607,23 @@ def _bind_roles(
             )
         if check.role in ONE_TIME:
             _check_binding(check, cert, manifest)
-        if clinic is not None and _issuer_key(cert) != _issuer_key(clinic):
-            check.problems.append(
-                "its certificate was not issued by the CA that issued the clinic's certificate (wrong role)"
-            )
 
 
-def _issuer_key(cert: x509.Certificate) -> tuple[bytes, bytes | None]:
+def _embedded_certificates(sig: byteranges.RawSignature) -> list[x509.Certificate]:
+    """The certificates a signature's CMS carries (its chain, as the signer put it there)."""
+    from asn1crypto import cms
+
+    found = []
     try:
-        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    except x509.ExtensionNotFound:
-        aki = None
-    except certs.UNREADABLE_EXTENSIONS:
-        aki = None
-    return cert.issuer.public_bytes(), aki
+        choices = cms.ContentInfo.load(sig.contents_der)["content"]["certificates"] or []
+    except (ValueError, TypeError, KeyError):
+        return []
+    for choice in choices:
+        try:
+            found.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return found
 
 
 def _check_binding(check: SignatureCheck, cert: x509.Certificate, manifest: Manifest | None) -> None:
