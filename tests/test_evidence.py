@@ -585,3 +585,33 @@ def test_a_reviewer_certificate_naming_no_review_role_is_a_problem(
             f"does not prove a {review} review"
         ],
     )
+
+
+def test_a_removed_checkin_head_is_a_problem_not_a_fall_back(
+    done: Finished, files: dict[str, bytes], tmp_path: Path
+) -> None:
+    """With the upper head's folder removed, the upper bound fell back silently to the bundle's own head (and the
+    verdict stayed YES). The heads the verdict relies on are the ones bundle.json names, and must be there."""
+    import re
+
+    named = json.loads(files["bundle.json"])["checkin_heads"]
+    for which in ("upper", "lower"):
+        folder = named[which]
+        assert re.fullmatch(r"log/heads/\d{8}-[0-9a-f]{12}", folder), folder
+        kept = {name: data for name, data in files.items() if not name.startswith(f"{folder}/")}
+        report = verify_evidence(write(kept, tmp_path / f"{which}.zip"), **pinned(done))  # type: ignore[arg-type]
+        assert not report.ok and report.sentence.startswith("NOT PROVEN: the evidence does not verify"), which
+        assert f"{folder}: the {which} check-in head bundle.json names is missing from the bundle" in report.problems
+
+
+def test_heads_of_one_size_get_folders_of_their_own(done: Finished) -> None:
+    """Head folders were named by tree size only: a second head of the same size (made with no event between, as
+    the gate's head right after a signing's) overwrote the first in the bundle."""
+    from consentkit.evidence.checkin_heads import head_dir
+
+    with AuditLog.for_workspace(done.clinic.ws) as log:
+        heads = log.heads()
+    sizes = [h.size for h in heads]
+    twins = [h for h in heads if sizes.count(h.size) > 1]
+    assert twins
+    assert len({head_dir(h) for h in twins}) == len(twins)

@@ -92,7 +92,7 @@ class KeptHeads:
 
 def load_exported(path: Path) -> list[SignedTreeHead]:
     """The heads in ``path``: a ``head.json`` written by ``audit head --export`` (with its ``.sig`` and ``.tsr``),
-    an evidence bundle (``.zip``: its ``log/head`` and every ``log/heads/<size>/head``) or an unpacked bundle folder.
+    an evidence bundle (``.zip``: its ``log/head`` and every ``log/heads/*/head``) or an unpacked bundle folder.
     A path that is none of these is bad input; a damaged head inside one raises :class:`VerificationError`."""
     if path.is_dir():
         files = {

@@ -222,7 +222,7 @@ def _proof_files(log: AuditLog, e: LoggedEvent, size: int) -> tuple[bytes, bytes
 def _checkin_heads(
     log: AuditLog, history: list[LoggedEvent], head: SignedTreeHead, files: dict[str, bytes]
 ) -> tuple[SignedTreeHead | None, SignedTreeHead | None, str | None, str | None]:
-    """Add the heads around the check-ins (``log/heads/<size>/``): the head each check-in names, and the first
+    """Add the heads around the check-ins (``log/heads/<size>-<hash>/``): the head each check-in names, and the first
     head that holds the start, with proofs of the start and its check-in in that head's tree. Returns the passing
     check-in's lower and upper heads and their folders."""
     from consentkit.evidence.checkin_heads import head_dir, head_proof, named_head, sha256_hex, start_and_checkin
@@ -231,7 +231,7 @@ def _checkin_heads(
     by_checkpoint = {sha256_hex(h.checkpoint): h for h in heads}
 
     def add(sth: SignedTreeHead) -> str:
-        folder = head_dir(sth.size)
+        folder = head_dir(sth)
         add_head(files, f"{folder}/head", sth)
         return folder
 
@@ -251,7 +251,7 @@ def _checkin_heads(
         upper_dir = add(upper)
         for proven in [x for x in (start, passing) if x is not None]:
             pair = _proof_files(log, proven, upper.size)
-            files[head_proof(upper.size, proven.index)], files[head_proof(upper.size, proven.index, "path")] = pair
+            files[head_proof(upper, proven.index)], files[head_proof(upper, proven.index, "path")] = pair
     return lower, upper, lower_dir, upper_dir
 
 

@@ -31,11 +31,12 @@ from consentkit.audit.heads import SignedTreeHead, TreeHead, check_head, load_pu
 from consentkit.cooling_off import CoolingOffPeriod
 from consentkit.errors import ConsentkitError, InputError, SourceLocation, VerificationError
 from consentkit.evidence import bundle as b
-from consentkit.evidence.checkin_heads import HEADS_DIR, named_head, sha256_hex, start_and_checkin
+from consentkit.evidence.checkin_heads import start_and_checkin
 from consentkit.evidence.history import LoggedEvent, after, latest, packet_generated_for
 from consentkit.evidence.report import Anchor, ApprovalSeen, EvidenceReport
 from consentkit.evidence.timeline import Moment, moments
 from consentkit.evidence.verdict import conclude
+from consentkit.evidence.verify_heads import check_proof, checkin_bounds
 from consentkit.evidence.zipread import read_bundle
 from consentkit.manifest import Manifest
 
@@ -93,7 +94,9 @@ def verify_evidence(
     started = None
     if procedure_at is None:
         started = _started(case_events, report)
-        report.checked_in_after, report.recorded_before = _checkin_bounds(files, case_events, roots, key, sth, report)
+        report.checked_in_after, report.recorded_before = checkin_bounds(
+            files, index.get("checkin_heads"), case_events, roots, key, report
+        )
     return conclude(report, started, procedure_at)
 
 
@@ -236,7 +239,7 @@ def _check_events(files: dict[str, bytes], sth: SignedTreeHead | None, report: E
             report.problems.append(f"event {index}: is a {event.type} event, but its file says {kind}")
         leaf = merkle.leaf_hash(body)
         if sth is not None:
-            problem = _check_proof(files, index, leaf, sth)
+            problem = check_proof(files, index, leaf, sth)
             if problem:
                 report.problems.append(f"event {index} ({event.type}): {problem}")
                 continue
@@ -250,31 +253,6 @@ def _check_events(files: dict[str, bytes], sth: SignedTreeHead | None, report: E
     if not proven:
         report.problems.append("the bundle holds no audit event that is proven to be in the log")
     return proven
-
-
-def _check_proof(
-    files: dict[str, bytes], index: int, leaf: bytes, sth: SignedTreeHead | None, name: str | None = None
-) -> str | None:
-    """What is wrong with event ``index``'s inclusion proof (``name``, default its proof to the bundle's head) in
-    ``sth``'s tree; None when it leads to the head's root."""
-    if sth is None:
-        return "the tree head its proof leads to is not readable"
-    raw = files.get(name or b.proof_name(index))
-    if raw is None:
-        return "no inclusion proof in the bundle"
-    try:
-        proof = json.loads(raw)
-        hashes_ = [bytes.fromhex(h) for h in proof["hashes"]]
-        size, claimed = int(proof["size"]), int(proof["index"])
-    except (ValueError, KeyError, TypeError) as exc:
-        return f"its inclusion proof is not readable ({type(exc).__name__})"
-    if claimed != index or size != sth.size:
-        return f"its proof is for event {claimed} in a tree of {size}, not event {index} in the head's {sth.size}"
-    try:
-        merkle.verify_inclusion(index, size, leaf, hashes_, sth.root)
-    except merkle.ProofError:
-        return "its bytes are not in the tree the head signs (the event or its proof was changed)"
-    return None
 
 
 def _manifest(files: dict[str, bytes], report: EvidenceReport) -> Manifest | None:
@@ -513,84 +491,3 @@ def _started(events: list[LoggedEvent], report: EvidenceReport) -> dt.datetime |
     report.procedure_source = f"the procedure.started event (event {start.index})"
     value: dt.datetime = start.event.data.at
     return value
-
-
-def _checkin_bounds(
-    files: dict[str, bytes],
-    events: list[LoggedEvent],
-    roots: list[x509.Certificate],
-    key: Any,
-    sth: SignedTreeHead | None,
-    report: EvidenceReport,
-) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The RFC 3161 times around the check-in that let the procedure start (:mod:`consentkit.evidence.
-    checkin_heads`): after the token of the head the check-in names; the start recorded before the token of the
-    first head whose tree holds it (else the bundle's head)."""
-    start, checkin = start_and_checkin(events)
-    if start is None:
-        return None, None
-    lower = None
-    named = named_head(checkin) if checkin is not None else None
-    if checkin is not None and named is not None:
-        folder = next(
-            (
-                n[: -len("/head.json")]
-                for n in files
-                if n.startswith(HEADS_DIR) and n.endswith("/head.json") and sha256_hex(files[n]) == named[0]
-            ),
-            None,
-        )
-        if folder is None:
-            report.problems.append(f"event {checkin.index}: the tree head the check-in names is not in the bundle")
-        elif sha256_hex(files.get(f"{folder}/head.tsr", b"")) != named[1]:
-            report.problems.append(f"{folder}/head.tsr: not the token the check-in (event {checkin.index}) names")
-        else:
-            lower = _bound_head(files, folder, roots, key, report)
-    upper = None
-    for name in sorted(n for n in files if n.startswith(HEADS_DIR) and n.endswith(f"/proofs/{start.index:08d}.json")):
-        folder = name[: -len(f"/proofs/{start.index:08d}.json")]
-        problem = _check_proof(files, start.index, start.leaf, _load_head(files, folder), name)
-        if problem:
-            report.problems.append(f"event {start.index} ({start.type}) in {folder}: {problem}")
-            continue
-        stamped = _bound_head(files, folder, roots, key, report)
-        if stamped is not None and (upper is None or stamped < upper):
-            upper = stamped
-    if upper is None and sth is not None and report.head.get("ok") and report.head.get("timestamp"):
-        upper = dt.datetime.fromisoformat(report.head["timestamp"])
-    return lower, upper
-
-
-def _load_head(files: dict[str, bytes], folder: str) -> SignedTreeHead | None:
-    try:
-        checkpoint = files[f"{folder}/head.json"]
-        return SignedTreeHead(
-            TreeHead.parse(checkpoint),
-            checkpoint,
-            files[f"{folder}/head.sig"],
-            response_to_token(files[f"{folder}/head.tsr"]),
-        )
-    except (KeyError, VerificationError):
-        return None
-
-
-def _bound_head(
-    files: dict[str, bytes], folder: str, roots: list[x509.Certificate], key: Any, report: EvidenceReport
-) -> dt.datetime | None:
-    """The verified RFC 3161 time of the head in ``folder``; None (and a problem) when it does not verify."""
-    from consentkit.tsa import verify_token
-
-    sth = _load_head(files, folder)
-    if sth is None:
-        report.problems.append(f"{folder}: not a complete, readable tree head")
-        return None
-    stamped: list[dt.datetime] = []
-
-    def verifier(der: bytes, digest: bytes) -> Any:
-        token = verify_token(der, digest, roots, is_digest=True)
-        stamped.append(token.time)
-        return token
-
-    problems = check_head(sth, key, verifier)
-    report.problems += [f"the tree head in {folder} {p}" for p in problems]
-    return stamped[0] if stamped and not problems else None

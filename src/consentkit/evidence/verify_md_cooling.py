@@ -59,7 +59,7 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
         )
         lines.append(sh('echo "no RFC 3161 time bounds the check-in"', "exit 1"))
         return "".join(lines)
-    low, high = head_dir(lower.size), head_dir(upper.size)
+    low, high = head_dir(lower), head_dir(upper)
     start_file, checkin_file = b.event_name(start.index, start.type), b.event_name(checkin.index, checkin.type)
     lines.append(
         "The start time in the `procedure.started` event is the clinic's record; what proves the period is RFC 3161 "
