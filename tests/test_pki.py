@@ -361,3 +361,54 @@ def test_handing_a_key_over_keeps_a_revocation_made_meanwhile(tmp_path: Path) ->
         pki._issue_crls(SECRET, now=dt.datetime.now(dt.UTC))
     crl = x509.load_pem_x509_crl((pki.dir / "crl.pem").read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(int(record.serial, 16)) is not None
+
+
+def test_moving_a_clinic_key_to_a_token_revokes_the_old_certificate_and_deletes_its_key(tmp_path: Path) -> None:
+    """issue_clinic_key set the old key file aside and left its certificate valid for years: anyone with the workspace
+    passphrase could still seal with it. Now the old certificate is revoked (superseded) in the CRL issued at once,
+    and the old key file is gone; the old certificate itself is kept, public, for the record."""
+    from consentkit.pki import certs
+
+    _, pki = make_workspace(tmp_path / "ws")
+    now = dt.datetime.now(dt.UTC)
+    for stem, token_key in (("clinic-seal", ec.generate_private_key(ec.SECP256R1())), ("tsa", certs.new_rsa_key(2048))):
+        old = pki.certificate(stem)
+        serial = format(old.serial_number, "x")
+        cert, record = pki.issue_clinic_key(stem, token_key.public_key(), SECRET, pkcs11_uri="pkcs11:token=t;object=k")
+        assert record.key_storage == "pkcs11" and pki.certificate(stem) == cert and cert.subject == old.subject
+        crl = x509.load_pem_x509_crl((pki.dir / "crl.pem").read_bytes())
+        entry = crl.get_revoked_certificate_by_serial_number(old.serial_number)
+        assert entry is not None
+        assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.superseded
+        assert next(r for r in pki.records() if r.serial == serial).status(now) == "revoked (superseded)"
+        assert not list(pki.dir.glob(f"{stem}*.key")), "the old key file must not survive"
+        assert x509.load_pem_x509_certificate((pki.dir / f"{stem}.{serial}.pem").read_bytes()) == old
+    # the same profiles as init made: the seal certificate names its role, the TSA's is for time-stamping only
+    assert certs.certificate_role(pki.certificate("clinic-seal")) == ("clinic-seal", True)
+    usage = pki.certificate("tsa").extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert usage.critical and list(usage.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+
+
+def test_certificates_are_flushed_to_disk_with_their_folder(
+    pki: WorkspacePki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keystore.write_certificate renamed a file it never flushed: a crash could leave the PKI naming a certificate
+    that is not on disk. Like the keys, the file and then its folder are flushed."""
+    import os
+
+    from consentkit import keystore
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    keystore.write_certificate(tmp_path / "seal.pem", pki.certificate("clinic-seal"))
+    assert synced == ["file", "folder"]
+    assert x509.load_pem_x509_certificate((tmp_path / "seal.pem").read_bytes()) == pki.certificate("clinic-seal")
+    synced.clear()
+    keystore.delete_private_key(tmp_path / "seal.pem")
+    assert synced == ["folder"] and not (tmp_path / "seal.pem").exists()

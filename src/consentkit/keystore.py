@@ -43,7 +43,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from consentkit.errors import ConfigError, SigningError
-from consentkit.workspace import Workspace, write_private
+from consentkit.files import write_atomically
+from consentkit.workspace import Workspace
 
 PKI_DIR = "pki"
 MIN_PASSPHRASE = 12  # for a new workspace and a new signer's own passphrase
@@ -105,7 +106,7 @@ def write_private_key(path: Path, key: PrivateKeyTypes, secret: bytes) -> None:
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_private(path, _pem("ENCRYPTED PRIVATE KEY", _pbes2_encrypt(plain, secret)))
+    _write_durably(path, _pem("ENCRYPTED PRIVATE KEY", _pbes2_encrypt(plain, secret)))
 
 
 def _pbes2_encrypt(plain: bytes, secret: bytes) -> bytes:
@@ -196,11 +197,31 @@ def load_private_key(path: Path, secret: bytes) -> PrivateKeyTypes:
 
 
 def write_certificate(path: Path, cert: x509.Certificate) -> None:
-    """A public certificate as PEM, written atomically (mode 0644: certificates are public)."""
+    """A public certificate as PEM, written as durably as a key (mode 0644: certificates are public)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tmp.replace(path)
+    _write_durably(path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+
+
+def delete_private_key(path: Path) -> None:
+    """Remove a key file that must never sign again (its certificate superseded and revoked), durably."""
+    if path.exists():
+        path.unlink()
+        _sync_folder(path.parent)
+
+
+def _write_durably(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Atomically, the file flushed to disk, then its folder: a crash after the PKI says a key or certificate was
+    replaced never finds the old one, or none, under that name."""
+    write_atomically(path, data, mode=mode)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def load_certificate(path: Path) -> x509.Certificate:
@@ -232,7 +253,7 @@ def write_pkcs12(
     )
     data = pkcs12.serialize_key_and_certificates(name.encode("utf-8"), key, cert, chain, encryption)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_private(path, _strong_mac(data, secret))
+    _write_durably(path, _strong_mac(data, secret))
 
 
 def _strong_mac(data: bytes, secret: bytes) -> bytes:

@@ -121,7 +121,8 @@ def _issue_clinic_key(ctx: click.Context, role: str, pkcs11_uri: str | None) -> 
     store_token_certificate(ref, cert)
     click.echo(
         f"issued {role} certificate for the key on token '{ref.token_label}': serial {record.serial}, valid until "
-        f"{record.not_after:%Y-%m-%d}; it replaces {role}.pem (the former certificate and key kept beside it)"
+        f"{record.not_after:%Y-%m-%d}; it replaces {role}.pem (the former certificate is revoked as superseded and "
+        "kept beside it; its key file is deleted)"
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -159,6 +159,44 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime")
     return value.astimezone(dt.UTC)
+
+
+def _whole_second(when: dt.datetime) -> dt.datetime:
+    """CRLs state whole seconds: a revocation time rounded up, never claiming one before it happened."""
+    return when.replace(microsecond=0) + dt.timedelta(seconds=1) if when.microsecond else when
+
+
+def _certify(
+    subject: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    issuer: x509.Certificate,
+    issuer_key: CertificateIssuerPrivateKeyTypes,
+    now: dt.datetime,
+    *,
+    days: int,
+    time_stamping: bool = False,
+    binding: certs.EventBinding | None = None,
+    role: str | None = None,
+) -> x509.Certificate:
+    """An end-entity certificate valid from a little before ``now`` (clock differences) for ``days``."""
+    return certs.end_entity_certificate(
+        subject,
+        public_key,
+        issuer=issuer,
+        issuer_key=issuer_key,
+        not_before=now - certs.BACKDATE,
+        not_after=now + dt.timedelta(days=days),
+        time_stamping=time_stamping,
+        binding=binding,
+        role=role,
+    )
+
+
+def _clinic_profile(stem: str) -> dict[str, Any]:
+    """How a clinic key's certificate is made: the embedded TSA's (timeStamping, no role) or a clinic signing one."""
+    if stem == "tsa":
+        return {"days": TSA_DAYS, "time_stamping": True}
+    return {"days": CLINIC_DAYS, "role": stem}
 
 
 class WorkspacePki:
@@ -341,24 +379,17 @@ class WorkspacePki:
             self._store("issuing-ca", issuing_key, issuing, secret)
             self._add_record(self._record_for(root, "root-ca", f"{org} Root CA"))
             self._add_record(self._record_for(issuing, "issuing-ca", f"{org} Issuing CA"))
-            for stem, role, label, days, tsa in (
-                ("clinic-certify", "clinic-certify", "certification", CLINIC_DAYS, False),
-                ("clinic-seal", "clinic-seal", "seal", CLINIC_DAYS, False),
-                ("tsa", "tsa", "Time-Stamping Authority", TSA_DAYS, True),
+            for stem, label in (
+                ("clinic-certify", "certification"),
+                ("clinic-seal", "seal"),
+                ("tsa", "Time-Stamping Authority"),
             ):
+                tsa = stem == "tsa"
                 key = certs.new_rsa_key(3072) if tsa else certs.new_ec_key()
-                cert = certs.end_entity_certificate(
-                    certs.subject_name(f"{org} {label}", org, country, title=None if tsa else "clinic"),
-                    key.public_key(),
-                    issuer=issuing,
-                    issuer_key=issuing_key,
-                    not_before=now - certs.BACKDATE,
-                    not_after=now + dt.timedelta(days=days),
-                    time_stamping=tsa,
-                    role=None if tsa else role,
-                )
+                subject = certs.subject_name(f"{org} {label}", org, country, title=None if tsa else "clinic")
+                cert = _certify(subject, key.public_key(), issuing, issuing_key, now, **_clinic_profile(stem))
                 self._store(stem, key, cert, secret)
-                self._add_record(self._record_for(cert, role, f"{org} {label}"))  # type: ignore[arg-type]
+                self._add_record(self._record_for(cert, stem, f"{org} {label}"))  # type: ignore[arg-type]
             audit_key = certs.new_ec_key()
             keystore.write_private_key(self.key_path("audit-log"), audit_key, secret)
             pub = audit_key.public_key().public_bytes(
@@ -496,27 +527,16 @@ class WorkspacePki:
     ) -> tuple[x509.Certificate, CertRecord]:
         """A new certificate for a clinic key that lives on a PKCS#11 token (the clinic certification or seal key,
         or the embedded TSA's), same subject and profile as ``init`` made. It replaces ``<stem>.pem``; the former
-        certificate and its key file stay beside it as ``<stem>.<serial>.pem`` / ``.key``, so no signature can be
-        made with the old key by mistake."""
+        certificate is kept as ``<stem>.<serial>.pem`` and revoked at once (reason superseded, in the CRL issued
+        now, so signatures made before stay valid and any made after fail), and the former key file is deleted:
+        the workspace passphrase no longer opens a key that signs as the clinic."""
         now = _utc(now)
         old = self.certificate(stem)
-        tsa = stem == "tsa"
-        days = TSA_DAYS if tsa else CLINIC_DAYS
         with self._locked():
-            cert = certs.end_entity_certificate(
-                old.subject,
-                public_key,
-                issuer=self.issuing,
-                issuer_key=self.private_key("issuing-ca", secret),
-                not_before=now - certs.BACKDATE,
-                not_after=now + dt.timedelta(days=days),
-                time_stamping=tsa,
-                role=None if tsa else stem,
-            )
+            issuer_key = self.private_key("issuing-ca", secret)
+            cert = _certify(old.subject, public_key, self.issuing, issuer_key, now, **_clinic_profile(stem))
             former = format(old.serial_number, "x")
             keystore.write_certificate(self.dir / f"{stem}.{former}.pem", old)
-            if self.key_path(stem).exists():
-                self.key_path(stem).replace(self.dir / f"{stem}.{former}.key")
             keystore.write_certificate(self.cert_path(stem), cert)
             self._certs[stem] = cert
             record = replace(
@@ -524,6 +544,12 @@ class WorkspacePki:
                 pkcs11_uri=pkcs11_uri,
             )
             self._add_record(record)
+            superseded = next((r for r in self.records() if r.serial == former), None)
+            when = _whole_second(now)
+            if superseded is not None and superseded.revoked_at is None:
+                self._mark_revoked(superseded, "superseded", when)
+            self._issue_crls(secret, now=when)
+            keystore.delete_private_key(self.key_path(stem))
         return cert, record
 
     def issue_one_time(
@@ -572,18 +598,10 @@ class WorkspacePki:
     ) -> x509.Certificate:
         if not name.strip():
             raise InputError("a signer needs a name")
-        start = _utc(now)
         unit = certs.review_unit(review_role) if review_role else None
-        return certs.end_entity_certificate(
-            certs.subject_name(name.strip(), self.organisation(), self.country(), title=role, unit=unit),
-            public_key,
-            issuer=self.issuing,
-            issuer_key=self.private_key("issuing-ca", secret),
-            not_before=start - certs.BACKDATE,
-            not_after=start + dt.timedelta(days=days),
-            binding=binding,
-            role=role,
-        )
+        subject = certs.subject_name(name.strip(), self.organisation(), self.country(), title=role, unit=unit)
+        issuer_key = self.private_key("issuing-ca", secret)
+        return _certify(subject, public_key, self.issuing, issuer_key, _utc(now), days=days, binding=binding, role=role)
 
     def _free_slug(self, slug: str) -> str:
         taken = {r.slug for r in self.records() if r.slug}
@@ -597,25 +615,21 @@ class WorkspacePki:
         """Mark a certificate revoked and issue a new CRL at once (it goes into every later signature's DSS)."""
         if reason not in REASONS:
             raise InputError(f"unknown revocation reason '{reason}' (use one of: {', '.join(REASONS)})")
-        when = _utc(now)
-        if when.microsecond:  # CRLs state whole seconds: never claim a revocation before it happened
-            when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
+        when = _whole_second(_utc(now))
         with self._locked():
             target = self.find(name_or_serial)
             if target.role == "root-ca":
                 raise InputError("the root CA cannot be revoked; make a new workspace PKI instead")
             if target.revoked_at is not None:
                 raise InputError(f"{target.name} (serial {target.serial}) is already revoked")
-            data = self._read_index()
-            items = data["certificates"]
-            assert isinstance(items, list)
-            updated = replace(target, revoked_at=when, reason=reason)
-            data["certificates"] = [
-                updated.to_json() if item.get("serial") == target.serial else item for item in items
-            ]
-            self._write_index(data)
+            updated = self._mark_revoked(target, reason, when)
             self._issue_crls(secret, now=when)
         return updated
+
+    def _mark_revoked(self, target: CertRecord, reason: str, when: dt.datetime) -> CertRecord:
+        """Record ``target`` as revoked in the index (call with the lock held; the next CRL lists it)."""
+        self._update_record(target.serial, revoked_at=when.isoformat(), reason=reason)
+        return replace(target, revoked_at=when, reason=reason)
 
     def _issue_crls(self, secret: bytes, *, now: dt.datetime) -> None:
         """Issue both CRLs (call with the lock held)."""
