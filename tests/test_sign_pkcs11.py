@@ -203,3 +203,79 @@ def test_token_key_config_errors(tmp_path: Path) -> None:
         Pkcs11Ref.from_config(TokenKeyConfig(module="/x.so"), where)
     with pytest.raises(ConfigError, match="do not put the PIN"):
         Pkcs11Ref.from_config(TokenKeyConfig(pkcs11="pkcs11:token=t;object=k?pin-value=1"), where)
+
+
+def test_a_token_key_its_certificate_was_not_issued_for_is_refused_on_loading(token: str, tmp_path: Path) -> None:
+    """consentkit.toml [signing.keys.<stem>] wins over the key the certificate was issued for. Naming another key
+    made every embedded-TSA token silently invalid (and a clinic signature fail only after it was made); now the
+    token's public key is compared with the certificate's when the key is loaded, and refused by name."""
+    from consentkit.errors import SigningError
+    from consentkit.sign.signing import sign_packet
+    from consentkit.tsa import embedded_tsa
+    from consentkit.workspace import Workspace, load_config
+
+    ws, _ = make_workspace(tmp_path / "ws")  # file keys; the token's keys were never certified in this workspace
+    config = ws.root / "consentkit.toml"
+    config.write_text(
+        config.read_text()
+        + f'\n[signing.keys.tsa]\npkcs11 = "{token.replace("object=physician", "object=tsa")}"\n'
+        + f'\n[signing.keys.clinic-certify]\npkcs11 = "{token.replace("object=physician", "object=clinic-seal")}"\n'
+    )
+    ws = Workspace(ws.root, load_config(config))
+    with pytest.raises(SigningError, match=r"the key 'tsa' on token 'consentkit' is not the one the tsa certificate"):
+        embedded_tsa(ws, PASSPHRASE.encode())
+    pdf = small_packet(tmp_path / "packet")
+    before = pdf.read_bytes()
+    with pytest.raises(
+        SigningError,
+        match=r"the key 'clinic-seal' on token 'consentkit' is not the one the clinic-certify certificate \(serial "
+        r"[0-9a-f]+\) was issued for, so every signature made with it would be invalid: .*pki issue clinic-certify",
+    ):
+        sign_packet(ws, pdf, "clinic", secret=PASSPHRASE.encode())
+    assert pdf.read_bytes() == before
+
+
+def test_a_certificate_is_stored_on_the_token_before_the_old_one_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """store_token_certificate destroyed the old certificate first: a failed write left the key with none."""
+    import datetime as dt
+
+    from consentkit.errors import SigningError
+    from consentkit.pki import certs
+    from consentkit.sign import tokens
+    from consentkit.sign.tokens import Pkcs11Ref, store_token_certificate
+
+    done: list[str] = []
+
+    class Old:
+        def destroy(self) -> None:
+            done.append("destroy old")
+
+    class Session:
+        fail = False
+
+        def get_objects(self, _attrs: object) -> list[Old]:
+            return [Old()]
+
+        def create_object(self, _attrs: object) -> None:
+            if self.fail:
+                raise RuntimeError("token full")
+            done.append("create new")
+
+        def close(self) -> None:
+            done.append("close")
+
+    session = Session()
+    monkeypatch.setattr(tokens, "_open_token", lambda _ref: session)
+    ref = Pkcs11Ref.parse("pkcs11:token=t;object=k")
+    key = certs.new_ec_key()
+    cert = certs.ca_certificate(
+        certs.subject_name("k", "clinic", None), key, issuer=None, issuer_key=key, now=dt.datetime.now(dt.UTC), days=1,
+        path_length=0,
+    )  # fmt: skip
+    store_token_certificate(ref, cert)
+    assert done == ["create new", "destroy old", "close"]
+    done.clear()
+    session.fail = True
+    with pytest.raises(SigningError, match=r"cannot store the certificate .*token full"):
+        store_token_certificate(ref, cert)
+    assert done == ["close"]  # the old certificate is still there

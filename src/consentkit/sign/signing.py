@@ -31,7 +31,7 @@ from consentkit.sign.lock import packet_lock
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
 from consentkit.sign.state import PacketState, next_role, open_state, required_order
-from consentkit.sign.tokens import clinic_key_ref
+from consentkit.sign.tokens import clinic_key_ref, require_certified_key
 from consentkit.sign.trust import TrustAnchors, workspace_trust_roots
 from consentkit.workspace import Workspace
 
@@ -101,6 +101,7 @@ class SigningSession:
     # hex digits to reserve for each kind of signature, learnt from the first one: pyHanko otherwise signs twice
     # (a dry run to size the signature), which was a third of the time of a signature
     _reserved: dict[str, int] = field(default_factory=dict)
+    _certified_keys: set[tuple[str, str, Pkcs11Ref]] = field(default_factory=set)  # token keys found certified
 
     def __post_init__(self) -> None:
         self.profile = load_profile(self.ws.signature_roots(), self.ws.config.signing.profile).model
@@ -264,6 +265,10 @@ class SigningSession:
         if ref is None:
             key = self.pki.private_key(stem, self.secret)
             return _Credential(KeySigner(key, cert, self.pki.chain()), cert, common_name(cert))
+        checked = (stem, sha256_fingerprint(cert), ref)
+        if checked not in self._certified_keys:  # once per session: the check opens the token
+            require_certified_key(ref, cert, stem)
+            self._certified_keys.add(checked)
         session = Pkcs11Session(ref, cert, self.pki.chain())
         return _Credential(session.signer, cert, common_name(cert), close=session.close)
 

@@ -200,13 +200,13 @@ def token_public_key(ref: Pkcs11Ref) -> ec.EllipticCurvePublicKey | rsa.RSAPubli
 
 
 def store_token_certificate(ref: Pkcs11Ref, cert: x509.Certificate) -> None:
-    """Write ``cert`` to the token beside its key (same label and id), replacing an older one."""
+    """Write ``cert`` to the token beside its key (same label and id), replacing an older one: the new one is
+    written first and the old ones removed only then, so a failure never leaves the key without a certificate."""
     from pkcs11 import Attribute, CertificateType, ObjectClass
 
     session = _open_token(ref)
     try:
-        for old in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, **_key_filter(ref)}):
-            old.destroy()
+        older = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, **_key_filter(ref)}))
         attrs: dict[Any, Any] = {
             Attribute.CLASS: ObjectClass.CERTIFICATE,
             Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
@@ -217,10 +217,28 @@ def store_token_certificate(ref: Pkcs11Ref, cert: x509.Certificate) -> None:
             **_key_filter(ref),
         }
         session.create_object(attrs)
+        for old in older:
+            old.destroy()
     except Exception as exc:
         raise SigningError(f"token '{ref.token_label}': cannot store the certificate ({p11_message(exc)})") from exc
     finally:
         session.close()
+
+
+def require_certified_key(ref: Pkcs11Ref, cert: x509.Certificate, stem: str) -> None:
+    """Refuse a token key that is not the one ``cert`` was issued for (consentkit.toml can name any key): every
+    signature or timestamp it made would be invalid, and only a verifier would notice."""
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    held = token_public_key(ref).public_bytes(serialization.Encoding.DER, spki)
+    if held != cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        key = f"'{ref.key_label}'" if ref.key_label else f"id {ref.key_id.hex() if ref.key_id else '?'}"
+        made = "timestamp" if stem == "tsa" else "signature"
+        raise SigningError(
+            f"the key {key} on token '{ref.token_label}' is not the one the {stem} certificate (serial "
+            f"{cert.serial_number:x}) was issued for, so every {made} made with it would be invalid: name the "
+            f"certified key in consentkit.toml [signing.keys.{stem}], or certify this one with "
+            f"'consentkit pki issue {stem}'"
+        )
 
 
 def clinic_key_ref(ws: Workspace, pki: WorkspacePki, stem: str) -> Pkcs11Ref | None:

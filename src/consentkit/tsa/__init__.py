@@ -59,13 +59,17 @@ def embedded_tsa(ws: Workspace, secret: bytes) -> EmbeddedTsa:
     """The workspace's own TSA: its key unlocked with the workspace passphrase, or on a PKCS#11 token
     (consentkit.toml ``[signing.keys.tsa]``, or ``pki issue tsa --pkcs11``)."""
     from consentkit.pki import WorkspacePki
-    from consentkit.sign.tokens import TokenKey, clinic_key_ref
+    from consentkit.sign.tokens import TokenKey, clinic_key_ref, require_certified_key
     from consentkit.tsa.authority import EmbeddedTsa
 
     pki = WorkspacePki(ws).require()
+    cert = pki.certificate("tsa")
     ref = clinic_key_ref(ws, pki, "tsa")
-    key: Any = TokenKey(ref, pki.certificate("tsa")) if ref is not None else pki.private_key("tsa", secret)
-    return EmbeddedTsa(pki.certificate("tsa"), key, pki.chain())
+    if ref is None:
+        return EmbeddedTsa(cert, pki.private_key("tsa", secret), pki.chain())
+    require_certified_key(ref, cert, "tsa")  # else every token it signed would be silently invalid
+    key: Any = TokenKey(ref, cert)
+    return EmbeddedTsa(cert, key, pki.chain())
 
 
 def external_tsa(ws: Workspace) -> HttpTimestamper | None:
