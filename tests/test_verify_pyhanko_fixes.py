@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,52 @@ def test_the_object_stream_index_reads_the_objects_pyhanko_reads() -> None:
         assert type(patched) is type(expected) and patched == expected, idx
     ordinary = PdfFileReader(io.BytesIO(_pdf_with_object_stream(b"5 0 6 4 ", b"(a) (b)")), strict=False)
     assert _pyhanko_fixes._object_from_stream(ordinary, 6, 4, 1) == "b"
+
+
+def test_an_install_without_source_files_still_checks_and_applies_the_patches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """check_targets read certvalidator's source with inspect.getsource, which raises OSError in an install without
+    .py files (a zipapp, a stripped image): every sign and verify crashed. It reads the bytecode now."""
+
+    def no_source(_obj: object) -> str:
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    monkeypatch.setattr(_pyhanko_fixes, "_outcome", {})  # as in a fresh process
+    assert _pyhanko_fixes.check_targets() == []
+    _pyhanko_fixes.apply()
+    assert _pyhanko_fixes.missing_fixes() == []
+
+
+def test_a_fix_that_cannot_be_applied_is_logged_and_named_by_verify(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """When a patched function changed, apply() patched nothing and said nothing, so long-term validation ran
+    without the anchor fix and failed (or passed) for a reason no one could see. Now the other patches still apply,
+    a warning names the one that does not, and verify's report names it first."""
+    import logging
+
+    from pyhanko.pdf_utils import generic
+
+    from consentkit.sign.verify import verify_packet
+
+    def renamed(self: object, certificate: object) -> None: ...
+
+    name = _pyhanko_fixes.ANCHOR_FIX
+    monkeypatch.setitem(_pyhanko_fixes.TARGETS, name, (renamed, ("self", "cert")))
+    monkeypatch.setattr(_pyhanko_fixes, "_outcome", {})
+    with caplog.at_level(logging.WARNING, logger="consentkit.sign._pyhanko_fixes"):
+        _pyhanko_fixes.apply()
+    assert any("long-term-validation fix" in r.getMessage() and "certificate" in r.getMessage() for r in caplog.records)
+    assert generic.read_hex_string_from_stream is _pyhanko_fixes._read_hex_string  # the speed fixes still apply
+    missing = _pyhanko_fixes.missing_fixes()
+    assert missing == [
+        "the long-term-validation fix for pyhanko-certvalidator (CRLs of an issuing CA) is not applied: "
+        f"{name} takes ('self', 'certificate'), the patch was written for ('self', 'cert')"
+    ]
+    pdf = tmp_path / "unsigned.pdf"
+    pdf.write_bytes(_pdf_with_object_stream(b"5 0 6 4 ", b"(a) (b)"))
+    report = verify_packet(pdf, trust_roots=[])
+    assert report.notes == missing
+    assert report.reasons[0] == f"{missing[0]}, so a failure below may be due to that alone"

@@ -275,6 +275,8 @@ def _print_report(report: object, zone: dt.tzinfo) -> None:
     )
     for reason in report.reasons:
         click.echo(f"  ✗ {reason}")
+    for note in report.notes:
+        click.echo(f"  ! {note}")
     for c in report.signatures:
         when = (
             c.timestamp.time.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")

@@ -1,4 +1,6 @@
-"""Two patches to pyHanko 0.38 / pyhanko-certvalidator 0.33, applied when signing or verifying.
+"""Four patches to pyHanko 0.38 / pyhanko-certvalidator 0.33, applied when signing or verifying, each only if the
+function it replaces is still the one it was written for (:func:`apply`; :func:`missing_fixes` names a fix that
+changes verdicts and could not be applied, which ``consentkit verify`` reports).
 
 1. Speed: pyHanko parses hex strings one character at a time through its tokenizer (~20 µs a character); every
    signature's ``/Contents`` is 20-30 kB of hex, so listing a packet's signatures took 0.15 s per signature and
@@ -29,9 +31,13 @@ failing without it.
 from __future__ import annotations
 
 import binascii
-from collections.abc import Iterator
+import importlib
+import inspect
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from io import BytesIO
+from types import CodeType, ModuleType
 from typing import Any
 
 from pyhanko.pdf_utils import generic, misc, xref
@@ -45,8 +51,8 @@ _original: Any = getattr(ValidationPath, "truncate_to_issuer_and_append", None)
 _original_hex: Any = getattr(generic, "read_hex_string_from_stream", None)
 _original_objstm: Any = getattr(PdfFileReader, "_get_object_from_stream", None)
 _original_xref: Any = getattr(xref, "parse_xref_stream", None)
-_APPLIED = "_consentkit_anchor_fix"
 _PDF_WHITESPACE = b"\x00\t\n\x0c\r "
+_log = logging.getLogger(__name__)
 _HEX = b"0123456789abcdefABCDEF"
 
 
@@ -151,10 +157,11 @@ def _truncate_to_issuer_and_append(self: ValidationPath, cert: Any) -> Validatio
 
 
 # What each patch replaces, with the parameters it was written against (pyHanko 0.38, certvalidator 0.33; pinned
-# below 0.39 / 0.34 in pyproject.toml). A changed signature means the private code changed: the patch is then not
-# applied, and tests/test_verify_pyhanko_fixes.py fails loudly.
+# below 0.39 / 0.34 in pyproject.toml). A changed signature means the private code changed: that patch is then not
+# applied, a warning is logged, and tests/test_verify_pyhanko_fixes.py fails loudly.
+ANCHOR_FIX = "pyhanko_certvalidator.path.ValidationPath.truncate_to_issuer_and_append"
 TARGETS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "pyhanko_certvalidator.path.ValidationPath.truncate_to_issuer_and_append": (_original, ("self", "cert")),
+    ANCHOR_FIX: (_original, ("self", "cert")),
     "pyhanko.pdf_utils.generic.read_hex_string_from_stream": (_original_hex, ("stream",)),
     "pyhanko.pdf_utils.reader.PdfFileReader._get_object_from_stream": (
         _original_objstm,
@@ -164,42 +171,110 @@ TARGETS: dict[str, tuple[Any, tuple[str, ...]]] = {
 }
 # where the anchor fix takes effect: certvalidator's CRL issuer path search must still call the patched method
 CALLERS = {"pyhanko_certvalidator.revinfo.validate_crl": "truncate_to_issuer_and_append"}
+# the fixes whose absence changes a verdict (the others only cost time)
+VERDICT_FIXES = {ANCHOR_FIX: "the long-term-validation fix for pyhanko-certvalidator (CRLs of an issuing CA)"}
+
+
+def _install_anchor_fix() -> None:
+    ValidationPath.truncate_to_issuer_and_append = _truncate_to_issuer_and_append  # type: ignore[method-assign]
+
+
+def _install_hex() -> None:
+    generic.read_hex_string_from_stream = _read_hex_string
+
+
+def _install_objstm() -> None:
+    PdfFileReader._get_object_from_stream = _object_from_stream  # type: ignore[method-assign]
+
+
+def _install_xref() -> None:
+    xref.parse_xref_stream = _parse_xref_stream
+
+
+_INSTALL: dict[str, Callable[[], None]] = dict(
+    zip(TARGETS, (_install_anchor_fix, _install_hex, _install_objstm, _install_xref), strict=True)
+)
+
+
+def _calls(module: ModuleType, name: str) -> bool:
+    """Whether code defined in ``module`` (functions, methods, nested code) names ``name`` — read from the
+    bytecode, so it works in an install without source files."""
+
+    def codes(value: Any) -> Iterator[CodeType]:
+        if isinstance(value, staticmethod | classmethod):
+            value = value.__func__
+        if inspect.isfunction(value) and value.__module__ == module.__name__:
+            yield value.__code__
+        elif inspect.isclass(value) and value.__module__ == module.__name__:
+            for member in vars(value).values():
+                yield from codes(member)
+
+    def names(code: CodeType) -> Iterator[str]:
+        yield from code.co_names
+        for const in code.co_consts:
+            if isinstance(const, CodeType):
+                yield from names(const)
+
+    return any(name in names(code) for value in list(vars(module).values()) for code in codes(value))
+
+
+def target_problems() -> dict[str, str]:
+    """Each target that no longer matches the code its patch was written for, and how (empty when all is as
+    expected). Never raises: a check that cannot be made is a problem too."""
+    problems: dict[str, str] = {}
+    for name, (original, expected) in TARGETS.items():
+        if not callable(original):
+            problems[name] = f"{name} is missing"
+            continue
+        try:
+            params = tuple(inspect.signature(original).parameters)
+        except (TypeError, ValueError) as exc:
+            problems[name] = f"{name}: its parameters cannot be read ({exc})"
+            continue
+        if params != expected:
+            problems[name] = f"{name} takes {params}, the patch was written for {expected}"
+    for module_name, method in CALLERS.items():
+        try:
+            calls = _calls(importlib.import_module(module_name), method)
+        except Exception as exc:  # an import or introspection failure must not stop signing or verifying
+            problems.setdefault(ANCHOR_FIX, f"{module_name} cannot be inspected ({type(exc).__name__}: {exc})")
+            continue
+        if not calls:
+            problems.setdefault(ANCHOR_FIX, f"{module_name} no longer calls {method}: the anchor fix would do nothing")
+    return problems
 
 
 def check_targets() -> list[str]:
     """What no longer matches the code the patches were written for (empty when all is as expected)."""
-    import importlib
-    import inspect
-
-    problems = []
-    for name, (original, expected) in TARGETS.items():
-        if not callable(original):
-            problems.append(f"{name} is missing")
-            continue
-        params = tuple(inspect.signature(original).parameters)
-        if params != expected:
-            problems.append(f"{name} takes {params}, the patch was written for {expected}")
-    for module_name, method in CALLERS.items():
-        source = inspect.getsource(importlib.import_module(module_name))
-        if method not in source:
-            problems.append(f"{module_name} no longer calls {method}: the anchor fix would do nothing")
-    return problems
+    return list(target_problems().values())
 
 
-_checked: list[bool] = []  # once per process: whether the targets match
+_outcome: dict[str, dict[str, str]] = {}  # "missing": target → why its patch is not applied; set once per process
 
 
 def apply() -> None:
-    if not _checked:
-        _checked.append(not check_targets())
-    if not _checked[0]:  # private code changed under us: patch nothing rather than something different
+    """Apply every patch whose target is still what it was written for, once per process. A patch that cannot be
+    applied is skipped with a warning, never replaced by something different; the others still apply. Those that
+    change a verdict are reported by :func:`missing_fixes` (``consentkit verify`` names them)."""
+    if _outcome:
         return
-    if not getattr(ValidationPath, _APPLIED, False):
-        ValidationPath.truncate_to_issuer_and_append = _truncate_to_issuer_and_append  # type: ignore[method-assign]
-        setattr(ValidationPath, _APPLIED, True)
-        generic.read_hex_string_from_stream = _read_hex_string
-        PdfFileReader._get_object_from_stream = _object_from_stream  # type: ignore[method-assign]
-        xref.parse_xref_stream = _parse_xref_stream
+    missing = target_problems()
+    for name, install in _INSTALL.items():
+        if name not in missing:
+            try:
+                install()
+            except Exception as exc:  # pragma: no cover - an attribute that cannot be set
+                missing[name] = f"{name} could not be patched ({type(exc).__name__}: {exc})"
+    for name, why in missing.items():
+        purpose = VERDICT_FIXES.get(name, "a speed fix")
+        _log.warning("consentkit: %s is not applied: %s", purpose, why)
+    _outcome["missing"] = missing
+
+
+def missing_fixes() -> list[str]:
+    """The fixes that change a verdict and are not applied in this process, each with why (after :func:`apply`)."""
+    missing = _outcome.get("missing", {})
+    return [f"{VERDICT_FIXES[name]} is not applied: {why}" for name, why in missing.items() if name in VERDICT_FIXES]
 
 
 @contextmanager

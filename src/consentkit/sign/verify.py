@@ -94,6 +94,7 @@ class VerificationReport:
     manifest: str | None
     packet_matches: bool | None
     reasons: list[str]
+    notes: list[str] = dc_field(default_factory=list)  # about the check itself, e.g. a pyHanko fix not applied
 
     @property
     def ok(self) -> bool:
@@ -161,7 +162,12 @@ def verify_packet(
     checks, reasons = _check_signatures(data, raw, reader, profile, anchors, at, man, parse_error)
     if not anchors.signers:
         reasons.insert(0, "no trust anchor was given: pass the clinic's root certificate (--trust clinic-root.pem)")
-    return _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
+    report = _assemble(pdf_path, data, at, checks, raw, profile, man, man_source, reasons)
+    for fix in reversed(_pyhanko_fixes.missing_fixes()):  # never a verdict that silently rests on a missing fix
+        report.notes.insert(0, fix)
+        if report.reasons:
+            report.reasons.insert(0, f"{fix}, so a failure below may be due to that alone")
+    return report
 
 
 def _default_profile() -> SigningProfile:
