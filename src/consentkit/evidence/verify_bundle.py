@@ -39,6 +39,7 @@ from consentkit.evidence.verdict import conclude
 from consentkit.evidence.verify_heads import check_proof, checkin_bounds
 from consentkit.evidence.zipread import read_bundle
 from consentkit.manifest import Manifest
+from consentkit.sign.trust import TrustAnchors
 
 _EVENT_FILE = re.compile(r"^log/events/(\d{8})-([a-z.]+)\.json$")
 
@@ -77,7 +78,7 @@ def verify_evidence(
     generated = _check_records(files, manifest, events, report)
     checks = _check_packet(files, manifest, roots, events, generated, report, at)
     _check_tokens(files, manifest, roots, report)
-    _check_approvals(files, manifest, events, roots, report)
+    _check_approvals(files, manifest, events, roots.clinic, report)  # reviewers are the clinic's signers
     case_events = [
         e for e in events if generated is not None and e.index >= generated.index and e.type != "spec.approved"
     ]
@@ -95,7 +96,7 @@ def verify_evidence(
     if procedure_at is None:
         started = _started(case_events, report)
         report.checked_in_after, report.recorded_before = checkin_bounds(
-            files, index.get("checkin_heads"), case_events, roots, key, report
+            files, index.get("checkin_heads"), case_events, list(roots), key, report
         )
     return conclude(report, started, procedure_at)
 
@@ -144,7 +145,9 @@ def _check_sums(files: dict[str, bytes], report: EvidenceReport) -> None:
 
 def _anchors(
     files: dict[str, bytes], pinned_roots: Sequence[Path], pinned_key: Path | None, report: EvidenceReport
-) -> tuple[list[x509.Certificate], Any]:
+) -> tuple[TrustAnchors, Any]:
+    """The roots and the audit-log key. Pinned roots (--trust-root) are the clinic's own; from the bundle, only
+    its clinic root vouches for signers, and the other roots of trust-roots.pem (external TSAs') for timestamps."""
     from consentkit.sign.trust import trust_roots_from
 
     if pinned_roots:
@@ -181,11 +184,18 @@ def _anchors(
             key = load_public_key(key_file)
         source, pinned = f"{b.LOG_KEY} in the bundle", False
     report.anchors.append(Anchor("audit-log key", "ECDSA P-256", key_fingerprint(key), pinned, source))
-    return roots, key
+    if pinned_roots:
+        return TrustAnchors(tuple(roots)), key
+    try:
+        clinic = x509.load_pem_x509_certificates(files[b.CLINIC_ROOT]) if b.CLINIC_ROOT in files else roots
+    except ValueError:
+        report.problems.append(f"{b.CLINIC_ROOT} is not a PEM certificate, so no signer can be trusted")
+        clinic = []
+    return TrustAnchors(tuple(clinic), tuple(roots)), key
 
 
 def _check_head(
-    files: dict[str, bytes], roots: list[x509.Certificate], key: Any, report: EvidenceReport
+    files: dict[str, bytes], roots: Sequence[x509.Certificate], key: Any, report: EvidenceReport
 ) -> SignedTreeHead | None:
     from consentkit.tsa import verify_token
     from consentkit.tsa.tokens import describe_token
@@ -294,7 +304,7 @@ def _check_records(
 def _check_packet(
     files: dict[str, bytes],
     m: Manifest,
-    roots: list[x509.Certificate],
+    roots: Sequence[x509.Certificate],
     events: list[LoggedEvent],
     generated: LoggedEvent | None,
     report: EvidenceReport,
@@ -340,7 +350,9 @@ def _check_packet(
     return times
 
 
-def _check_tokens(files: dict[str, bytes], m: Manifest, roots: list[x509.Certificate], report: EvidenceReport) -> None:
+def _check_tokens(
+    files: dict[str, bytes], m: Manifest, roots: Sequence[x509.Certificate], report: EvidenceReport
+) -> None:
     """Each timestamps/<role>.tsr is the token in the packet, and verifies on its own (no pyHanko)."""
     from consentkit.evidence.signatures import packet_signatures
     from consentkit.resources import builtin_dir
@@ -378,7 +390,7 @@ def _check_approvals(
     files: dict[str, bytes],
     m: Manifest,
     events: list[LoggedEvent],
-    roots: list[x509.Certificate],
+    roots: Sequence[x509.Certificate],
     report: EvidenceReport,
 ) -> None:
     if not m.approvals:
@@ -406,7 +418,7 @@ def _check_approvals(
 
 
 def _check_statement(
-    files: dict[str, bytes], event: LoggedEvent, roots: list[x509.Certificate], report: EvidenceReport, m: Manifest
+    files: dict[str, bytes], event: LoggedEvent, roots: Sequence[x509.Certificate], report: EvidenceReport, m: Manifest
 ) -> tuple[bool, str | None]:
     from consentkit.pki.certs import certificate_role, common_name, review_role_of
     from consentkit.review.coverage import approval_covers, pins_wording
