@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -44,3 +47,30 @@ def unpack(files: dict[str, bytes], folder: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     return folder
+
+
+def blocks(verify_md: str) -> dict[int, str]:
+    """Step number → its bash block (each step has at most one)."""
+    found: dict[int, str] = {}
+    for section in re.split(r"^## ", verify_md, flags=re.M)[1:]:
+        number = re.match(r"(\d+)\.", section)
+        code = re.search(r"```bash\n(.*?)```", section, re.S)
+        if number and code:
+            found[int(number.group(1))] = code.group(1)
+    return found
+
+
+def run_block(
+    folder: Path, number: int, code: str, env: dict[str, str] | None = None, shell: str = "bash"
+) -> subprocess.CompletedProcess[str]:
+    """As a reader would: the block saved as a file and run with plain ``bash block.sh`` — no options added."""
+    script = folder / f"block-{number}.sh"
+    script.write_text(code, encoding="utf-8")
+    return subprocess.run(
+        [shell, script.name],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k != "STARTED"}, **(env or {})},
+        timeout=120,
+    )

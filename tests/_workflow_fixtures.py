@@ -145,3 +145,37 @@ def finished_case(base: Path) -> Finished:
 def anchors(ws: Workspace) -> tuple[Path, Path]:
     """The clinic's published anchors: root certificate and audit-log public key."""
     return ws.signatures_dir / "trust" / "clinic-root.pem", ws.state_dir / "pki" / "audit-log.pub.pem"
+
+
+def forge_start(
+    clinic: Clinic,
+    case_id: str,
+    target: Path,
+    *,
+    clock_reads: dt.datetime,
+    at: dt.datetime,
+    name_head: bool = True,
+    outcome: str = "pass",
+    subject: str | None = None,
+) -> Path:
+    """What a clinic with the database and the log key could append by hand, bypassing the gate: a check-in
+    (passing, unless ``outcome`` says otherwise; about the case's patient unless ``subject`` names another) and a
+    start at ``at`` referring to it, logged while the clock (and the TSA) read ``clock_reads``; then the evidence."""
+    from consentkit.audit import events as ev
+    from consentkit.audit.heads import token_to_response
+
+    with clock_at(clinic, clock_reads) as log:
+        own = log.case_events(case_id)[-1].event.subject
+        common = {"case": case_id, "subject": subject or own, "actor": "forger", "actor_role": "nurse"}
+        files = {}
+        if name_head:
+            before = log.head()
+            files = {
+                "tree-head.json": ev.sha256_id(before.checkpoint),
+                "tree-head.tsr": ev.sha256_id(token_to_response(before.token)),
+            }
+        reasons = () if outcome == "pass" else ("cooling-off-not-elapsed",)
+        checked = log.append(ev.procedure_checkin(**common, outcome=outcome, at=at, files=files, reasons=reasons))  # type: ignore[arg-type]
+        started = ev.procedure_started(**common, at=at, refs=(ev.ref(checked.index, checked.leaf),))  # type: ignore[arg-type]
+        log.append(started, head=True)
+        return export_evidence(clinic.ws, case_id, target, who=Actor("auditor.wu", "auditor"), log=log).path

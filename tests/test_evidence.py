@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 
 from _bundle_tools import event_file, flip_signed_byte, read, write
-from _workflow_fixtures import Finished, anchors, finished_case, full_case
+from _workflow_fixtures import Finished, anchors, finished_case, forge_start, full_case
 from consentkit.audit.log import AuditLog
 from consentkit.cli import main
 from consentkit.errors import InputError
@@ -332,30 +332,6 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
-def forge_start(
-    done: Finished, case_id: str, target: Path, *, clock_reads: dt.datetime, at: dt.datetime, name_head: bool = True
-) -> Path:
-    """What a clinic with the database and the log key could append by hand, bypassing the gate: a passing check-in
-    and a start at ``at``, logged while the clock (and the TSA) read ``clock_reads``; then the evidence."""
-    from _workflow_fixtures import clock_at
-    from consentkit.audit import events as ev
-    from consentkit.audit.heads import token_to_response
-
-    with clock_at(done.clinic, clock_reads) as log:
-        subject = log.case_events(case_id)[-1].event.subject
-        common = {"case": case_id, "subject": subject, "actor": "forger", "actor_role": "nurse"}
-        files = {}
-        if name_head:
-            before = log.head()
-            files = {
-                "tree-head.json": ev.sha256_id(before.checkpoint),
-                "tree-head.tsr": ev.sha256_id(token_to_response(before.token)),
-            }
-        passed = log.append(ev.procedure_checkin(**common, outcome="pass", at=at, files=files))  # type: ignore[arg-type]
-        log.append(ev.procedure_started(**common, at=at, refs=(ev.ref(passed.index, passed.leaf),)), head=True)  # type: ignore[arg-type]
-        return export_evidence(done.clinic.ws, case_id, target, who=Actor("auditor.wu", "auditor"), log=log).path
-
-
 @pytest.fixture(scope="module")
 def forged_case(done: Finished) -> tuple[str, dt.datetime]:
     """A fully signed case and the end of its cooling-off period (from a refused check-in)."""
@@ -373,7 +349,7 @@ def test_a_start_recorded_ahead_of_time_is_not_proven(
 ) -> None:
     case_id, earliest = forged_case
     now = dt.datetime.now(dt.UTC)
-    bundle = forge_start(done, case_id, tmp_path / "a.zip", clock_reads=now, at=earliest + dt.timedelta(hours=1))
+    bundle = forge_start(done.clinic, case_id, tmp_path / "a.zip", clock_reads=now, at=earliest + dt.timedelta(hours=1))
     report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
     assert not report.ok and report.verdict == "not-proven" and not report.problems
     assert report.sentence.startswith("NOT PROVEN: the start was recorded for ")
@@ -386,7 +362,7 @@ def test_a_checkin_proven_only_before_the_period_ended_is_not_proven(
 ) -> None:
     case_id, earliest = forged_case
     bundle = forge_start(
-        done,
+        done.clinic,
         case_id,
         tmp_path / "b.zip",
         clock_reads=earliest - dt.timedelta(seconds=30),
@@ -398,12 +374,37 @@ def test_a_checkin_proven_only_before_the_period_ended_is_not_proven(
     assert report.checked_in_after is not None and report.checked_in_after < earliest
 
 
+def test_a_start_recorded_before_the_checkins_lower_bound_is_not_proven(
+    done: Finished, forged_case: tuple[str, dt.datetime], tmp_path: Path
+) -> None:
+    """A start recorded for a time before the RFC 3161 time the check-in provably followed (a back-dated --at, or a
+    check-in recorded after the procedure) was YES: the procedure did not provably follow the gate."""
+    case_id, earliest = forged_case
+    bundle = forge_start(
+        done.clinic,
+        case_id,
+        tmp_path / "d.zip",
+        clock_reads=earliest + dt.timedelta(hours=2),
+        at=earliest + dt.timedelta(minutes=10),
+    )
+    report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
+    assert not report.ok and report.verdict == "not-proven" and not report.problems
+    assert report.sentence.startswith("NOT PROVEN: the start was recorded for ")
+    assert "before the RFC 3161 time the check-in that let it start provably followed" in report.sentence
+    assert report.checked_in_after is not None and report.procedure_at is not None
+    assert report.procedure_at < report.checked_in_after
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=read(bundle)["disclosure-certificate.pdf"], capture_output=True, check=True
+    ).stdout.decode()
+    assert "无法证明：记录的手术开始时间早于术前核查的时间戳" in "".join(text.split())
+
+
 def test_a_checkin_naming_no_timestamped_head_is_not_proven(
     done: Finished, forged_case: tuple[str, dt.datetime], tmp_path: Path
 ) -> None:
     case_id, earliest = forged_case
     later = earliest + dt.timedelta(minutes=10)
-    bundle = forge_start(done, case_id, tmp_path / "c.zip", clock_reads=later, at=later, name_head=False)
+    bundle = forge_start(done.clinic, case_id, tmp_path / "c.zip", clock_reads=later, at=later, name_head=False)
     report = verify_evidence(bundle, **pinned(done))  # type: ignore[arg-type]
     assert not report.ok and report.verdict == "not-proven" and not report.problems
     assert report.sentence.startswith("NOT PROVEN: no RFC 3161 time shows when the check-in happened")

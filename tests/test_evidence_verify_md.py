@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from _bundle_tools import event_file, flip_signed_byte, read, unpack
+from _bundle_tools import blocks, event_file, flip_signed_byte, read, run_block, unpack
 from _workflow_fixtures import Finished, finished_case, full_case
 from consentkit.audit.log import AuditLog
 from consentkit.workflow import Actor, export_evidence
@@ -25,33 +25,6 @@ pytestmark = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in ("openssl", "pdfsig", "certutil", "xxd", "sha256sum")),
     reason="VERIFY.md needs openssl, pdfsig, certutil, xxd and sha256sum (bootstrap.sh installs them)",
 )
-
-
-def blocks(verify_md: str) -> dict[int, str]:
-    """Step number → its bash block (each step has at most one)."""
-    found: dict[int, str] = {}
-    for section in re.split(r"^## ", verify_md, flags=re.M)[1:]:
-        number = re.match(r"(\d+)\.", section)
-        code = re.search(r"```bash\n(.*?)```", section, re.S)
-        if number and code:
-            found[int(number.group(1))] = code.group(1)
-    return found
-
-
-def run_block(
-    folder: Path, number: int, code: str, env: dict[str, str] | None = None, shell: str = "bash"
-) -> subprocess.CompletedProcess[str]:
-    """As a reader would: the block saved as a file and run with plain ``bash block.sh`` — no options added."""
-    script = folder / f"block-{number}.sh"
-    script.write_text(code, encoding="utf-8")
-    return subprocess.run(
-        [shell, script.name],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        env={**{k: v for k, v in os.environ.items() if k != "STARTED"}, **(env or {})},
-        timeout=120,
-    )
 
 
 def run_all(

@@ -250,6 +250,22 @@ def test_a_checkin_time_in_the_future_is_refused_as_bad_input(
     assert len(events(clinic, "C-GATE-FULL")) == before
 
 
+def test_a_checkin_time_in_the_past_is_refused_as_bad_input(
+    clinic: Clinic, earliest: dt.datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--at could be any distance in the past, so procedure.started recorded a time before the RFC 3161 time the
+    check-in provably followed: a check-in recorded after the procedure is no gate. Exit 3, nothing logged; a watch
+    a minute behind is still fine."""
+    w = ["-w", str(clinic.ws.root)]
+    before = len(events(clinic, "C-GATE-FULL"))
+    now = dt.datetime.now(clinic.ws.zone)
+    code, _out, err = run([*w, "checkin", "C-GATE-FULL", "--at", (now - dt.timedelta(minutes=10)).isoformat()], capsys)
+    assert code == 3 and "is in the past" in err and "--procedure-at" in err and "Traceback" not in err
+    assert len(events(clinic, "C-GATE-FULL")) == before
+    result = checkin(clinic.ws, "C-GATE-FULL", at=now - dt.timedelta(seconds=60), who=NURSE)
+    assert result.decision.codes == ["cooling-off-not-elapsed"]  # judged, not refused as bad input
+
+
 def test_a_checkin_time_a_little_ahead_is_judged_at_the_timestamped_head(clinic: Clinic, earliest: dt.datetime) -> None:
     """--at 90 s ahead of the clock is within the tolerance for a watch that runs fast, but the period is judged at
     the RFC 3161 time of the head made just before the check-in, which is still inside it."""

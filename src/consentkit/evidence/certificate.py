@@ -59,6 +59,11 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-TW": "無法用時間戳證明已遵守考慮期",
         "en": "Not proven by RFC 3161 times that the cooling-off period was kept",
     },
+    "before_checkin": {
+        "zh-CN": "无法证明：记录的手术开始时间早于术前核查的时间戳",
+        "zh-TW": "無法證明：記錄的手術開始時間早於術前核查的時間戳",
+        "en": "Not proven: the start was recorded before the check-in's RFC 3161 time",
+    },
     "broken": {
         "zh-CN": "未满考虑期即开始",
         "zh-TW": "未滿考慮期即開始",
@@ -298,6 +303,7 @@ def _html(facts: CertificateFacts, template_roots: Sequence[Path], family: str) 
         "no-start": (words["pending"], "pending"),
         "kept": (words["kept"], "kept"),
         "too-early": (words["broken"], "broken"),
+        "before-checkin": (words["before_checkin"], "broken"),
     }.get(c.verdict, (words["unproven"], "broken"))
     zone = facts.zone
     context: dict[str, Any] = {

@@ -90,8 +90,8 @@ def moments(events: Sequence[LoggedEvent]) -> list[Moment]:
     return sorted(found, key=lambda m: (m.time, m.index if m.index is not None else -1))
 
 
-# a recorded start may be this much later than the RFC 3161 time of the head after it (clock differences, as a
-# head's own time may lead its token), and no more
+# a recorded start may be this much later than the RFC 3161 time of the head after it, or earlier than that of the
+# head before its check-in (clock differences, as a head's own time may lead or trail its token), and no more
 START_SKEW = dt.timedelta(minutes=2)
 
 
@@ -114,8 +114,10 @@ class CoolingOff:
     @property
     def verdict(self) -> str:
         """``kept`` (proven), ``too-early``, ``ahead`` (the start was recorded before the time it names),
-        ``early-checkin`` (the check-in provably happened only before the period ended), ``unbounded`` (no RFC 3161
-        time bounds the check-in from below), ``no-start`` or ``unsigned``."""
+        ``early-checkin`` (the check-in provably happened only before the period ended), ``before-checkin`` (the
+        start was recorded for a time before the RFC 3161 time the check-in provably followed: the procedure did
+        not provably follow the gate), ``unbounded`` (no RFC 3161 time bounds the check-in from below), ``no-start``
+        or ``unsigned``."""
         if self.signed_at is None or self.earliest is None:
             return "unsigned"
         if self.started is None:
@@ -128,6 +130,8 @@ class CoolingOff:
             return "ahead"
         if self.checked_in_after is None:
             return "unbounded"
+        if self.started < self.checked_in_after - START_SKEW:
+            return "before-checkin"
         if self.checked_in_after < self.earliest:
             return "early-checkin"
         return "kept"

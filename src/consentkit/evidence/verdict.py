@@ -92,6 +92,12 @@ def _sentence(kind: str, report: EvidenceReport, c: CoolingOff) -> str:
             f"it was recorded ({when(before)}): it was recorded ahead of time, so the log does not show when the "
             "procedure started"
         )
+    if kind == "before-checkin":
+        return (
+            f"NOT PROVEN: the start was recorded for {when(p)}, before the RFC 3161 time the check-in that let it "
+            f"start provably followed ({when(after)}): the procedure did not provably follow the gate (a check-in "
+            "recorded after the start, or a start back-dated)"
+        )
     if kind == "early-checkin":
         return (
             f"NOT PROVEN: the check-in that let the procedure start is proven only to have happened after "

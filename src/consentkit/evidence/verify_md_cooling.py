@@ -60,6 +60,7 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
         lines.append(sh('echo "no RFC 3161 time bounds the check-in"', "exit 1"))
         return "".join(lines)
     low, high = head_dir(lower), head_dir(upper)
+    skew = int(START_SKEW.total_seconds())
     start_file, checkin_file = b.event_name(start.index, start.type), b.event_name(checkin.index, checkin.type)
     lines.append(
         "The start time in the `procedure.started` event is the clinic's record; what proves the period is RFC 3161 "
@@ -92,8 +93,10 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
         f'echo "check-in after:     $(TZ={zone} date -d "$AFTER" \'+%Y-%m-%d %H:%M:%S %Z\')"',
         f'echo "start recorded for: $(TZ={zone} date -d "$STARTED" \'+%Y-%m-%d %H:%M:%S %Z\')"',
         f'echo "recorded before:    $(TZ={zone} date -d "$BEFORE" \'+%Y-%m-%d %H:%M:%S %Z\')"',
-        f"# not recorded ahead of time (up to {int(START_SKEW.total_seconds())} s of clock difference)",
-        f'test "$(date -d "$STARTED" +%s)" -le $(( $(date -d "$BEFORE" +%s) + {int(START_SKEW.total_seconds())} ))',
+        f"# not recorded ahead of time (up to {skew} s of clock difference)",
+        f'test "$(date -d "$STARTED" +%s)" -le $(( $(date -d "$BEFORE" +%s) + {skew} ))',
+        f"# nor for a time before the check-in provably happened (up to {skew} s of clock difference)",
+        f'test "$(date -d "$STARTED" +%s%N)" -ge $(( $(date -d "$AFTER" +%s%N) - {skew * NS} ))',
     ]
     expected = [
         f"check-in after:     {_local(_head_time(lower), c)}",

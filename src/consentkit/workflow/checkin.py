@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from consentkit.audit.log import Appended, AuditLog
     from consentkit.workspace import Workspace
 
-AHEAD_TOLERANCE = MAX_CLOCK_SKEW  # how far in the future --at may be: a watch a little ahead, never a planned time
+# how far --at may be from the clock: a watch a little off, never a planned time, never a check-in recorded late
+AT_TOLERANCE = MAX_CLOCK_SKEW
 
 
 @dataclass(frozen=True)
@@ -60,22 +61,14 @@ def checkin(
     who: Actor | None = None,
     log: AuditLog | None = None,
 ) -> CheckinResult:
-    """Judge whether the procedure may start at ``at`` (default now; never more than a couple of minutes ahead of
-    the clock) and log the decision. The caller reports a refusal (``result.passed`` is False) — it is an answer,
-    not an error."""
+    """Judge whether the procedure may start at ``at`` (default now; never more than a couple of minutes from the
+    clock) and log the decision. The caller reports a refusal (``result.passed`` is False) — it is an answer, not an
+    error."""
     from consentkit.tsa.tokens import describe_token
 
     who = checked(who or actor(None, "nurse"))
-    now = clock.now()
-    if at is not None and (at.tzinfo is None or at > now + AHEAD_TOLERANCE):
-        from consentkit.evidence.gate_words import local_time
-
-        raise InputError(
-            "--at: the check-in time has no time zone"
-            if at.tzinfo is None
-            else f"--at: {local_time(at, ws.zone)} is in the future (it is now {local_time(now, ws.zone)}). The gate "
-            "checks in a patient who is here now: run it just before the procedure, without --at"
-        )
+    if at is not None:
+        _check_at(ws, at, clock.now())
     packet = find_packet(ws, case_id, packet_dir)
     with opened(ws, log) as audit:
         history = from_stored(audit.case_events(case_id))
@@ -104,3 +97,26 @@ def checkin(
                 head=True,
             )
     return CheckinResult(decision, packet, done, started, before)
+
+
+def _check_at(ws: Workspace, at: dt.datetime, now: dt.datetime) -> None:
+    """``--at`` is the time now, as a watch reads it. Ahead of the clock, it would let a patient through before the
+    period ends; behind it, it would record a start before the RFC 3161 time the check-in provably followed, so its
+    evidence could never show that the procedure followed the gate (verify-evidence: NOT PROVEN). A check-in after
+    the procedure is not a gate: the operating record's time is judged with ``verify-evidence --procedure-at``."""
+    from consentkit.evidence.gate_words import local_time
+
+    if at.tzinfo is None:
+        raise InputError("--at: the check-in time has no time zone")
+    if at > now + AT_TOLERANCE:
+        raise InputError(
+            f"--at: {local_time(at, ws.zone)} is in the future (it is now {local_time(now, ws.zone)}). The gate "
+            "checks in a patient who is here now: run it just before the procedure, without --at"
+        )
+    if at < now - AT_TOLERANCE:
+        raise InputError(
+            f"--at: {local_time(at, ws.zone)} is in the past (it is now {local_time(now, ws.zone)}). The gate "
+            "checks in a patient who is here now, before the procedure: a check-in recorded afterwards cannot show "
+            "that the procedure followed it. Run it without --at; judge the operating record's time with "
+            "consentkit verify-evidence --procedure-at"
+        )
