@@ -244,6 +244,35 @@ def _physician_certificate(packet: SignedPacket) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.read_bytes())
 
 
+def _impostor(genuine: x509.Certificate, name: str, *extensions: x509.ExtensionType) -> x509.Certificate:
+    """A certificate with the issuer, serial and key of ``genuine``, another name, signed by nobody trusted."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, name)]))
+        .issuer_name(genuine.issuer)
+        .serial_number(genuine.serial_number)
+        .public_key(genuine.public_key())
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+    )
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+
+
+def _put_in_front(signed: object, cert: x509.Certificate) -> None:
+    """``cert`` first among the certificates of an asn1crypto SignedData."""
+    from asn1crypto import cms
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    extra = cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))})
+    signed["certificates"] = [extra, *signed["certificates"]]  # type: ignore[index]
+
+
 def test_a_certificate_slipped_in_front_of_the_signers_does_not_decide_who_signed(
     small: SignedPacket, tmp_path: Path
 ) -> None:
@@ -252,30 +281,13 @@ def test_a_certificate_slipped_in_front_of_the_signers_does_not_decide_who_signe
     issuer, serial and key as the real one, another name and role, signed by nobody the clinic trusts — was shown
     as the signer and bound to the field while pyHanko found the chain of the real one."""
     from asn1crypto import cms
-    from asn1crypto import x509 as asn1_x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding
 
     from consentkit.pki.certs import signer_role_extension
 
     data = small.pdf.read_bytes()
-    genuine = _physician_certificate(small)
-    forged = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "赵医生")]))
-        .issuer_name(genuine.issuer)
-        .serial_number(genuine.serial_number)
-        .public_key(genuine.public_key())
-        .not_valid_before(genuine.not_valid_before_utc)
-        .not_valid_after(genuine.not_valid_after_utc)
-        .add_extension(signer_role_extension("witness"), critical=False)
-        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
-    )
+    forged = _impostor(_physician_certificate(small), "赵医生", signer_role_extension("witness"))
     info = cms.ContentInfo.load(extract_signatures(data)[1].cms)
-    signed = info["content"]
-    extra = cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(forged.public_bytes(Encoding.DER))})
-    signed["certificates"] = [extra, *signed["certificates"]]
+    _put_in_front(info["content"], forged)
     report = check(small, tmp_path, replace_signature_value(data, 1, bytes(info.dump())))
     assert not report.ok
     assert (
@@ -381,3 +393,57 @@ def test_cli_exit_codes(small: SignedPacket, tmp_path: Path, capsys: pytest.Capt
     code, out, _ = run(["verify", str(pdf), "--trust", str(small.root)], capsys)
     assert code == 1 and "NOT VALID" in out
     shutil.rmtree(tmp_path)
+
+
+def _with_tokens(cms_der: bytes, tokens: list[bytes]) -> bytes:
+    """The same CMS whose signature-time-stamp attribute holds ``tokens`` (unsigned: the signature stays valid)."""
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(cms_der)
+    signer = info["content"]["signer_infos"][0]
+    attrs = [a for a in signer["unsigned_attrs"] if a["type"].native != "signature_time_stamp_token"]
+    values = [cms.ContentInfo.load(t) for t in tokens]
+    attrs.append(cms.CMSAttribute({"type": "signature_time_stamp_token", "values": values}))
+    signer["unsigned_attrs"] = cms.CMSAttributes(attrs)
+    return bytes(info.dump())
+
+
+def test_a_second_timestamp_token_beside_a_signature_is_named(small: SignedPacket, tmp_path: Path) -> None:
+    """pyHanko checks a signature's tokens until one is trusted; verify showed the first and judged an expired TSA by
+    the last. A second token (here the witness's, after the seal's own) changed nothing in the verdict while a
+    reader could show the other one: now any count but one is a named failure."""
+    data = small.pdf.read_bytes()
+    sigs = extract_signatures(data)
+    seal, witness = sigs[4], sigs[3]
+    assert seal.token is not None and witness.token is not None
+    doubled = _with_tokens(seal.cms, [seal.token, witness.token])
+    report = check(small, tmp_path, replace_signature_value(data, 4, doubled))
+    assert not report.ok
+    named = "sig-clinic-seal: its signature holds 2 timestamp tokens (one was added or replaced)"
+    assert named in report.reasons
+    assert not any("sig-clinic-seal: its timestamp" in r for r in report.reasons), report.reasons  # said once
+
+
+def test_a_certificate_slipped_in_front_of_the_tsas_does_not_name_the_tsa(small: SignedPacket, tmp_path: Path) -> None:
+    """describe_token named the TSA from the first certificate matching the token's signer identifier; pyHanko
+    validates the last. A certificate put in front (same issuer and serial, another name, signed by nobody) named
+    another TSA than the one checked. Several such certificates are refused, in verify and in verify_token."""
+    from asn1crypto import cms
+
+    from consentkit.errors import VerificationError
+    from consentkit.tsa import verify_token
+
+    data = small.pdf.read_bytes()
+    seal = extract_signatures(data)[4]
+    assert seal.token is not None
+    token = cms.ContentInfo.load(seal.token)
+    _put_in_front(token["content"], _impostor(small.pki.certificate("tsa"), "Trusted Public TSA"))
+    altered = bytes(token.dump())
+    report = check(small, tmp_path, replace_signature_value(data, 4, _with_tokens(seal.cms, [altered])))
+    assert not report.ok
+    assert (
+        "sig-clinic-seal: its timestamp token: the time-stamp token holds 2 different certificates that claim to be "
+        "its TSA's (one was added or replaced)" in report.reasons
+    ), report.reasons
+    with pytest.raises(VerificationError, match="2 different certificates that claim to be its TSA's"):
+        verify_token(altered, seal.signature_value, [small.pki.root], is_digest=False)

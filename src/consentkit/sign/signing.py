@@ -534,14 +534,13 @@ def _dss_settings() -> Any:
 def _signature_token_der(cms_der: bytes) -> bytes | None:
     from asn1crypto import cms
 
+    from consentkit.tsa.tokens import signature_tokens
+
     try:
-        signer = cms.ContentInfo.load(cms_der)["content"]["signer_infos"][0]
-        for attr in signer["unsigned_attrs"]:
-            if attr["type"].native == "signature_time_stamp_token":
-                return bytes(attr["values"][0].dump())
+        tokens = signature_tokens(cms.ContentInfo.load(cms_der)["content"]["signer_infos"][0])
     except (KeyError, ValueError, TypeError, IndexError):
         return None
-    return None
+    return tokens[0] if len(tokens) == 1 else None
 
 
 def _with_time(result: SignatureResult, time: dt.datetime, tsa: str) -> SignatureResult:

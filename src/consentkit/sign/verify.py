@@ -468,8 +468,11 @@ def _check_signature(
     if status.validation_path is not None:
         check.chain = [_cn(c.subject) for c in status.validation_path.iter_certs(include_root=True)]
     ts = status.timestamp_validity
-    token = _embedded_token(sig)
-    if token is not None and not _token_covers_signature(token, sig):
+    token, token_problem = _embedded_token(sig)
+    if token_problem is not None:
+        check.problems.append(token_problem)
+        check.timestamp = TimestampCheck(None, "", False, False, False)
+    elif token is not None and not _token_covers_signature(token, sig):
         check.timestamp = TimestampCheck(token.time, token.tsa_name, False, False, False)
         check.problems.append("its timestamp token does not cover this signature (token replaced or altered)")
     elif ts is None:
@@ -524,8 +527,8 @@ def _signature_problems(check: SignatureCheck, status: Any, has_lta: bool) -> No
         problems.append(f"its certificate is {UNTRUSTED_SIGNER} ({why})")
     if check.timestamp is None:
         problems.append("it has no RFC 3161 signature timestamp")
-    elif any("token replaced" in p for p in problems):
-        pass
+    elif any("token replaced" in p or "added or replaced" in p for p in problems):
+        pass  # already named
     elif not check.timestamp.intact and not check.timestamp.valid and not check.timestamp.trusted:
         problems.append(f"its timestamp token ({check.timestamp.tsa}) could not be validated")
     elif not (check.timestamp.intact and check.timestamp.valid):
@@ -658,12 +661,12 @@ def _token_trusted_at(sig: Any, trust_roots: Sequence[x509.Certificate], reader:
     from asn1crypto import cms as asn1_cms
     from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 
-    der = None
-    for attr in sig.signer_info["unsigned_attrs"]:
-        if attr["type"].native == "signature_time_stamp_token":
-            der = attr["values"][0].dump()
-    if der is None:
+    from consentkit.tsa.tokens import signature_tokens
+
+    tokens = signature_tokens(sig.signer_info)
+    if len(tokens) != 1:  # the same token as _embedded_token reads, or none
         return False
+    der = tokens[0]
     value = bytes(sig.signer_info["signature"].native)
     context, _ = timestamp_context(trust_roots, reader, when)
     token = asn1_cms.ContentInfo.load(der)["content"]
@@ -676,16 +679,26 @@ def _token_trusted_at(sig: Any, trust_roots: Sequence[x509.Certificate], reader:
     )
 
 
-def _embedded_token(sig: Any) -> Any:
-    from consentkit.tsa.tokens import describe_token
+def _embedded_token(sig: Any) -> tuple[Any, str | None]:
+    """The signature's one timestamp token, described, and a problem when it holds several (pyHanko takes the first
+    it trusts, so a reader could show another one than was checked) or the token names its TSA ambiguously."""
+    from consentkit.errors import VerificationError
+    from consentkit.tsa.tokens import describe_token, signature_tokens
 
     try:
-        for attr in sig.signer_info["unsigned_attrs"]:
-            if attr["type"].native == "signature_time_stamp_token":
-                return describe_token(bytes(attr["values"][0].dump()))
-    except Exception:  # no unsigned attributes, or a damaged token
-        return None
-    return None
+        tokens = signature_tokens(sig.signer_info)
+    except Exception:  # no unsigned attributes, or damaged ones
+        return None, None
+    if len(tokens) > 1:
+        return None, f"its signature holds {len(tokens)} timestamp tokens (one was added or replaced)"
+    if not tokens:
+        return None, None
+    try:
+        return describe_token(tokens[0]), None
+    except VerificationError as exc:
+        return None, f"its timestamp token: {exc.message}"
+    except Exception:  # a damaged token: pyHanko's own check reports it
+        return None, None
 
 
 def _token_covers_signature(token: Any, sig: Any) -> bool:

@@ -67,6 +67,10 @@ def parse_token(der: bytes) -> tuple[cms.SignedData, tsp.TSTInfo]:
 
 
 def _signer_certificate(signed: cms.SignedData) -> asn1_x509.Certificate | None:
+    """The TSA's certificate: the one certificate in the token its signer identifier names. Several different ones
+    are refused — pyHanko validates the last, a reader taking the first would name another TSA than the one checked
+    (as for signer certificates, 016a40e)."""
+    found: dict[bytes, asn1_x509.Certificate] = {}
     try:
         sid = signed["signer_infos"][0]["sid"]
         for choice in signed["certificates"] or []:
@@ -74,13 +78,30 @@ def _signer_certificate(signed: cms.SignedData) -> asn1_x509.Certificate | None:
             if not isinstance(cert, asn1_x509.Certificate):
                 continue
             if sid.name == "issuer_and_serial_number":
-                if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
-                    return cert
-            elif cert.key_identifier == sid.chosen.native:
-                return cert
+                named = cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native
+            else:
+                named = cert.key_identifier == sid.chosen.native
+            if named:
+                found.setdefault(cert.dump(), cert)
     except (ValueError, TypeError, KeyError, IndexError):
         return None
-    return None
+    if len(found) > 1:
+        raise VerificationError(
+            f"the time-stamp token holds {len(found)} different certificates that claim to be its TSA's (one was "
+            "added or replaced)"
+        )
+    return next(iter(found.values()), None)
+
+
+def signature_tokens(signer_info: cms.SignerInfo) -> list[bytes]:
+    """Every RFC 3161 token in a CMS signer's signature-time-stamp attributes (every value of every such attribute,
+    as pyHanko reads them). A signature made by consentkit holds one; readers refuse any other count rather than
+    pick one the validator may not have checked."""
+    found: list[bytes] = []
+    for attr in signer_info["unsigned_attrs"] or []:
+        if attr["type"].native == "signature_time_stamp_token":
+            found += [bytes(value.dump()) for value in attr["values"]]
+    return found
 
 
 def describe_token(der: bytes) -> TimestampToken:
