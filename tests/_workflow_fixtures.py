@@ -100,6 +100,14 @@ def full_case(clinic: Clinic, case_id: str) -> None:
     sign(clinic, case_id, ("clinic", "physician", "patient", "witness"))
 
 
+def signed_and_too_early(clinic: Clinic, case_id: str) -> dt.datetime:
+    """A new case signed by every role and checked in at once (refused): the end of its cooling-off period."""
+    full_case(clinic, case_id)
+    earliest = checkin(clinic.ws, case_id, who=NURSE).decision.earliest
+    assert earliest is not None
+    return earliest
+
+
 @contextmanager
 def clock_at(clinic: Clinic, when: dt.datetime) -> Iterator[AuditLog]:
     """Run the block as if the clock read ``when`` (as the demo does): the events, the heads and the embedded
@@ -164,6 +172,7 @@ def forge_start(
     from consentkit.audit import events as ev
     from consentkit.audit.heads import token_to_response
 
+    at = at.astimezone(dt.UTC)
     with clock_at(clinic, clock_reads) as log:
         own = log.case_events(case_id)[-1].event.subject
         common = {"case": case_id, "subject": subject or own, "actor": "forger", "actor_role": "nurse"}

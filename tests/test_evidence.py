@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 
 from _bundle_tools import event_file, flip_signed_byte, read, write
-from _workflow_fixtures import Finished, anchors, finished_case, forge_start, full_case
+from _workflow_fixtures import Finished, anchors, finished_case, forge_start, full_case, signed_and_too_early
 from consentkit.audit.log import AuditLog
 from consentkit.cli import main
 from consentkit.errors import InputError
@@ -335,13 +335,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 @pytest.fixture(scope="module")
 def forged_case(done: Finished) -> tuple[str, dt.datetime]:
     """A fully signed case and the end of its cooling-off period (from a refused check-in)."""
-    from _workflow_fixtures import NURSE
-    from consentkit.workflow import checkin
-
-    full_case(done.clinic, "C-EV-FORGED")
-    earliest = checkin(done.clinic.ws, "C-EV-FORGED", who=NURSE).decision.earliest
-    assert earliest is not None
-    return "C-EV-FORGED", earliest
+    return "C-EV-FORGED", signed_and_too_early(done.clinic, "C-EV-FORGED")
 
 
 def test_a_start_recorded_ahead_of_time_is_not_proven(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from _bundle_tools import blocks, event_file, flip_signed_byte, read, run_block, unpack
-from _workflow_fixtures import Finished, finished_case, full_case
+from _workflow_fixtures import Finished, finished_case, forge_start, full_case, signed_and_too_early
 from consentkit.audit.log import AuditLog
 from consentkit.workflow import Actor, export_evidence
 
@@ -164,6 +164,8 @@ def test_each_block_fails_by_itself_when_what_it_checks_is_tampered(done: Finish
         ("head.tsr of another head", put("log/head.tsr", original[f"{heads[0]}/head.tsr"]), 3),
         ("manifest edited", put("packet/manifest.json", original["packet/manifest.json"] + b" "), 5),
         ("patient.tsr swapped", put("timestamps/patient.tsr", original["timestamps/physician.tsr"]), 8),
+        # step 9 read the patient's time from the .tsr that only step 8 checked (the physician's is earlier)
+        ("patient.tsr swapped", put("timestamps/patient.tsr", original["timestamps/physician.tsr"]), 9),
         ("lower head's token swapped", put(f"{heads[0]}/head.tsr", original[f"{heads[1]}/head.tsr"]), 9),
         ("upper head's signature flipped", put(f"{heads[1]}/head.sig", _flip(original[f"{heads[1]}/head.sig"])), 9),
         (
@@ -201,3 +203,69 @@ def test_an_approval_exported_without_its_signed_statement_fails_step_10(done: F
     assert text.count("Its signed statement is not in this bundle, so this approval is not proven.") == 2
     result = run_block(unpack(files, tmp_path / "b"), 10, blocks(text)[10])
     assert result.returncode != 0 and "clinical: no signed statement in this bundle: NOT proven" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def forged(done: Finished) -> tuple[str, dt.datetime]:
+    """A signed case for starts logged by hand, and the end of its cooling-off period (from a refused check-in)."""
+    return "C-MD-FORGED", signed_and_too_early(done.clinic, "C-MD-FORGED")
+
+
+def cooling_block(bundle: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    unpacked = unpack(read(bundle), folder)
+    return run_block(unpacked, 9, blocks((unpacked / "VERIFY.md").read_text(encoding="utf-8"))[9])
+
+
+def test_the_cooling_off_block_checks_that_the_start_is_this_patients(
+    done: Finished, forged: tuple[str, dt.datetime], tmp_path: Path
+) -> None:
+    """Step 9 followed the start to its check-in without checking that both are this case's and patient's."""
+    case_id, earliest = forged
+    later = earliest + dt.timedelta(hours=1)
+    honest = forge_start(done.clinic, case_id, tmp_path / "a.zip", clock_reads=later, at=later)
+    assert cooling_block(honest, tmp_path / "a").returncode == 0
+    other = "hmac-sha256:" + "0" * 64  # logged under this case id, about another patient
+    bundle = forge_start(done.clinic, case_id, tmp_path / "b.zip", clock_reads=later, at=later, subject=other)
+    result = cooling_block(bundle, tmp_path / "b")
+    assert result.returncode != 0 and "check-in after" not in result.stdout
+
+
+def test_the_cooling_off_block_checks_that_the_checkin_passed(
+    done: Finished, forged: tuple[str, dt.datetime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block written for a start that refers to a refused check-in (as whoever wrote VERIFY.md could) passed."""
+    import consentkit.evidence.checkin_heads as heads
+    import consentkit.evidence.verify_md_cooling as cooling
+    from consentkit.evidence.history import LoggedEvent, latest
+
+    def any_checkin(events: list[LoggedEvent]) -> tuple[LoggedEvent | None, LoggedEvent | None]:
+        start = latest(events, "procedure.started")
+        found = {e.index: e for e in events if e.type == "procedure.checkin"}
+        refs = start.event.refs if start is not None else ()
+        return start, next((found[r.index] for r in refs if r.index in found), None)
+
+    monkeypatch.setattr(heads, "start_and_checkin", any_checkin)
+    monkeypatch.setattr(cooling, "start_and_checkin", any_checkin)
+    case_id, earliest = forged
+    later = earliest + dt.timedelta(hours=1)
+    bundle = forge_start(done.clinic, case_id, tmp_path / "a.zip", clock_reads=later, at=later, outcome="refused")
+    text = read(bundle)["VERIFY.md"].decode()
+    assert "CHECKIN=log/events/" in text  # the block names the refused check-in
+    result = cooling_block(bundle, tmp_path / "a")
+    assert result.returncode != 0 and "check-in after" not in result.stdout
+
+
+def test_the_cooling_off_block_fails_for_a_start_before_the_checkins_lower_bound(
+    done: Finished, forged: tuple[str, dt.datetime], tmp_path: Path
+) -> None:
+    """As verify-evidence says NOT PROVEN, step 9 fails for a start recorded before the check-in provably happened."""
+    case_id, earliest = forged
+    bundle = forge_start(
+        done.clinic,
+        case_id,
+        tmp_path / "a.zip",
+        clock_reads=earliest + dt.timedelta(hours=2),
+        at=earliest + dt.timedelta(minutes=10),
+    )
+    result = cooling_block(bundle, tmp_path / "a")
+    assert result.returncode != 0 and "start recorded for:" in result.stdout and "signed:" not in result.stdout

@@ -128,6 +128,38 @@ def test_taiwan_not_on_the_same_day_in_the_clinics_zone(clinic: Clinic) -> None:
     assert next_day.passed, next_day.decision.codes
 
 
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("openssl", "pdfsig", "xxd", "sha256sum")),
+    reason="VERIFY.md needs openssl, pdfsig, xxd and sha256sum (bootstrap.sh installs them)",
+)
+def test_a_start_on_the_signing_day_fails_the_cooling_off_block_as_verify_evidence_says_no(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """VERIFY.md step 9 checked "not on the same day" for the check-in's RFC 3161 lower bound but not for the start
+    recorded: a start back-dated to the last minute of the signing day, with the check-in just after midnight,
+    passed the block while verify-evidence said NO."""
+    from _bundle_tools import blocks, read, run_block, unpack
+    from _workflow_fixtures import forge_start
+    from consentkit.evidence.verify_bundle import verify_evidence
+
+    signed = signed_in(clinic, "tw")
+    zone = ZoneInfo("Asia/Taipei")
+    midnight = dt.datetime.combine(signed.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    bundle = forge_start(
+        clinic,
+        "C-JUR-TW",
+        tmp_path / "tw.zip",
+        clock_reads=midnight + dt.timedelta(seconds=30),
+        at=midnight - dt.timedelta(seconds=30),
+    )
+    report = verify_evidence(bundle)
+    assert report.verdict == "too-early" and report.sentence.startswith("NO: the procedure started at")
+    folder = unpack(read(bundle), tmp_path / "tw")
+    result = run_block(folder, 9, blocks((folder / "VERIFY.md").read_text(encoding="utf-8"))[9])
+    assert result.returncode != 0, result.stdout
+    assert "from the signature to the check-in: 0 days" in result.stdout  # the check-in itself was the next day
+
+
 def test_a_signature_the_log_never_recorded_is_refused(clinic: Clinic) -> None:
     """A patient's signature made outside the logged workflow (sign_packet called directly): the file verifies,
     but the clinic's record does not show the patient signing."""

@@ -18,6 +18,7 @@ from consentkit.evidence.gate_words import duration
 from consentkit.evidence.history import LoggedEvent
 from consentkit.evidence.signatures import PacketSignature
 from consentkit.evidence.verify_md_cooling import cooling_section
+from consentkit.evidence.verify_md_sh import CHECK, DUMP, FOLD, STAMP, check_call, out, sh
 
 if TYPE_CHECKING:
     from consentkit.evidence.bundle import BundleContext
@@ -34,19 +35,6 @@ def _openssl_time(value: dt.datetime) -> str:
 
 def _colon_fingerprint(digest: bytes) -> str:
     return ":".join(f"{x:02X}" for x in digest)
-
-
-STRICT = "set -eu -o pipefail  # stop at the first command that fails"
-
-
-def _sh(*lines: str) -> str:
-    """A bash block that stops, with a non-zero exit status, at the first command that fails — its checks are
-    commands whose failure is that exit status, never an ``a && echo ok`` that exits 0 when ``a`` fails."""
-    return "```bash\n" + "\n".join((STRICT, *lines)) + "\n```\n"
-
-
-def _out(*lines: str) -> str:
-    return "```\n" + "\n".join(lines) + "\n```\n"
 
 
 def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
@@ -76,14 +64,14 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
         "certificate and of its audit-log key (step 2). Everything else is proved from those two.\n\n"
     )
     add("## 1. The files are the ones exported\n\n")
-    add(_sh("sha256sum -c SHA256SUMS"))
+    add(sh("sha256sum -c SHA256SUMS"))
     add(
         f"Expected: {len(files) - 1} lines, each ending in `OK`. This only shows the files were not damaged in "
         "transit: whoever edits a file can edit SHA256SUMS too. The checks below are the ones that count.\n\n"
     )
     add("## 2. The trust anchors\n\n")
     add(
-        _sh(
+        sh(
             "ROOT_FP=$(openssl x509 -in certs/clinic-root.pem -noout -fingerprint -sha256 | cut -d= -f2)",
             "LOG_FP=$(openssl pkey -pubin -in keys/audit-log.pub.pem -outform DER | openssl dgst -sha256 -r "
             "| cut -c1-64)",
@@ -94,7 +82,7 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
         )
     )
     add("Expected:\n\n")
-    add(_out(f"clinic root:   {_colon_fingerprint(root_fp)}", f"audit-log key: {log_fp}"))
+    add(out(f"clinic root:   {_colon_fingerprint(root_fp)}", f"audit-log key: {log_fp}"))
     add(
         "The block fails if the files are not the ones this bundle was exported with. That is not enough: "
         "compare both values with the fingerprints the clinic published (or with an earlier copy). If either "
@@ -102,7 +90,7 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
     )
     add("## 3. The audit log's tree head: signed with the log key, timestamped\n\n")
     add(
-        _sh(
+        sh(
             "openssl dgst -sha256 -verify keys/audit-log.pub.pem -signature log/head.sig log/head.json",
             "openssl ts -verify -data log/head.json -in log/head.tsr -CAfile certs/trust-roots.pem "
             "-untrusted certs/issuing-ca.pem",
@@ -113,7 +101,7 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
         )
     )
     add("Expected:\n\n")
-    add(_out("Verified OK", "Verification: OK", f"Time stamp: {head_time}", "the head names this log key"))
+    add(out("Verified OK", "Verification: OK", f"Time stamp: {head_time}", "the head names this log key"))
     add(
         f"`log/head.json` says that at that time the clinic's log held **{head.size}** events and that their "
         f"Merkle tree (RFC 9162) had the root `{head.root.hex()}`.\n\n"
@@ -123,7 +111,7 @@ def verify_md(c: BundleContext, files: dict[str, bytes]) -> str:
     add(_pdfsig_section(c.signatures))
     add(_cms_section(c.signatures, c.signed_events))
     add(_timestamp_section(c.signatures))
-    add(cooling_section(c, _sh, _out, FOLD))
+    add(cooling_section(c))
     add(_approvals_section(c, files))
     add(
         "## What these checks do not show\n\n"
@@ -143,18 +131,6 @@ def _token_time(token_der: bytes) -> dt.datetime:
     return describe_token(token_der).time
 
 
-FOLD = (
-    "root_of() {  # EVENT PATH: the root that the event's proof path leads to",
-    "  h=$( (printf '\\000'; cat \"$1\") | sha256sum | cut -c1-64)",
-    "  while read -r side sibling; do",
-    '    if [ "$side" = L ]; then h=$( (printf \'\\001\'; echo "$sibling$h" | xxd -r -p) | sha256sum | cut -c1-64)',
-    "    else h=$( (printf '\\001'; echo \"$h$sibling\" | xxd -r -p) | sha256sum | cut -c1-64); fi",
-    '  done < "$2"',
-    '  echo "$h"',
-    "}",
-)
-
-
 def _events_section(c: BundleContext) -> str:
     lines = [
         "## 4. Every event in this bundle is in that tree\n\n",
@@ -163,7 +139,7 @@ def _events_section(c: BundleContext) -> str:
         "`L` when the sibling is on the left, and each step is SHA-256(0x01 ‖ left ‖ right). The loop folds every "
         "proof and compares the result with the root in `log/head.json`. (`log/proofs/<index>.json` holds the same "
         "proof with the leaf index and tree size, for RFC 9162 verifiers.)\n\n",
-        _sh(
+        sh(
             *FOLD,
             'ROOT=$(grep -o \'"root":"[0-9a-f]*"\' log/head.json | cut -d\'"\' -f4)',
             "fail=0",
@@ -175,7 +151,7 @@ def _events_section(c: BundleContext) -> str:
             'test "$fail" = 0',
         ),
         "Expected:\n\n",
-        _out(*(f"{b.event_name(e.index, e.type)[11:-5]}: in the tree" for e in c.events)),
+        out(*(f"{b.event_name(e.index, e.type)[11:-5]}: in the tree" for e in c.events)),
         "The events, in log order (read any of them with `cat`; they hold codes, ids and hashes, never names):\n\n",
         "| # | event | logged (UTC) | what it records |\n|---|---|---|---|\n",
     ]
@@ -238,7 +214,7 @@ def _packet_section(c: BundleContext) -> str:
             'echo "signed packet: recorded after the last signature"',
         ]
         expected.append("signed packet: recorded after the last signature")
-    lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
+    lines += [sh(*cmds), "Expected:\n\n", out(*expected), "\n"]
     return "".join(lines)
 
 
@@ -249,7 +225,7 @@ def _pdfsig_section(signatures: Sequence[PacketSignature]) -> str:
         [
             "## 6. The signatures, with pdfsig\n\n",
             f"pdfsig numbers the signatures from 1: {listing}.\n\n",
-            _sh(
+            sh(
                 "rm -rf nss && mkdir nss && certutil -N -d sql:nss --empty-password",
                 'certutil -A -d sql:nss -n clinic-root -t "CT,C,C" -i certs/clinic-root.pem',
                 "pdfsig -nssdir sql:nss packet/packet.pdf > pdfsig.txt; cat pdfsig.txt",
@@ -266,14 +242,7 @@ def _pdfsig_section(signatures: Sequence[PacketSignature]) -> str:
 
 def _cms_section(signatures: Sequence[PacketSignature], events: Sequence[LoggedEvent]) -> str:
     times = {e.event.data.field: e.event.data.tsa_time for e in events}
-    calls = []
-    for s in signatures:
-        if s.is_document_timestamp:
-            continue
-        _, first, start, length = s.ranges
-        when = times.get(s.field)
-        at = f" {int(when.timestamp())}" if when is not None else ""
-        calls.append(f"check {s.number} {first} {start} {length}{at}   # {s.field} ({s.role})")
+    calls = [check_call(s, times.get(s.field)) for s in signatures if not s.is_document_timestamp]
     return "".join(
         [
             "## 7. Each signature, with openssl\n\n",
@@ -281,14 +250,9 @@ def _cms_section(signatures: Sequence[PacketSignature], events: Sequence[LoggedE
             "ranges of the file (pdfsig's `Signed Ranges`): everything except its own value. The certificates are "
             "checked at the signing time (`-attime`, the RFC 3161 time in seconds since 1970): a patient's one-time "
             "certificate is valid for 30 days only.\n\n",
-            _sh(
-                "pdfsig -dump packet/packet.pdf > /dev/null",
-                "check() {  # N, length of the first range, start and length of the second, signing time",
-                '  head -c "$2" packet/packet.pdf > "sig$1.signed"',
-                '  head -c "$(($3 + $4))" packet/packet.pdf | tail -c "$4" >> "sig$1.signed"',
-                '  openssl cms -verify -binary -inform DER -in "packet.pdf.sig$1" -content "sig$1.signed" \\',
-                '    -CAfile certs/clinic-root.pem -purpose any ${5:+-attime "$5"} -out /dev/null',
-                "}",
+            sh(
+                DUMP,
+                *CHECK,
                 *calls,
             ),
             f"Expected: `CMS Verification successful` {len(calls)} times.\n\n",
@@ -312,24 +276,8 @@ def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
         "`timestamps/<role>.tsr` in this bundle holds the same token, and prints its time (UTC).\n\n",
     ]
     cmds = [
-        "pdfsig -dump packet/packet.pdf > /dev/null  # each signature's CMS as packet.pdf.sig<N>, as in step 7",
-        "_len() {  # the whole length of an asn1parse line's object: header + content",
-        "  echo \"$1\" | sed -E 's/.*hl= *([0-9]+) +l= *([0-9]+).*/\\1 \\2/' | { read -r h l; echo $((h + l)); }",
-        "}",
-        "stamp() {  # N, role",
-        '  P=$(openssl asn1parse -inform DER -in "packet.pdf.sig$1")',
-        "  echo \"$P\" | grep -B1 'd=5 .*cont \\[ 1 \\]' | sed -n 1p | sed 's/.*\\[HEX DUMP\\]://' \\",
-        '    | xxd -r -p > "sig$1.value"',
-        '  T=$(echo "$P" | grep -A2 id-smime-aa-timeStampToken | tail -1)  # the token: offset, header and length',
-        "  O=$(echo \"$T\" | cut -d: -f1 | tr -d ' ')",
-        '  openssl asn1parse -inform DER -in "packet.pdf.sig$1" -offset "$O" -length "$(_len "$T")" \\',
-        '    -out "sig$1.token" -noout',
-        '  openssl ts -verify -data "sig$1.value" -in "sig$1.token" -token_in -CAfile certs/trust-roots.pem \\',
-        "    -untrusted certs/issuing-ca.pem",
-        '  openssl ts -reply -in "timestamps/$2.tsr" -token_out -out "$2.token"',
-        '  cmp "$2.token" "sig$1.token"  # the .tsr in this bundle is the token in the packet',
-        '  echo "$2: $(openssl ts -reply -in "timestamps/$2.tsr" -text | grep \'^Time stamp\')"',
-        "}",
+        DUMP,
+        *STAMP,
         *calls,
     ]
     if doc is not None:
@@ -348,7 +296,7 @@ def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
             'echo "document-timestamp: $(openssl ts -reply -in timestamps/document-timestamp.tsr -text '
             "| grep '^Time stamp')\"",
         ]
-    lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
+    lines += [sh(*cmds), "Expected:\n\n", out(*expected), "\n"]
     return "".join(lines)
 
 
@@ -409,7 +357,7 @@ def _approvals_section(c: BundleContext, files: dict[str, bytes]) -> str:
     if unproven:
         cmds += [*(f'echo "{why}: NOT proven"' for why in unproven), "exit 1"]
     if cmds:
-        lines += [_sh(*cmds), "Expected:\n\n", _out(*expected), "\n"]
+        lines += [sh(*cmds), "Expected:\n\n", out(*expected), "\n"]
     return "".join(lines)
 
 

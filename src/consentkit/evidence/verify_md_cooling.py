@@ -6,24 +6,26 @@ tree holds the start). See :mod:`consentkit.evidence.checkin_heads`."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from consentkit.evidence import bundle as b
 from consentkit.evidence.checkin_heads import head_dir, start_and_checkin
 from consentkit.evidence.timeline import START_SKEW
+from consentkit.evidence.verify_md_sh import CHECK, DUMP, FOLD, STAMP, TSA_ANCHORS, TSA_TIME, check_call, out, sh
 
 if TYPE_CHECKING:
     from consentkit.audit.heads import SignedTreeHead
     from consentkit.evidence.bundle import BundleContext
 
-TSA_TIME = "tsa_time() { openssl ts -reply -in \"$1\" -text | sed -n 's/^Time stamp: //p'; }"
-TSA_ANCHORS = "-CAfile certs/trust-roots.pem -untrusted certs/issuing-ca.pem"
 NS = 1_000_000_000
+MANIFEST_VALUE = 'grep -o \'"{key}": "[^"]*"\' packet/manifest.json | cut -d\'"\' -f4'
 
 
-def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[..., str], fold: tuple[str, ...]) -> str:
-    """The section's text; ``sh`` and ``out`` format a bash block and an expected-output block."""
+def cooling_section(c: BundleContext) -> str:
+    """The section's text. Its block stands alone: it checks the consenting signatures and their RFC 3161 tokens
+    itself (as steps 7 and 8 do), and the events and heads it reads; it rests only on step 2's anchors (and step 5
+    for the packet being the one the log recorded)."""
     m = c.manifest
     zone = c.ws.zone.key
     consenting = [r for r in ("patient", "guardian") if r in m.required_roles]
@@ -36,16 +38,23 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
         "## 9. The cooling-off period\n\n",
         f"The packet promised the patient a cooling-off period of {rule} after signing "
         f"(`cooling_off` in `packet/manifest.json`). The signing time is the RFC 3161 time of the "
-        f"{' and '.join(consenting)} signature (step 8).\n\n",
+        f"{' and '.join(consenting)} signature. The block checks that signature over the packet and its token "
+        "itself (as steps 7 and 8 do): it rests only on step 2's anchors, and on step 5 for `packet.pdf` being the "
+        "packet the log recorded.\n\n",
     ]
     signed = [(role, _token_time(c, role)) for role in consenting]
+    consent = _consent_checks(c, consenting)
     if start is None:
         lines.append(
             "**No procedure start is recorded in this bundle.** Set `STARTED` to the start time from the operating "
             "record (e.g. `STARTED=2026-12-10T09:00:00+08:00`) before running the block; it then checks that time "
             "against the signature's.\n\n"
         )
-        cmds = ["STARTED=${STARTED:?set STARTED to the procedure start time, e.g. 2026-12-10T09:00:00+08:00}", TSA_TIME]
+        cmds = [
+            "STARTED=${STARTED:?set STARTED to the procedure start time, e.g. 2026-12-10T09:00:00+08:00}",
+            TSA_TIME,
+            *consent,
+        ]
         for role, _ in signed:
             cmds += _signed(role, zone, "STARTED", period_ns, same_day)
         lines += [sh(*cmds), _fails(days, same_day, "the time you set")]
@@ -68,17 +77,25 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
         "check-in event holds the SHA-256 of that head and of its token, which nobody could know before the TSA "
         "issued it, so **the check-in happened after that token's time**. The first head whose tree holds the start "
         f"(`{high}/`) was timestamped after the start was recorded, so **the start was recorded before its time**. "
-        "The block checks both heads and that the patient's signature plus the period came before the first.\n\n"
+        "The block checks both heads, that the check-in passed and both events are this case's and this patient's "
+        "(the manifest's), that the patient's signature plus the period came before the check-in, and that the "
+        "start recorded lies between the two times.\n\n"
     )
     cmds = [
-        *fold,
+        *FOLD,
         TSA_TIME,
         f"START={start_file}",
         f"CHECKIN={checkin_file}",
         f"LOW={low}    # the head the check-in names",
         f"HIGH={high}  # the first head whose tree holds the start",
-        "# the start refers to the check-in; the check-in names the lower head and its token",
+        "# the start refers to the check-in, which passed; both are about the manifest's case and patient",
         'grep -q "sha256:$( (printf \'\\000\'; cat "$CHECKIN") | sha256sum | cut -c1-64)" "$START"',
+        'grep -qF \'"outcome":"pass","reasons":[]}\' "$CHECKIN"  # data: at, outcome, reasons',
+        f"CASE=$({MANIFEST_VALUE.format(key='case_id')})",
+        f"SUBJECT=$({MANIFEST_VALUE.format(key='subject')})",
+        'for event in "$CHECKIN" "$START"; do grep -qF "\\"case\\":\\"$CASE\\",\\"data\\"" "$event"; '
+        'grep -qF "\\"subject\\":\\"$SUBJECT\\",\\"time\\"" "$event"; done',
+        "# the check-in names the lower head and its token",
         'grep -q "sha256:$(sha256sum < "$LOW/head.json" | cut -c1-64)" "$CHECKIN"',
         'grep -q "sha256:$(sha256sum < "$LOW/head.tsr" | cut -c1-64)" "$CHECKIN"',
         f'openssl ts -verify -data "$LOW/head.json" -in "$LOW/head.tsr" {TSA_ANCHORS}',
@@ -97,6 +114,7 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
         f'test "$(date -d "$STARTED" +%s)" -le $(( $(date -d "$BEFORE" +%s) + {skew} ))',
         f"# nor for a time before the check-in provably happened (up to {skew} s of clock difference)",
         f'test "$(date -d "$STARTED" +%s%N)" -ge $(( $(date -d "$AFTER" +%s%N) - {skew * NS} ))',
+        *consent,
     ]
     expected = [
         f"check-in after:     {_local(_head_time(lower), c)}",
@@ -105,7 +123,7 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
     ]
     for role, when in signed:
         cmds += _signed(role, zone, "AFTER", period_ns, same_day)
-        cmds.append(f'test $(( $(date -d "$STARTED" +%s%N) - $(date -d "${role.upper()}" +%s%N) )) -ge {period_ns}')
+        cmds += _signed_before(role, zone, period_ns, same_day)
         if when is not None:
             gap = _head_time(lower) - when
             expected += [
@@ -113,8 +131,25 @@ def cooling_section(c: BundleContext, sh: Callable[..., str], out: Callable[...,
                 f"from the signature to the check-in: {gap.days} days {gap.seconds // 3600} hours "
                 f"{gap.seconds % 3600 // 60} minutes",
             ]
-    lines += [sh(*cmds), "Expected:\n\n", out(*expected), _fails(days, same_day, "the check-in")]
+    lines += [sh(*cmds), "Expected:\n\n", out(*expected), _fails(days, same_day, "the check-in or the start")]
     return "".join(lines)
+
+
+def _consent_checks(c: BundleContext, consenting: Sequence[str]) -> list[str]:
+    """The consenting signatures over the packet and their RFC 3161 tokens, checked in this block (the
+    ``timestamps/<role>.tsr`` whose time it reads is the token in the signature)."""
+    times = {e.event.data.field: e.event.data.tsa_time for e in c.signed_events}
+    sigs = [s for s in c.signatures if s.role in consenting and not s.is_document_timestamp]
+    if not sigs:
+        return []
+    return [
+        f"# the {' and '.join(consenting)} signature over the packet, and its RFC 3161 token (as steps 7 and 8 do)",
+        DUMP,
+        *CHECK,
+        *STAMP,
+        *(check_call(s, times.get(s.field)) for s in sigs),
+        *(f"stamp {s.number} {s.name}" for s in sigs),
+    ]
 
 
 def _signed(role: str, zone: str, later: str, period_ns: int, same_day: bool) -> list[str]:
@@ -132,6 +167,15 @@ def _signed(role: str, zone: str, later: str, period_ns: int, same_day: bool) ->
     ]
     if same_day:
         lines.append(f'test "$(TZ={zone} date -d "${later}" +%F)" != "$(TZ={zone} date -d "${var}" +%F)"')
+    return lines
+
+
+def _signed_before(role: str, zone: str, period_ns: int, same_day: bool) -> list[str]:
+    """The recorded start, too, is at least the period after ``role``'s signature (and not on its day)."""
+    var = role.upper()
+    lines = [f'test $(( $(date -d "$STARTED" +%s%N) - $(date -d "${var}" +%s%N) )) -ge {period_ns}']
+    if same_day:
+        lines.append(f'test "$(TZ={zone} date -d "$STARTED" +%F)" != "$(TZ={zone} date -d "${var}" +%F)"')
     return lines
 
 
