@@ -59,6 +59,17 @@ valid_events = st.one_of(
         file_sha256=sha,
     ),
     st.builds(
+        ev.document_timestamped,
+        **common,
+        actor_role=st.sampled_from(["clinic", "staff"]),
+        field=st.from_regex(r"\Asig-[a-z-]{1,20}[0-9]{1,4}\Z"),
+        tsa_cert=sha,
+        tsa_time=times,
+        file_name=st.just("packet.pdf"),
+        file_sha256=sha,
+        previous=sha,
+    ),
+    st.builds(
         ev.procedure_checkin,
         **common,
         actor_role=staff_role,

@@ -610,3 +610,82 @@ def test_heads_of_one_size_get_folders_of_their_own(done: Finished) -> None:
     twins = [h for h in heads if sizes.count(h.size) > 1]
     assert twins
     assert len({head_dir(h) for h in twins}) == len(twins)
+
+
+def test_a_renewed_archival_timestamp_is_the_packets_latest_file(
+    done: Finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sign --renew-archive` changed the packet's bytes and logged nothing, so the gate called a renewed packet
+    altered and the evidence rejected it. The renewal is logged now (document.timestamped: the file before and
+    after, with a head), and the gate, verify-evidence and VERIFY.md take the renewed file as the latest; a renewal
+    made outside the workflow is still a change the log never saw."""
+    from _bundle_tools import blocks, run_block, unpack
+    from _workflow_fixtures import NURSE, SECRET, clock_at, packet_dir
+    from consentkit.errors import RefusedError
+    from consentkit.sign.archive import renew_archive_timestamp
+    from consentkit.workflow import checkin, renew_archive
+
+    clinic, case_id = done.clinic, "C-EV-RENEW"
+    earliest = signed_and_too_early(clinic, case_id)
+    pdf = packet_dir(clinic, case_id) / "packet.pdf"
+    before = "sha256:" + hashlib.sha256(pdf.read_bytes()).hexdigest()
+    w = ["-w", str(clinic.ws.root)]
+    code, out, err = run([*w, "sign", str(pdf), "--renew-archive", "--actor", "admin.zhou"], capsys)
+    assert code == 0, err
+    assert "archival timestamp sig-document-timestamp-2" in out and "logged: document.timestamped" in out
+    with AuditLog.for_workspace(clinic.ws) as log:
+        last = log.case_events(case_id)[-1]
+        sizes = {h.size for h in log.heads()}
+    event = last.event
+    assert event.type == "document.timestamped" and event.data.field == "sig-document-timestamp-2"
+    assert event.data.previous == before and event.actor.id == "admin.zhou" and last.index + 1 in sizes
+    assert event.documents[0].sha256 == "sha256:" + hashlib.sha256(pdf.read_bytes()).hexdigest()
+    with clock_at(clinic, earliest + dt.timedelta(minutes=5)) as log:
+        passed = checkin(clinic.ws, case_id, who=NURSE, log=log)
+        assert passed.passed, passed.decision.codes
+        bundle = export_evidence(clinic.ws, case_id, tmp_path / "r.zip", who=Actor("auditor.wu", "auditor"), log=log)
+    report = verify_evidence(bundle.path, **pinned(done))  # type: ignore[arg-type]
+    assert report.ok and report.verdict == "kept", report.problems
+    files = read(bundle.path)
+    assert {"timestamps/document-timestamp.tsr", "timestamps/document-timestamp-2.tsr"} <= set(files)
+    folder = unpack(files, tmp_path / "r")
+    steps = blocks(files["VERIFY.md"].decode())
+    results = {n: run_block(folder, n, steps[n]) for n in (5, 8)}
+    assert all(r.returncode == 0 for r in results.values()), {n: r.stdout + r.stderr for n, r in results.items()}
+    assert "sig-document-timestamp-2: renewed the file the log recorded before it" in results[5].stdout
+    assert "signed packet: recorded after the last archival timestamp" in results[5].stdout
+    assert "document-timestamp-2: Time stamp:" in results[8].stdout
+    # renewed outside the workflow: a change the log never saw, which the gate refuses and no renewal launders
+    renew_archive_timestamp(clinic.ws, pdf, secret=SECRET)
+    with clock_at(clinic, earliest + dt.timedelta(minutes=9)) as log:
+        assert "packet-altered" in checkin(clinic.ws, case_id, who=NURSE, log=log).decision.codes
+    with pytest.raises(RefusedError, match="not the file the audit log recorded after its last signature or renewal"):
+        renew_archive(clinic.ws, pdf, secret=SECRET)
+
+
+def test_a_renewal_of_a_file_the_log_did_not_record_last_is_a_problem() -> None:
+    """A document.timestamped whose file before it is not the file the log recorded last would let a changed file
+    pass as the latest once renewed: the gate calls it altered and verify-evidence a problem."""
+    from consentkit.audit import events as ev
+    from consentkit.evidence.history import LoggedEvent, latest_file, renewal_problems
+
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    common: dict[str, Any] = {"case": "C-1", "subject": "hmac-sha256:" + "1" * 64, "actor": "admin", "time": now}
+    stamp = {"tsa_time": now, "file_name": "packet.pdf"}
+    sealed = ev.document_signed(
+        **common, actor_role="clinic", role="clinic", field="sig-document-timestamp", signer_cert="sha256:" + "2" * 64,
+        file_sha256="sha256:" + "a" * 64, **stamp,
+    )  # fmt: skip
+
+    def renewed(previous: str) -> LoggedEvent:
+        event = ev.document_timestamped(
+            **common, actor_role="clinic", field="sig-document-timestamp-2", tsa_cert="sha256:" + "3" * 64,
+            file_sha256="sha256:" + "b" * 64, previous="sha256:" + previous * 64, **stamp,
+        )  # fmt: skip
+        return LoggedEvent(1, b"", event)
+
+    chain = [LoggedEvent(0, b"", sealed), renewed("a")]
+    assert renewal_problems(chain, None) == [] and latest_file(chain, None) is chain[1]
+    assert renewal_problems([chain[0], renewed("c")], None) == [
+        "event 1 (document.timestamped) renewed a file the log had not recorded last (changed first?)"
+    ]

@@ -132,6 +132,7 @@ def test_renewing_the_archival_timestamp_keeps_a_packet_valid_past_its_tsa(
     cli_copy = tmp_path / "cli" / "packet.pdf"
     cli_copy.parent.mkdir()
     cli_copy.write_bytes(pdf.read_bytes())
+    shutil.copy(pdf.with_name("manifest.json"), cli_copy.with_name("manifest.json"))  # the renewal is logged: case id
     with freeze_time(now + dt.timedelta(days=14 * 365), real_asyncio=True):
         renewed = renew_archive_timestamp(ws, pdf, secret=PASSPHRASE.encode())
     assert renewed.field == "sig-document-timestamp-2" and renewed.timestamps == 2

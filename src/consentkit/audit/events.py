@@ -60,6 +60,7 @@ SemVer = Annotated[str, _pattern(r"^[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}$")]
 LocaleCode = Annotated[str, _pattern(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-[A-Z]{2})?$")]
 FileName = Annotated[str, _pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 FieldName = Annotated[str, _pattern(r"^sig-[a-z-]{1,40}$")]
+RenewalFieldName = Annotated[str, _pattern(r"^sig-[a-z-]{1,40}[0-9]{1,4}$")]  # sig-document-timestamp-2
 LeafIndex = Annotated[int, Field(ge=0, le=2**53 - 1)]
 Count = Annotated[int, Field(ge=0, le=2**53 - 1)]
 
@@ -160,16 +161,36 @@ class SignedData(_Model):
     tsa_time: UtcTime  # genTime of the signature's RFC 3161 timestamp
 
 
-class DocumentSigned(_CaseEvent):
-    """One signature by one role; ``documents`` holds exactly the signed file as it stood after signing."""
+class _FileEvent(_CaseEvent):
+    """An event about the packet file as it stood right after it: ``documents`` holds exactly that file."""
 
-    type: Literal["document.signed"] = "document.signed"
     documents: tuple[DocumentHash]  # exactly one
-    data: SignedData
 
     @property
     def file(self) -> DocumentHash:
         return self.documents[0]
+
+
+class DocumentSigned(_FileEvent):
+    """One signature by one role; ``documents`` holds exactly the signed file as it stood after signing."""
+
+    type: Literal["document.signed"] = "document.signed"
+    data: SignedData
+
+
+class TimestampedData(_Model):
+    field: RenewalFieldName  # the new document timestamp's field, e.g. sig-document-timestamp-2
+    tsa_cert: Sha256  # SHA-256 of the TSA's certificate (DER)
+    tsa_time: UtcTime  # genTime of the new RFC 3161 token
+    previous: Sha256  # the file before the renewal: the hash the previous document.signed / .timestamped recorded
+
+
+class DocumentTimestamped(_FileEvent):
+    """An archival (document) timestamp renewed a sealed packet (PAdES LTA); ``documents`` holds exactly the file
+    after it, which replaces the file of the event before it as the packet's latest."""
+
+    type: Literal["document.timestamped"] = "document.timestamped"
+    data: TimestampedData
 
 
 class CheckinPassed(_Model):
@@ -241,6 +262,7 @@ AuditEvent = Annotated[
     PacketGenerated
     | DisclosurePresented
     | DocumentSigned
+    | DocumentTimestamped
     | ProcedureCheckin
     | ProcedureStarted
     | EvidenceExported
@@ -254,6 +276,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         PacketGenerated,
         DisclosurePresented,
         DocumentSigned,
+        DocumentTimestamped,
         ProcedureCheckin,
         ProcedureStarted,
         EvidenceExported,
@@ -429,6 +452,29 @@ def document_signed(
     fields["documents"] = _docs({file_name: file_sha256})
     fields["data"] = {"role": role, "field": field, "signer_cert": signer_cert, "tsa_time": tsa_time}
     return _build(DocumentSigned, fields)  # type: ignore[no-any-return]
+
+
+def document_timestamped(
+    *,
+    case: str,
+    subject: str,
+    actor: str,
+    actor_role: ActorRole,
+    field: str,
+    tsa_cert: str,
+    tsa_time: dt.datetime,
+    file_name: str,
+    file_sha256: str,
+    previous: str,
+    time: dt.datetime | None = None,
+    refs: tuple[EventRef, ...] = (),
+) -> DocumentTimestamped:
+    """An archival timestamp renewal: ``file_sha256`` the file after it, ``previous`` the file before it (both
+    ``sha256:<hex>``), ``tsa_cert`` the TSA certificate's."""
+    fields = _case_fields(case, subject, actor, actor_role, time, refs)
+    fields["documents"] = _docs({file_name: file_sha256})
+    fields["data"] = {"field": field, "tsa_cert": tsa_cert, "tsa_time": tsa_time, "previous": previous}
+    return _build(DocumentTimestamped, fields)  # type: ignore[no-any-return]
 
 
 def procedure_checkin(

@@ -15,6 +15,7 @@ from consentkit.errors import EXIT_PROBLEMS, InputError
 
 if TYPE_CHECKING:
     from consentkit.sign.signing import SignerRef
+    from consentkit.workflow import Actor
     from consentkit.workspace import Workspace
 
 ROLES = ["clinic", "physician", "patient", "guardian", "witness", "seal"]
@@ -89,7 +90,8 @@ def sign(
     The file is replaced atomically. Each signature is logged (document.signed) with a signed tree head; the
     patient and guardian are logged by their pseudonym, others by --actor (default: the signer's slug, or the
     operating-system user for the clinic). With --renew-archive instead of --role: a new archival timestamp
-    keeps a sealed packet verifiable past its newest timestamp's TSA certificate (or CRLs)."""
+    keeps a sealed packet verifiable past its newest timestamp's TSA certificate (or CRLs); it is logged
+    (document.timestamped, with a tree head), so the gate and the evidence take the renewed file."""
     from consentkit import keystore
     from consentkit.case import load_case
     from consentkit.workflow import actor as make_actor
@@ -99,7 +101,7 @@ def sign(
         raise click.UsageError("give --role ROLE, or --renew-archive for a sealed packet")
     ws = needed_workspace(ctx)
     if renew_archive:
-        _renew(ws, pdf, output, as_json)
+        _renew(ws, pdf, output, manifest_path, make_actor(actor, "clinic") if actor else None, as_json)
         return
     assert role is not None
     who = make_actor(actor, "clinic") if actor else None
@@ -143,11 +145,23 @@ def sign(
     )
 
 
-def _renew(ws: Workspace, pdf: Path, output: Path | None, as_json: bool) -> None:
+def _renew(
+    ws: Workspace, pdf: Path, output: Path | None, manifest: Path | None, who: Actor | None, as_json: bool
+) -> None:
     from consentkit import keystore
-    from consentkit.sign.archive import renew_archive_timestamp
+    from consentkit.workflow import renew_archive
 
-    result = renew_archive_timestamp(ws, pdf, secret=keystore.passphrase(ws), output=output)
+    # through the workflow: the renewal is logged (document.timestamped, with a head), so the gate and the evidence
+    # take the renewed file as the packet's latest
+    step = renew_archive(
+        ws,
+        pdf,
+        secret=keystore.passphrase(ws),
+        manifest_path=manifest,
+        output=output,
+        who=who,
+    )
+    result = step.result
     if as_json:
         click.echo(json.dumps(_result_dict(result), ensure_ascii=False, indent=2))
         return
@@ -155,6 +169,10 @@ def _renew(ws: Workspace, pdf: Path, output: Path | None, as_json: bool) -> None
     click.echo(
         f"renewed {result.path}: archival timestamp {result.field} {when:%Y-%m-%d %H:%M:%S %Z} from {result.tsa_name} "
         f"({result.timestamps} document timestamps); sha256 {result.sha256}  {result.size} bytes"
+    )
+    click.echo(
+        f"logged: document.timestamped, audit event {step.event.index}; tree head of {step.head.size} events signed "
+        "and timestamped"
     )
 
 

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from consentkit.cooling_off import CoolingOffPeriod, cooling_off_period
 from consentkit.errors import ConsentkitError
 from consentkit.evidence import gate_words as words
-from consentkit.evidence.history import LoggedEvent, after, packet_generated_for
+from consentkit.evidence.history import LoggedEvent, after, latest_file, packet_generated_for, renewal_problems
 from consentkit.manifest import Manifest, prefix_matches
 
 if TYPE_CHECKING:
@@ -137,7 +137,10 @@ def evaluate(
     generated = packet_generated_for(history, hashlib.sha256(packet.manifest_path.read_bytes()).hexdigest())
     signed_events = after(history, generated, "document.signed")
     altered = m.packet is None or not prefix_matches(data, m.packet)
-    if signed_events and signed_events[-1].document("packet.pdf") != pdf_sha:
+    recorded = latest_file(history, generated)  # the last signature, or a later archival timestamp renewal
+    if recorded is not None and recorded.document("packet.pdf") != pdf_sha:
+        altered = True
+    if renewal_problems(history, generated):
         altered = True
     if altered:
         failures.append(_failure("packet-altered"))

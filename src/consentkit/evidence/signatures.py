@@ -33,7 +33,11 @@ class PacketSignature:
 
     @property
     def name(self) -> str:
-        """File stem in the bundle: the role (``patient``, ``seal``, ``document-timestamp``)."""
+        """File stem in the bundle: the role (``patient``, ``seal``, ``document-timestamp``); an archival renewal's
+        document timestamp keeps its field's number (``sig-document-timestamp-2``: ``document-timestamp-2``)."""
+        number = self.field.rsplit("-", 1)[-1]
+        if self.is_document_timestamp and number.isdigit():
+            return f"{self.role}-{number}"
         return self.role
 
 

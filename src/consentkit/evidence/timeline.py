@@ -47,6 +47,11 @@ LABELS: dict[str, dict[str, str]] = {
         "zh-TW": "文件時間戳（文件完成）",
         "en": "Document timestamp (packet complete)",
     },
+    "signed.archive-timestamp": {
+        "zh-CN": "归档时间戳续期",
+        "zh-TW": "歸檔時間戳續期",
+        "en": "Archival timestamp renewed",
+    },
     "cooling-off.ends": {"zh-CN": "考虑期结束", "zh-TW": "考慮期結束", "en": "Cooling-off period ends"},
     "checkin.refused": {"zh-CN": "术前核查：未通过", "zh-TW": "術前核查：未通過", "en": "Check-in refused"},
     "checkin.pass": {"zh-CN": "术前核查：通过", "zh-TW": "術前核查：通過", "en": "Check-in passed"},
@@ -83,6 +88,8 @@ def moments(events: Sequence[LoggedEvent]) -> list[Moment]:
                 else data.role
             )
             found.append(Moment(f"signed.{role}", data.tsa_time, "tsa", e.index))
+        elif e.type == "document.timestamped":
+            found.append(Moment("signed.archive-timestamp", data.tsa_time, "tsa", e.index))
         elif e.type == "procedure.checkin":
             found.append(Moment(f"checkin.{data.outcome}", data.at, "check-in", e.index))
         elif e.type == "procedure.started":

@@ -32,7 +32,7 @@ from consentkit.cooling_off import CoolingOffPeriod
 from consentkit.errors import ConsentkitError, InputError, SourceLocation, VerificationError
 from consentkit.evidence import bundle as b
 from consentkit.evidence.checkin_heads import start_and_checkin
-from consentkit.evidence.history import LoggedEvent, after, latest, packet_generated_for
+from consentkit.evidence.history import LoggedEvent, after, latest_file, packet_generated_for, renewal_problems
 from consentkit.evidence.report import Anchor, ApprovalSeen, EvidenceReport
 from consentkit.evidence.timeline import Moment, moments
 from consentkit.evidence.verdict import conclude
@@ -293,11 +293,13 @@ def _check_records(
     pdf = files[b.PDF]
     if m.packet is not None and hashlib.sha256(pdf[: m.packet.size]).hexdigest() != m.packet.sha256:
         report.problems.append("packet.pdf does not start with the packet as printed (changed before signing?)")
-    last = latest(events, "document.signed", generated)
+    last = latest_file(events, generated)  # the last signature, or a later archival timestamp renewal
     if last is None:
         report.problems.append("the log recorded no signature of this packet")
     elif last.document("packet.pdf") != hashlib.sha256(pdf).hexdigest():
-        report.problems.append("packet.pdf is not the file the log recorded after the last signature (changed since)")
+        what = "archival timestamp" if last.type == "document.timestamped" else "signature"
+        report.problems.append(f"packet.pdf is not the file the log recorded after the last {what} (changed since)")
+    report.problems += renewal_problems(events, generated)
     return generated
 
 
@@ -325,6 +327,8 @@ def _check_packet(
     report.problems += [f"packet.pdf: {r}" for r in result.reasons]
     signed = after(events, generated, "document.signed") if generated is not None else []
     logged = {(e.event.data.field, e.event.data.signer_cert): e for e in signed}
+    renewed = after(events, generated, "document.timestamped") if generated is not None else []
+    stamped = {e.event.data.field for e in [*signed, *renewed]}  # the seal's document timestamp, and renewals
     times: dict[str, dt.datetime | None] = {}
     for c in result.signatures:
         when = c.timestamp.time if c.timestamp is not None else None
@@ -338,6 +342,8 @@ def _check_packet(
                 "level": c.pades_level,
             }
         )
+        if c.kind == "document-timestamp" and c.field not in stamped:
+            report.problems.append(f"the document timestamp {c.field} is not recorded in the log")
         if c.kind != "signature" or c.role is None:
             continue
         if c.ok and c.role != "seal":

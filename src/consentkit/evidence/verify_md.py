@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from consentkit.evidence import bundle as b
 from consentkit.evidence.gate_words import duration
-from consentkit.evidence.history import LoggedEvent
+from consentkit.evidence.history import LoggedEvent, file_events
 from consentkit.evidence.signatures import PacketSignature
 from consentkit.evidence.verify_md_cooling import cooling_section
 from consentkit.evidence.verify_md_sh import CHECK, DUMP, FOLD, STAMP, check_call, out, sh
@@ -171,6 +171,10 @@ def _describe(e: LoggedEvent) -> str:
         )
     if e.type == "document.signed":
         return f"`{d.field}` signed ({d.role}); RFC 3161 time {d.tsa_time:%Y-%m-%d %H:%M:%S}; the file after it"
+    if e.type == "document.timestamped":
+        return (
+            f"archival timestamp `{d.field}` renewed; RFC 3161 time {d.tsa_time:%Y-%m-%d %H:%M:%S}; the file after it"
+        )
     if e.type == "procedure.checkin":
         why = f": {', '.join(d.reasons)}" if d.reasons else ""
         return f"check-in for {d.at:%Y-%m-%d %H:%M:%S}: **{d.outcome}**{why}"
@@ -185,12 +189,15 @@ def _packet_section(c: BundleContext) -> str:
     m = c.manifest
     assert m.packet is not None
     gen = b.event_name(c.generated.index, c.generated.type)
-    last = c.signed_events[-1] if c.signed_events else None
+    recorded = file_events(c.events, c.generated)  # each signature, and each archival timestamp renewal
+    last = recorded[-1] if recorded else None
     final = hashlib.sha256(c.pdf).hexdigest()
     lines = [
         "## 5. The packet is the one the log recorded\n\n",
         "`packet.pdf` was printed from the first "
-        f"{m.packet.size} bytes; every signature appended a revision after them.\n\n",
+        f"{m.packet.size} bytes; every signature appended a revision after them"
+        + (", and so did each archival timestamp renewal (`document.timestamped`)" if _renewals(recorded) else "")
+        + ".\n\n",
     ]
     cmds = [
         "sha256sum packet/packet.pdf packet/manifest.json",
@@ -207,15 +214,35 @@ def _packet_section(c: BundleContext) -> str:
         "manifest: recorded when the packet was made",
         "packet as printed: recorded when it was made",
     ]
+    ends = sorted({s.ranges[2] + s.ranges[3] for s in c.signatures})  # the file as each signature left it
+    for before, renewal in _renewals(recorded):
+        previous = renewal.event.data.previous.removeprefix("sha256:")
+        size = next((n for n in ends if hashlib.sha256(c.pdf[:n]).hexdigest() == previous), None)
+        if size is None:
+            continue  # verify-evidence reports it; no prefix of this file is the one renewed
+        prefix = f"$(head -c {size} packet/packet.pdf | sha256sum | cut -c1-64)"
+        field = renewal.event.data.field
+        cmds += [
+            f'grep -q "sha256:{prefix}" {b.event_name(before.index, before.type)}',
+            f'grep -q "\\"previous\\":\\"sha256:{prefix}\\"" {b.event_name(renewal.index, renewal.type)}',
+            f'echo "{field}: renewed the file the log recorded before it"',
+        ]
+        expected.append(f"{field}: renewed the file the log recorded before it")
     if last is not None:
         name = b.event_name(last.index, last.type)
+        what = "archival timestamp" if last.type == "document.timestamped" else "signature"
         cmds += [
             f'grep -q "sha256:$(sha256sum < packet/packet.pdf | cut -c1-64)" {name}',
-            'echo "signed packet: recorded after the last signature"',
+            f'echo "signed packet: recorded after the last {what}"',
         ]
-        expected.append("signed packet: recorded after the last signature")
+        expected.append(f"signed packet: recorded after the last {what}")
     lines += [sh(*cmds), "Expected:\n\n", out(*expected), "\n"]
     return "".join(lines)
+
+
+def _renewals(recorded: list[LoggedEvent]) -> list[tuple[LoggedEvent, LoggedEvent]]:
+    """Each archival timestamp renewal with the file event just before it."""
+    return [(recorded[n - 1], e) for n, e in enumerate(recorded) if n and e.type == "document.timestamped"]
 
 
 def _pdfsig_section(signatures: Sequence[PacketSignature]) -> str:
@@ -233,8 +260,13 @@ def _pdfsig_section(signatures: Sequence[PacketSignature]) -> str:
                 f"test \"$(grep -c 'Certificate is Trusted.' pdfsig.txt)\" -eq {len(signed)}",
             ),
             f"Expected: for each of the {len(signed)} signatures `Signature Validation: Signature is Valid.` and "
-            "`Certificate Validation: Certificate is Trusted.`; the document timestamp (the last entry) shows "
-            "`Signature has not yet been verified.` — pdfsig cannot check timestamps (step 8 does). pdfsig exits 0 "
+            "`Certificate Validation: Certificate is Trusted.`; "
+            + (
+                "each document timestamp (the last entries) shows "
+                if len(signatures) - len(signed) > 1
+                else "the document timestamp (the last entry) shows "
+            )
+            + "`Signature has not yet been verified.` — pdfsig cannot check timestamps (step 8 does). pdfsig exits 0 "
             "even when a signature is broken (`Digest Mismatch.`), so the `test` lines count its words.\n\n",
         ]
     )
@@ -262,7 +294,7 @@ def _cms_section(signatures: Sequence[PacketSignature], events: Sequence[LoggedE
 
 def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
     calls = [f"stamp {s.number} {s.name}" for s in signatures if not s.is_document_timestamp and s.token_der]
-    doc = next((s for s in signatures if s.is_document_timestamp), None)
+    docs = [s for s in signatures if s.is_document_timestamp]  # the seal's, then each archival renewal's
     expected = []
     for s in signatures:
         if s.token_der is None:
@@ -280,21 +312,20 @@ def _timestamp_section(signatures: Sequence[PacketSignature]) -> str:
         *STAMP,
         *calls,
     ]
-    if doc is not None:
+    for doc in docs:
         _, first, start, length = doc.ranges
-        n = doc.number
+        n, name = doc.number, doc.name
         cmds += [
-            "# the document timestamp: its CMS is itself the token, over the file's byte ranges",
+            f"# {name} ({doc.field}): its CMS is itself the token, over the file's byte ranges",
             f"head -c {first} packet/packet.pdf > sig{n}.signed",
             f"head -c {start + length} packet/packet.pdf | tail -c {length} >> sig{n}.signed",
             f"D=$(openssl asn1parse -inform DER -in packet.pdf.sig{n} | sed -n 1p)  # the token: header and length",
             f'openssl asn1parse -inform DER -in packet.pdf.sig{n} -length "$(_len "$D")" -out sig{n}.token -noout',
             f"openssl ts -verify -data sig{n}.signed -in sig{n}.token -token_in -CAfile certs/trust-roots.pem "
             "-untrusted certs/issuing-ca.pem",
-            "openssl ts -reply -in timestamps/document-timestamp.tsr -token_out -out document-timestamp.token",
-            f"cmp document-timestamp.token sig{n}.token",
-            'echo "document-timestamp: $(openssl ts -reply -in timestamps/document-timestamp.tsr -text '
-            "| grep '^Time stamp')\"",
+            f"openssl ts -reply -in timestamps/{name}.tsr -token_out -out {name}.token",
+            f"cmp {name}.token sig{n}.token",
+            f"echo \"{name}: $(openssl ts -reply -in timestamps/{name}.tsr -text | grep '^Time stamp')\"",
         ]
     lines += [sh(*cmds), "Expected:\n\n", out(*expected), "\n"]
     return "".join(lines)

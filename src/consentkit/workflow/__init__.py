@@ -7,6 +7,7 @@ every signature and every gate decision::
     generate_packet(ws, Path("case.yaml"), Path("out/C-1"))          # packet.generated; case index updated
     present_disclosure(ws, "C-1", how="printed")                      # disclosure.presented
     sign_role(ws, Path("out/C-1/packet.pdf"), "physician", "王医生")    # document.signed (+ seal) + tree head
+    renew_archive(ws, Path("out/C-1/packet.pdf"), secret=s)             # document.timestamped + tree head (years on)
     result = checkin(ws, "C-1", at=when)                              # procedure.checkin (+ procedure.started)
     export_evidence(ws, "C-1", Path("C-1-evidence.zip"))               # bundle, then evidence.exported
 """
@@ -17,7 +18,15 @@ from consentkit.workflow.actors import Actor, actor
 from consentkit.workflow.cases import CasePacket, find_packet
 from consentkit.workflow.checkin import CheckinResult, checkin
 from consentkit.workflow.export import ExportedEvidence, export_evidence
-from consentkit.workflow.steps import GeneratedPacket, SignedStep, generate_packet, present_disclosure, sign_role
+from consentkit.workflow.steps import (
+    GeneratedPacket,
+    RenewedStep,
+    SignedStep,
+    generate_packet,
+    present_disclosure,
+    renew_archive,
+    sign_role,
+)
 
 __all__ = [
     "Actor",
@@ -25,6 +34,7 @@ __all__ = [
     "CheckinResult",
     "ExportedEvidence",
     "GeneratedPacket",
+    "RenewedStep",
     "SignedStep",
     "actor",
     "checkin",
@@ -32,5 +42,6 @@ __all__ = [
     "find_packet",
     "generate_packet",
     "present_disclosure",
+    "renew_archive",
     "sign_role",
 ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from consentkit.audit import events as ev
 from consentkit.errors import RefusedError
-from consentkit.evidence.history import from_stored, packet_generated_for
+from consentkit.evidence.history import from_stored, latest_file, packet_generated_for
 from consentkit.manifest import MANIFEST_NAME, PACKET_PDF, prefix_matches, read_manifest
 from consentkit.workflow._log import opened
 from consentkit.workflow.actors import Actor, actor, checked
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from consentkit.audit.log import Appended, AuditLog
     from consentkit.case import CaseFile
     from consentkit.packet import PacketResult
+    from consentkit.sign.archive import ArchiveResult
     from consentkit.sign.signing import SignatureResult, SignerRef
     from consentkit.workspace import Workspace
 
@@ -241,6 +242,75 @@ def head_after(audit: AuditLog, appended: list[Appended], what: str) -> SignedTr
             f"the {what} is made and logged (audit event {logged}), but no tree head could be made after it "
             f"({exc.message}); make one as soon as the time-stamping authority answers: consentkit audit head"
         ) from exc
+
+
+@dataclass(frozen=True)
+class RenewedStep:
+    result: ArchiveResult
+    event: Appended
+    head: SignedTreeHead
+
+
+def renew_archive(
+    ws: Workspace,
+    pdf: Path,
+    *,
+    secret: bytes,
+    manifest_path: Path | None = None,
+    output: Path | None = None,
+    who: Actor | None = None,
+    log: AuditLog | None = None,
+) -> RenewedStep:
+    """``consentkit sign PDF --renew-archive``: add an archival timestamp to a sealed packet
+    (:func:`consentkit.sign.archive.renew_archive_timestamp`), then log ``document.timestamped`` — the file after
+    it, its RFC 3161 time and TSA certificate, and the file before it — and a signed, timestamped tree head, so the
+    gate and the evidence take the renewed file as the packet's latest. Refuses, before renewing, a file that is
+    not the one the log recorded last for this packet (a renewal must not launder a changed file)."""
+    from consentkit.sign.archive import renew_archive_timestamp
+    from consentkit.sign.lock import packet_lock
+
+    who = checked(who or actor(None, "clinic"))
+    manifest_file = manifest_path or pdf.with_name(MANIFEST_NAME)
+    manifest = read_manifest(manifest_file)
+    with packet_lock(pdf, *([output] if output is not None else [])), opened(ws, log, secret) as audit:
+        before = _sha(pdf.read_bytes())
+        history = from_stored(audit.case_events(manifest.case_id))
+        generated = packet_generated_for(history, hashlib.sha256(manifest_file.read_bytes()).hexdigest())
+        last = latest_file(history, generated)
+        if last is not None and "sha256:" + (last.document(PACKET_PDF) or "") != before:
+            raise RefusedError(
+                f"{pdf} is not the file the audit log recorded after its last signature or renewal (changed since?): "
+                "it is not renewed"
+            )
+        result = renew_archive_timestamp(ws, pdf, secret=secret, output=output)
+        stamp = _last_timestamp(result.path.read_bytes())
+        event = ev.document_timestamped(
+            case=manifest.case_id,
+            subject=manifest.subject,
+            actor=who.id,
+            actor_role=who.role,
+            field=result.field,
+            tsa_cert=stamp[0],
+            tsa_time=result.tsa_time,
+            file_name=PACKET_PDF,
+            file_sha256=stamp[1],
+            previous=before,
+            refs=(last.ref(),) if last is not None else (),
+        )
+        appended = audit.append(event)
+        head = head_after(audit, [appended], "archival timestamp")
+    return RenewedStep(result, appended, head)
+
+
+def _last_timestamp(data: bytes) -> tuple[str, str]:
+    """The newest document timestamp's TSA certificate hash, and the file's hash up to its byte range's end."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from consentkit.sign import byteranges
+
+    stamp = byteranges.last_signatures(data, 1)[0]
+    tsa_cert = stamp.signer_cert.public_bytes(Encoding.DER) if stamp.signer_cert is not None else b""
+    return _sha(tsa_cert), _sha(data[: stamp.ranges[2] + stamp.ranges[3]])
 
 
 @dataclass(frozen=True)
