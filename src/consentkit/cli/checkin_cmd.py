@@ -19,7 +19,8 @@ from consentkit.errors import EXIT_PROBLEMS
     "--at",
     "at_text",
     metavar="TIME",
-    help="Check-in time (ISO 8601; without a zone, the clinic's). Default: now; never more than 2 minutes ahead.",
+    help="Check-in time (ISO 8601; without a zone, the clinic's). Default: now; never more than 2 minutes from now "
+    "(a watch a little off, never a planned time or a check-in recorded after the procedure).",
 )
 @click.option(
     "--physician",
