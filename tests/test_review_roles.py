@@ -11,6 +11,8 @@ import pytest
 
 from _packet_fixtures import example_case, write_case
 from _review_fixtures import PASSPHRASE, REVIEWERS, review_workspace
+from _softhsm import MODULE as SOFTHSM
+from _softhsm import PIN, softhsm_conf
 from consentkit.cli import main
 from consentkit.errors import RefusedError, VerificationError
 from consentkit.packet import build_packet
@@ -181,27 +183,15 @@ def test_a_policy_may_allow_one_person_for_both(tmp_path: Path) -> None:
         build_packet(ws, write_case(tmp_path / "case2.yaml", example_case()), tmp_path / "p2")
 
 
-SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
-
-
 @pytest.mark.skipif(not SOFTHSM.exists(), reason="softhsm2 is not installed (see bootstrap.sh)")
 def test_approve_with_a_key_on_a_pkcs11_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A legal reviewer whose key lives on a token (SoftHSM2): issued with --pkcs11, approving with the key on the
     token; the approval verifies like one made with a key file, with openssl too."""
-    pin = "123456"
-    conf = tmp_path / "softhsm2.conf"
-    (tmp_path / "tokens").mkdir()
-    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}/\nobjectstore.backend = file\nlog.level = ERROR\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    monkeypatch.setenv("TOKEN_PIN", pin)
+    softhsm_conf()  # the token "review" with the key "legal", in the process's one SoftHSM2 folder
+    monkeypatch.setenv("TOKEN_PIN", PIN)
     monkeypatch.setenv("CONSENTKIT_PASSPHRASE", PASSPHRASE)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "review", "--pin", pin, "--so-pin",
-                    "12345678"], check=True, capture_output=True)  # fmt: skip
-    subprocess.run(["pkcs11-tool", "--module", str(SOFTHSM), "--token-label", "review", "--login", "--pin", pin,
-                    "--keypairgen", "--key-type", "EC:prime256v1", "--id", "02", "--label", "legal"],
-                   check=True, capture_output=True)  # fmt: skip
     uri = f"pkcs11:token=review;object=legal?module-path={SOFTHSM}&pin-source=env:TOKEN_PIN"
     ws = review_workspace(tmp_path / "clinic", PROCEDURE)
     w = ["--workspace", str(ws.root)]

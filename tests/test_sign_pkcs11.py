@@ -5,7 +5,6 @@ as one signed with key files — by consentkit verify, pdfsig and openssl."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,44 +24,20 @@ from _signing_fixtures import (
     sign_all,
     small_packet,
 )
+from _softhsm import MODULE, PIN, softhsm_conf
 from consentkit.cli import main
 from consentkit.pki import init_pki
 from consentkit.sign.verify import verify_packet
 from consentkit.workspace import init_workspace
 
-MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
-PIN = "123456"
 pytestmark = pytest.mark.skipif(not MODULE.exists(), reason="softhsm2 is not installed (see bootstrap.sh)")
 
 
 @pytest.fixture(scope="module")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One SoftHSM2 token for the module, holding the physician's (EC), the clinic seal's (EC) and the TSA's (RSA)
-    key pairs. One per module: python-pkcs11 loads the library once per process, and SoftHSM reads its
-    configuration (the token folder) only then."""
-    folder = tmp_path_factory.mktemp("softhsm")
-    (folder / "tokens").mkdir()
-    conf = folder / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {folder / 'tokens'}/\nobjectstore.backend = file\nlog.level = ERROR\n")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", "consentkit", "--pin", PIN, "--so-pin", "12345678"],
-            check=True,
-            capture_output=True,
-        )
-        for label, key_type, key_id in (
-            ("physician", "EC:prime256v1", "01"),
-            ("clinic-seal", "EC:prime256v1", "02"),
-            ("tsa", "rsa:2048", "03"),
-        ):
-            subprocess.run(
-                ["pkcs11-tool", "--module", str(MODULE), "--token-label", "consentkit", "--login", "--pin", PIN,
-                 "--keypairgen", "--key-type", key_type, "--id", key_id, "--label", label],
-                check=True,
-                capture_output=True,
-            )  # fmt: skip
-        yield conf
+def softhsm() -> Path:
+    """The token "consentkit" holding the physician's (EC), the clinic seal's (EC) and the TSA's (RSA) key pairs, in
+    the process's one SoftHSM2 folder (``_softhsm``: SoftHSM reads its configuration once per process)."""
+    return softhsm_conf()
 
 
 @pytest.fixture
