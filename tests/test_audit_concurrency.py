@@ -17,6 +17,7 @@ import _pg_fixtures
 from _audit_fixtures import SUBJECT
 from consentkit.audit import events as ev
 from consentkit.audit.log import AuditLog
+from consentkit.audit.store.base import StoreError
 
 audit_url, pg_server = _pg_fixtures.audit_url, _pg_fixtures.pg_server  # both databases
 
@@ -143,3 +144,50 @@ def test_writer_killed_at_a_random_moment_leaves_a_valid_log(audit_url: str, tmp
         assert report.ok, report.problems[:5]
         with log.store.snapshot() as snap:
             assert [r.case_id for r in snap.events(size - 1)] == [f"K-{size - 1}"]
+
+
+def test_two_handles_taking_turns_hash_onto_each_others_leaves(audit_url: str) -> None:
+    """Each handle keeps the tree's right border after its own append; when the other handle appended in between, the
+    border must be read again, or the new subtree hashes would be built on a stale tree."""
+    with AuditLog.open(audit_url) as a, AuditLog.open(audit_url) as b:
+        for n in range(40):
+            (a if n % 3 else b).append(_event(n % 2, n))
+            if n % 7 == 0:
+                b.append_many([_event(2, 100 + n), _event(2, 200 + n)])
+        assert a.size() == b.size() == 40 + 6 * 2
+        assert a.root() == b.root()
+        report = a.verify()
+        assert report.ok, report.problems[:5]
+
+
+def test_an_append_the_database_refuses_is_rolled_back_whole(audit_url: str) -> None:
+    """The inserts of an append reach the database with its commit; one refused (here: a subtree hash a database
+    shell put where the next leaf goes) fails the append with the database's reason and leaves no part of it."""
+    with AuditLog.open(audit_url) as log:
+        log.append_many([_event(0, n) for n in range(5)])
+        with AuditLog.open(audit_url) as shell, shell.store.appending() as tx:
+            tx.insert_nodes([((0, 5), b"\x00" * 32)])
+        with pytest.raises(StoreError, match=r"(?i)unique|duplicate|constraint"):
+            log.append_many([_event(0, 5), _event(0, 6)])
+        assert log.size() == 5
+        with log.store.snapshot() as snap:
+            assert snap.event(5) is None
+
+
+def test_a_failed_append_leaves_the_handle_usable(audit_url: str) -> None:
+    """An append that fails inside its transaction forgets the tree border it was building, so the handle's next
+    append hashes onto the stored tree."""
+    with AuditLog.open(audit_url) as log:
+        log.append_many([_event(0, n) for n in range(5)])
+
+        def crash() -> None:
+            raise RuntimeError("power cut")
+
+        log._before_commit = crash
+        with pytest.raises(RuntimeError):
+            log.append_many([_event(0, 5), _event(0, 6)])
+        log._before_commit = None
+        log.append(_event(1, 0))
+        assert log.size() == 6
+        report = log.verify()
+        assert report.ok, report.problems[:5]

@@ -126,6 +126,9 @@ class AuditLog:
         self.public_key = public_key
         self.verify_token = verify_token
         self._before_commit: Callable[[], None] | None = None  # tests: simulate a crash inside the transaction
+        # the tree's right border after this log's last append: reused when the log has not grown since (no other
+        # writer), which saves the read of the border's hashes on every append
+        self._border: merkle.Frontier | None = None
 
     # --- opening ---
 
@@ -199,17 +202,23 @@ class AuditLog:
         checked = list(events)
         bodies = [event_bytes(e) for e in checked]  # refuses anything that is not a valid event
         leaves = [merkle.leaf_hash(b) for b in bodies]
+        border, self._border = self._border, None  # kept again only once this append has committed
         with self.store.appending() as tx:
             start = tx.size()
             self._check_refs(tx, start, checked, leaves)
-            frontier = merkle.Frontier.load(start, tx.read_nodes)
+            if border is not None and border.size == start:
+                frontier = merkle.Frontier(start, list(border.nodes))
+            else:
+                frontier = merkle.Frontier.load(start, tx.read_nodes)
             nodes: list[tuple[merkle.NodeId, bytes]] = []
             for leaf in leaves:
                 nodes.extend(frontier.append(leaf))
             tx.insert_events([_row(start + i, e, b) for i, (e, b) in enumerate(zip(checked, bodies, strict=True))])
             tx.insert_nodes(nodes)
             if self._before_commit is not None:
+                self.store.flush()  # the rows are in the database, uncommitted, when the crash comes
                 self._before_commit()
+        self._border = frontier
         size = start + len(events)
         return [Appended(start + i, leaf, size) for i, leaf in enumerate(leaves)]
 

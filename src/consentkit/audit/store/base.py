@@ -144,6 +144,10 @@ class Snapshot:
 class AppendTx(Snapshot):
     """The one writer: holds the append lock until commit."""
 
+    def size(self) -> int:
+        known = self._store.append_size()
+        return super().size() if known is None else known
+
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         self._store.executemany(
             "INSERT INTO events (idx, type, case_id, time, body) VALUES (?, ?, ?, ?, ?)",
@@ -204,6 +208,13 @@ class AuditStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def flush(self) -> None:  # noqa: B027 - a no-op for stores that do not buffer
+        """Send the open append's buffered writes to the database now (they are still uncommitted)."""
+
+    def append_size(self) -> int | None:
+        """The log's size as read when the open append took its lock, the first time it is asked (else None)."""
+        return None
 
     def __enter__(self) -> AuditStore:
         return self
