@@ -191,3 +191,32 @@ def test_a_failed_append_leaves_the_handle_usable(audit_url: str) -> None:
         assert log.size() == 6
         report = log.verify()
         assert report.ok, report.problems[:5]
+
+
+@pytest.mark.postgres
+def test_an_acknowledged_postgresql_append_is_flushed_to_disk() -> None:
+    """PostgreSQL appends commit asynchronously (so the lock is free during the flush) and then wait for a WAL flush
+    past them. That flush must really happen: an empty transaction writes no WAL and would not wait. On a server
+    with fsync on, one writer's appends each cause a WAL fsync."""
+    import psycopg
+
+    server = _pg_fixtures.start_pg_server(durable=True)
+    try:
+        url = server.new_schema()
+        with psycopg.connect(url, autocommit=True) as stats:
+            count = 30
+            with AuditLog.open(url) as log:
+                log.append(_event(0, 0))
+                before = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]  # type: ignore[index]
+                for n in range(1, count + 1):
+                    log.append(_event(0, n))
+            # a backend reports its WAL statistics when it exits (or about once a second)
+            deadline = time.monotonic() + 10
+            while True:
+                synced = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0] - before  # type: ignore[index]
+                if synced >= count or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        assert synced >= count, f"{count} acknowledged appends caused only {synced} WAL fsyncs"
+    finally:
+        server.stop()
