@@ -220,3 +220,33 @@ def test_an_acknowledged_postgresql_append_is_flushed_to_disk() -> None:
         assert synced >= count, f"{count} acknowledged appends caused only {synced} WAL fsyncs"
     finally:
         server.stop()
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_write_the_flush_marker_gets_synchronous_commits(pg_server: _pg_fixtures.PgServer) -> None:
+    """A managed database may refuse the flush marker to the clinic's role. Then every append commits synchronously:
+    an append that committed must never fail afterwards on the marker (its writer would append it again)."""
+    import psycopg
+
+    role = "ck_" + os.urandom(4).hex()
+    url = pg_server.new_schema()
+    schema = url.rsplit("search_path%3D", 1)[1]
+    marker = "pg_logical_emit_message(boolean, text, text)"
+    with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT ALL ON SCHEMA {schema} TO {role}")
+        admin.execute(f"REVOKE EXECUTE ON FUNCTION {marker} FROM PUBLIC")
+        try:
+            with AuditLog.open(url.replace("postgresql://postgres@", f"postgresql://{role}@")) as log:
+                assert log.store._group_commit is False  # type: ignore[attr-defined]
+                for n in range(5):
+                    log.append(_event(0, n))
+                log.append_many([_event(1, n) for n in range(3)])
+                assert log.size() == 8
+                report = log.verify()
+                assert report.ok, report.problems[:5]
+        finally:
+            admin.execute(f"GRANT EXECUTE ON FUNCTION {marker} TO PUBLIC")
+    with AuditLog.open(url) as log:  # the superuser may: group commit
+        assert log.store._group_commit is True  # type: ignore[attr-defined]
+        assert log.size() == 8

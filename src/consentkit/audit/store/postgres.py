@@ -23,11 +23,10 @@ from consentkit.audit.store.base import STREAM_BATCH, SqlStore, StoreError
 _cursor_names = itertools.count()
 
 
-_LOCK = (
-    "BEGIN; SET LOCAL synchronous_commit = off;"
-    " SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/consentkit-audit-append'))"
-)
+_LOCK = "BEGIN; SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/consentkit-audit-append'))"
 _LOCK_AND_SIZE = _LOCK + "; SELECT max(idx) FROM events"  # noqa: S608 - constants only
+_ASYNC = "BEGIN; SET LOCAL synchronous_commit = off" + _LOCK_AND_SIZE.removeprefix("BEGIN")
+_FLUSH_MARK = "SELECT pg_logical_emit_message(true, 'consentkit-flush', '')"
 
 
 def _q(sql: str) -> str:
@@ -43,6 +42,7 @@ class PostgresStore(SqlStore):
         self._buffering = False
         self._append_size: int | None = None  # read with the append lock, not yet asked for
         self._migrated = False
+        self._group_commit = False  # set once the server lets this role write the flush marker (see _send)
         try:
             self._db = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
@@ -51,6 +51,13 @@ class PostgresStore(SqlStore):
     def migrate(self) -> None:
         super().migrate()
         self._migrated = True
+        # a server (or a managed service's role) that refuses the flush marker gets plain synchronous commits: an
+        # append that committed must never then fail on the marker, or its writer would append it again
+        try:
+            self._db.execute(f"BEGIN; {_FLUSH_MARK}; ROLLBACK")
+            self._group_commit = True
+        except psycopg.Error:
+            self._rollback()
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         self.counter.queries += 1
@@ -81,16 +88,18 @@ class PostgresStore(SqlStore):
                         cur.execute(_q(sql), tuple(rows[0]))
                     else:
                         cur.executemany(_q(sql), rows)
-                if commit:
+                if commit and not self._group_commit:
+                    cur.execute("COMMIT")
+                elif commit:
                     # group commit: the append commits without waiting for its WAL flush (synchronous_commit is off
-                    # in it, see _LOCK), which releases the lock at once. Then a second, implicit transaction
+                    # in it, see _ASYNC), which releases the lock at once. Then a second, implicit transaction
                     # commits at the pipeline's end and waits, durably, for a flush past it (WAL is flushed in
                     # order) while the next writer already holds the lock; concurrent writers' flushes are shared.
                     # It must write WAL to wait: a transaction that only takes an id does not (its commit is
                     # asynchronous, measured: 2 fsyncs for 200 appends). A transactional logical message writes a
                     # record any role may write, at any wal_level, and touches no table.
                     cur.execute("COMMIT")
-                    cur.execute("SELECT pg_logical_emit_message(true, 'consentkit-flush', '')")
+                    cur.execute(_FLUSH_MARK)
         except psycopg.Error as exc:
             raise StoreError(f"audit database: {str(exc).strip()}") from exc
 
@@ -122,7 +131,7 @@ class PostgresStore(SqlStore):
             if not self._migrated:  # migrating: there may be no events table yet
                 self._db.execute(_LOCK)
             else:
-                cur = self._db.execute(_LOCK_AND_SIZE)
+                cur = self._db.execute(_ASYNC if self._group_commit else _LOCK_AND_SIZE)
                 while cur.nextset():  # the results of BEGIN, SET, the lock, then the size
                     pass
                 top = cur.fetchone()
@@ -137,7 +146,7 @@ class PostgresStore(SqlStore):
         return size
 
     def _commit(self) -> None:
-        writes, self._pending, self._buffering = self._pending, [], False
+        writes, self._pending, self._buffering, self._append_size = self._pending, [], False, None
         try:
             self._send(writes, commit=True)
         except StoreError:
