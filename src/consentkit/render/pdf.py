@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import copy
 import datetime as dt
+import gc
 import logging
 import re
 import shutil
@@ -69,6 +70,22 @@ def strict_weasyprint(what: str) -> Iterator[None]:
     if handler.messages:
         shown = "; ".join(dict.fromkeys(handler.messages))
         raise RenderError(f"{what}: WeasyPrint reported problems: {shown}")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector held off while WeasyPrint lays out or writes: it allocates hundreds of
+    thousands of long-lived objects (boxes, styles, glyph runs), and each young-generation pass re-scans the ones
+    still alive, which cost 6-10 % of a render (measured). Reference counting still frees what dies; the collector
+    runs again as soon as the block ends, so a render's cycles are collected before the next one. A block nested in
+    another leaves the outer one to re-enable it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def local_fetcher(allowed_dirs: Sequence[Path], allowed_files: Sequence[Path]) -> Any:
@@ -282,7 +299,7 @@ class PdfEngine:
 
         self.check_glyphs(html, locales, what)
         base = resolve(self.roots, f"{HTML_DIR}/_base.html.j2").parent
-        with strict_weasyprint(what):
+        with strict_weasyprint(what), gc_paused():
             document = HTML(string=html, base_url=str(base) + "/", url_fetcher=self.fetcher).render(
                 font_config=self.font_config,
                 stylesheets=[self.stylesheet(locales)],
@@ -341,7 +358,7 @@ class PdfEngine:
             )
             for name, text, description in attachments
         ]
-        with strict_weasyprint(title):
+        with strict_weasyprint(title), gc_paused():
             data = combined.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files)
         assert isinstance(data, bytes)
         self.check_fonts(combined, documents)
