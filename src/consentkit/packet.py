@@ -31,6 +31,7 @@ from consentkit.manifest import (
     ProcedureRef,
     SignatureBox,
 )
+from consentkit.render import pdf as pdf_engine
 from consentkit.render.context import DOCS, DocKind, RenderInput, document_id
 from consentkit.render.docx import render_docx
 from consentkit.render.env import template_hashes
@@ -289,7 +290,8 @@ def build_packet(
 
     tmp = prepare_target(out_dir)
     try:
-        paths, manifest = _write_packet(ws, inp, library, policy.model, roots, engine, tmp, approvals)
+        with pdf_engine.gc_paused():  # one collection after the packet instead of one after each document
+            paths, manifest = _write_packet(ws, inp, library, policy.model, roots, engine, tmp, approvals)
         final = out_dir.absolute()
         if final.exists():
             final.rmdir()  # empty, checked above
