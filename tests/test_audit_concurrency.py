@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import pytest
 import _pg_fixtures
 from _audit_fixtures import SUBJECT
 from consentkit.audit import events as ev
-from consentkit.audit.log import AuditLog
+from consentkit.audit.log import Appended, AuditLog
 from consentkit.audit.store.base import StoreError
 
 audit_url, pg_server = _pg_fixtures.audit_url, _pg_fixtures.pg_server  # both databases
@@ -64,6 +66,20 @@ def test_eight_writers_lose_nothing(audit_url: str) -> None:
                 seen[int(worker)].append(int(n))
     for worker, numbers in seen.items():
         assert numbers == list(range(EACH)), f"writer {worker} lost or reordered events"
+    if audit_url.startswith("postgresql"):  # the writers met: most appends went through the queue, none is left
+        with AuditLog.open(audit_url) as log:
+            queued, waiting, receipts = _queue_state(log)
+        assert queued >= WRITERS * EACH // 4, f"only {queued} of {WRITERS * EACH} appends were queued"
+        assert (waiting, receipts) == (0, 0)
+
+
+def _queue_state(log: AuditLog) -> tuple[int, int, int]:
+    """PostgreSQL's append queue: events ever queued, events waiting now, receipts not yet taken."""
+    rows = log.store.fetchall(  # type: ignore[attr-defined]
+        "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM append_queue_ids),"
+        " count(*) FILTER (WHERE idx IS NULL), count(*) FILTER (WHERE idx IS NOT NULL) FROM append_queue"
+    )
+    return int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
 
 
 CRASHING_WRITER = textwrap.dedent(
@@ -250,3 +266,166 @@ def test_a_role_that_may_not_write_the_flush_marker_gets_synchronous_commits(pg_
     with AuditLog.open(url) as log:  # the superuser may: group commit
         assert log.store._group_commit is True  # type: ignore[attr-defined]
         assert log.size() == 8
+
+
+QUEUED_WRITER = textwrap.dedent(
+    """
+    import os, sys, time
+    sys.path.insert(0, {tests!r})
+    from _audit_fixtures import SUBJECT
+    from consentkit.audit import events as ev
+    from consentkit.audit.log import AuditLog
+
+    log = AuditLog.open({url!r})   # migrating takes the append lock: open before the test holds it
+    def stall():
+        open({ready!r}, "w").close()   # integrating: the batch's rows inserted, not committed
+        time.sleep(600)
+    if {stall!r}:
+        log._before_commit = stall
+    open({opened!r}, "w").close()
+    while not os.path.exists({go!r}):
+        time.sleep(0.01)
+    log.append(ev.case_read(case={case!r}, subject=SUBJECT, actor="q", actor_role="staff", via="test"))
+    time.sleep(600)
+    """
+)
+
+
+def _queued_writer(tmp_path: Path, url: str, case: str, *, stall: bool = False) -> subprocess.Popen[bytes]:
+    """A writer process that opens the log, then appends one event once the test creates ``tmp_path/go``."""
+    files = {name: str(tmp_path / name) for name in ("ready", "opened", "go")}
+    code = QUEUED_WRITER.format(tests=str(Path(__file__).parent), url=url, stall=stall, case=case, **files)
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    _wait_for(tmp_path / "opened", proc)
+    return proc
+
+
+def _until(check: Callable[[], bool], proc: subprocess.Popen[bytes], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert proc.poll() is None, "the writer died early"
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.02)
+
+
+def _lock_waiters(log: AuditLog) -> int:
+    """Sessions waiting for an advisory lock (the append lock: one server per test process, one test at a time)."""
+    rows = log.store.fetchall("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")  # type: ignore[attr-defined]
+    return int(rows[0][0])
+
+
+def _cases(log: AuditLog) -> list[str | None]:
+    with log.store.snapshot() as snap:
+        return [row.case_id for row in snap.events()]
+
+
+@pytest.mark.postgres
+def test_a_writer_killed_after_queueing_is_logged_by_the_next_writer(
+    pg_server: _pg_fixtures.PgServer, tmp_path: Path
+) -> None:
+    """A PostgreSQL writer that finds the append lock taken queues its event (committed) and waits. Killed while
+    it waits, its event stays queued (not acknowledged, yet not lost) and the next append integrates it first."""
+    url = pg_server.new_schema()
+    with AuditLog.open(url) as log, AuditLog.open(url) as blocker:
+        log.append_many([_event(0, n) for n in range(3)])
+        proc = _queued_writer(tmp_path, url, "Q-killed")
+        with blocker.store.appending():  # holds the append lock
+            (tmp_path / "go").touch()
+            try:
+                _until(lambda: _queue_state(log)[1] == 1 and _lock_waiters(log) == 1, proc, "queued and waiting")
+                os.kill(proc.pid, signal.SIGKILL)
+            finally:
+                proc.wait(timeout=30)
+        assert log.size() == 3  # a queued event is not in the log ...
+        assert log.verify().ok
+        assert _queue_state(log)[1] == 1  # ... but still queued
+        done = log.append(_event(1, 0))
+        assert (done.index, done.size) == (4, 5)
+        assert _cases(log) == ["W0-0000", "W0-0001", "W0-0002", "Q-killed", "W1-0000"]
+        assert _queue_state(log)[1:] == (0, 1)  # the dead writer's receipt stays: nobody will ask for it
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+
+
+@pytest.mark.postgres
+def test_a_sequencer_killed_mid_integration_leaves_its_batch_queued(
+    pg_server: _pg_fixtures.PgServer, tmp_path: Path
+) -> None:
+    """Two writers queue behind a held lock; the first to get it integrates both and is killed before its commit.
+    Nothing of the batch is in the log, both events are still queued, and the other writer, next at the lock,
+    integrates them."""
+    url = pg_server.new_schema()
+    result: list[Appended | BaseException] = []
+
+    def second_writer(other: AuditLog) -> None:
+        try:
+            result.append(other.append(_event(2, 0)))
+        except BaseException as exc:  # reported by the test
+            result.append(exc)
+
+    with AuditLog.open(url) as log, AuditLog.open(url) as blocker, AuditLog.open(url) as other:
+        log.append_many([_event(0, n) for n in range(3)])
+        proc = _queued_writer(tmp_path, url, "Q-sequencer", stall=True)
+        with blocker.store.appending():
+            (tmp_path / "go").touch()
+            _until(lambda: _lock_waiters(log) == 1, proc, "the first writer waits for the lock")
+            thread = threading.Thread(target=second_writer, args=(other,))
+            thread.start()
+            _until(lambda: _lock_waiters(log) == 2, proc, "the second writer waits too")
+        try:  # the lock is free: the first writer (first in line) integrates both events, then stalls
+            _wait_for(tmp_path / "ready", proc)
+            assert log.size() == 3
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+        thread.join(timeout=60)
+        assert len(result) == 1 and isinstance(result[0], Appended), result
+        assert sorted(_cases(log)[3:]) == ["Q-sequencer", "W2-0000"]
+        assert result[0].size == 5 and _cases(log)[result[0].index] == "W2-0000"
+        assert _queue_state(log)[1] == 0
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+
+
+@pytest.mark.postgres
+def test_acknowledged_queued_appends_are_flushed_to_disk() -> None:
+    """A batch commits durably before it frees the append lock, so the writers whose events it holds are told their
+    index only once those are on disk; they write no WAL that needs a flush of its own. With fsync on: at least one
+    WAL fsync per batch."""
+    import psycopg
+
+    server = _pg_fixtures.start_pg_server(durable=True)
+    try:
+        url = server.new_schema()
+        AuditLog.open(url).close()
+        with psycopg.connect(url, autocommit=True) as stats:
+            before = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]  # type: ignore[index]
+            ctx = multiprocessing.get_context("fork")
+            start = ctx.Event()
+            procs = [ctx.Process(target=_writer, args=(url, w, 60, start)) for w in range(4)]
+            for p in procs:
+                p.start()
+            time.sleep(0.3)
+            start.set()
+            for p in procs:
+                p.join(timeout=300)
+                assert p.exitcode == 0
+            with AuditLog.open(url) as log:
+                queued = _queue_state(log)[0]
+                assert log.size() == 240 and log.verify().ok
+            # backends report their statistics when they exit (or about once a second)
+            deadline = time.monotonic() + 10
+            while True:
+                synced = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0] - before  # type: ignore[index]
+                inserted = stats.execute(
+                    "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'append_queue'"
+                ).fetchone()[0]  # type: ignore[index]
+                receipts = inserted - queued
+                batches = queued - receipts  # a batch's sequencer takes no receipt, every other writer in it does
+                if (receipts >= 1 and synced >= batches) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        assert receipts >= 1, "no append was integrated by another writer's batch"
+        assert synced >= batches, f"{batches} batches made only {synced} WAL fsyncs"
+    finally:
+        server.stop()

@@ -8,7 +8,9 @@
     report = log.verify()                              # recompute everything from the stored rows
 
 Each append is one exclusive transaction: it validates the events, checks their references against the stored
-leaves, stores the events, their leaf hashes and every subtree they complete, and commits — or leaves nothing.
+leaves, stores the events, their leaf hashes and every subtree they complete, and commits — or leaves nothing. On
+PostgreSQL, concurrent single appends share such transactions: one writer integrates every event queued meanwhile
+(see ``store/postgres.py``).
 """
 
 from __future__ import annotations
@@ -190,7 +192,7 @@ class AuditLog:
 
     def append(self, event: _Event, *, head: bool = False) -> Appended:
         """Append one event in its own transaction; with ``head=True`` also make a signed tree head after it."""
-        done = self.append_many([event])[0]
+        done = self._append_queued(event) if self.store.queues_appends else self.append_many([event])[0]
         if head:
             self.head()
         return done
@@ -221,6 +223,44 @@ class AuditLog:
         self._border = frontier
         size = start + len(events)
         return [Appended(start + i, leaf, size) for i, leaf in enumerate(leaves)]
+
+    def _append_queued(self, event: _Event) -> Appended:
+        """PostgreSQL: queue the ready event without the append lock; whoever gets the lock next integrates every
+        queued event in one batch (see ``store/postgres.py``). An event with references takes the direct path, so
+        that a bad reference fails its own writer's append and not another writer's batch."""
+        body = event_bytes(event)
+        if event.refs:
+            return self.append_many([event])[0]
+        leaf = merkle.leaf_hash(body)
+        border, self._border = self._border, None  # kept again only once a batch of this log's has committed
+        with self.store.queued(_row(0, event, body), leaf, -1 if border is None else border.size) as turn:
+            if turn.index is not None:  # in another writer's batch, durably
+                return Appended(turn.index, leaf, turn.size())
+            start = turn.size()
+            if border is not None and border.size == start:
+                frontier = merkle.Frontier(start, list(border.nodes))
+            elif turn.border is not None:
+                frontier = merkle.Frontier.load(start, lambda ids: turn.border or {})
+            else:
+                frontier = merkle.Frontier.load(start, turn.read_nodes)
+            rows: list[EventRow] = []
+            nodes: list[tuple[merkle.NodeId, bytes]] = []
+            mine = None
+            for offset, waiting in enumerate(turn.waiting):
+                rows.append(EventRow(start + offset, waiting.type, waiting.case_id, waiting.time, waiting.body))
+                nodes.extend(frontier.append(waiting.leaf))
+                if waiting.id == turn.queued:
+                    mine = start + offset
+            if mine is None:
+                raise StoreError("the append queue lost this writer's event")  # cannot happen: it holds the lock
+            turn.insert_events(rows)
+            turn.insert_nodes(nodes)
+            turn.dequeue([(w.id, start + i) for i, w in enumerate(turn.waiting) if w.id != turn.queued])
+            if self._before_commit is not None:
+                self.store.flush()  # the rows are in the database, uncommitted, when the crash comes
+                self._before_commit()
+        self._border = frontier
+        return Appended(mine, leaf, start + len(rows))
 
     @staticmethod
     def _check_refs(tx: Snapshot, start: int, events: Sequence[Any], leaves: Sequence[bytes]) -> None:

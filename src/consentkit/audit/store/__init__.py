@@ -2,8 +2,10 @@
 
 Three append-only tables (see ``migrations.py``): ``events`` (leaf index → canonical event bytes, plus the type,
 case and time copied out for lookups), ``nodes`` (the hash of every complete subtree, keyed by level and index,
-tlog-style) and ``heads`` (signed, timestamped tree heads). No statement in this package updates or deletes a row;
-appends happen in one exclusive transaction each, so leaf indexes stay dense and ordered with several writers.
+tlog-style) and ``heads`` (signed, timestamped tree heads). No statement in this package updates or deletes a row
+of them; appends happen in one exclusive transaction each, so leaf indexes stay dense and ordered with several
+writers. On PostgreSQL, single appends may wait in ``append_queue`` (not part of the log; its rows are removed once
+integrated) for a writer holding the lock to integrate them in a batch: see ``postgres.py``.
 """
 
 from __future__ import annotations

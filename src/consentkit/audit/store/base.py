@@ -1,5 +1,6 @@
-"""The storage interface and the SQL both databases share. Only inserts and selects: there is no update or delete
-path. The dialects differ in placeholders, how a transaction takes the append lock, and how rows stream."""
+"""The storage interface and the SQL both databases share. Only inserts and selects on the log's tables: there is no
+update or delete path (PostgreSQL's append queue, outside the log, removes its rows: see ``postgres.py``). The
+dialects differ in placeholders, how a transaction takes the append lock, and how rows stream."""
 
 from __future__ import annotations
 
@@ -170,6 +171,50 @@ class AppendTx(Snapshot):
         return head_id
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """An event in the append queue: ready (canonical bytes, leaf hash) but not yet in the log."""
+
+    id: int
+    type: str
+    case_id: str | None
+    time: str
+    body: bytes
+    leaf: bytes
+
+
+class QueueTurn(AppendTx):
+    """A queued append after its turn at the append lock. Either another writer's batch integrated the event
+    (``index`` is set and the event is on disk), or this writer holds the lock and must integrate every event in
+    ``waiting`` (its own, ``queued``, among them) at ``size`` onwards, in that order."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        queued: int,
+        size: int,
+        index: int | None,
+        waiting: list[Waiting],
+        *,
+        direct: bool = False,
+        border: dict[NodeId, bytes] | None = None,
+    ) -> None:
+        super().__init__(store)
+        self.queued = queued
+        self.direct = direct  # not queued: the lock was free; this writer's event (queue id 0) comes last in waiting
+        self.border = border  # the tree's right border at ``size``, when read with the turn
+        self._size = size
+        self.index = index
+        self.waiting = waiting
+
+    def size(self) -> int:
+        return self._size
+
+    def dequeue(self, receipts: Sequence[tuple[int, int]]) -> None:
+        """Remove the integrated events from the queue, leaving each other writer a receipt: (queue id, index)."""
+        self._store.dequeue([w.id for w in self.waiting if not (self.direct and w.id == self.queued)], receipts)
+
+
 def _event_row(row: Sequence[Any]) -> EventRow:
     return EventRow(int(row[0]), str(row[1]), None if row[2] is None else str(row[2]), str(row[3]), blob(row[4]))
 
@@ -215,6 +260,17 @@ class AuditStore(ABC):
     def append_size(self) -> int | None:
         """The log's size as read when the open append took its lock, the first time it is asked (else None)."""
         return None
+
+    queues_appends = False  # whether single appends go through an append queue (see queued)
+
+    def queued(self, row: EventRow, leaf: bytes, known: int) -> AbstractContextManager[QueueTurn]:
+        """Queue one ready event (``row.index`` is ignored; ``known``: the log size whose right border the caller
+        knows, else -1), then wait for the append lock or for another writer to
+        integrate it; see :class:`QueueTurn`. Holding the lock, the block integrates and the exit commits."""
+        raise StoreError("this database has no append queue")
+
+    def dequeue(self, ids: Sequence[int], receipts: Sequence[tuple[int, int]]) -> None:
+        raise StoreError("this database has no append queue")
 
     def __enter__(self) -> AuditStore:
         return self

@@ -97,6 +97,64 @@ _POSTGRES_V1 = (
     ),
 )
 
+# PostgreSQL's append queue (see postgres.py, "The append queue"): a ready event waits here, committed, until the
+# writer holding the append lock integrates every waiting event in one batch. A row is either waiting (the event's
+# columns and leaf hash set, no index) or a receipt (the index its event got, left for its writer, who removes it).
+# Neither is an event: nothing that reads the log reads this table. Rows are removed, so no append-only trigger.
+_POSTGRES_V2 = (
+    "CREATE SEQUENCE append_queue_ids",
+    """CREATE TABLE append_queue (
+        id BIGINT PRIMARY KEY DEFAULT nextval('append_queue_ids'),
+        idx BIGINT CHECK (idx >= 0),
+        type TEXT,
+        case_id TEXT,
+        time TEXT,
+        body BYTEA,
+        leaf BYTEA CHECK (octet_length(leaf) = 32),
+        CHECK ((idx IS NULL) = (type IS NOT NULL AND time IS NOT NULL AND body IS NOT NULL AND leaf IS NOT NULL)),
+        CHECK (idx IS NULL OR (type IS NULL AND case_id IS NULL AND time IS NULL AND body IS NULL AND leaf IS NULL))
+    )""",
+    # Waits for the append lock (session-level: held past the caller's reads until its batch commits). If the
+    # caller's event was integrated meanwhile (a batch commits durably before it frees the lock), takes its receipt,
+    # frees the lock and returns one 'receipt' row: the index. Otherwise the caller holds the lock: a 'waiting' row
+    # for every waiting event, in queue order, and, unless the caller knows the tree's right border for this size
+    # (``known``), a 'border' row for each of its subtree hashes. Every row carries the log's largest index. Each
+    # statement of a VOLATILE function sees a fresh snapshot, so whatever committed before the lock was freed is
+    # seen. Removing a receipt need not wait for a flush (synchronous_commit off for it).
+    """CREATE FUNCTION consentkit_sequence(queued BIGINT, known BIGINT)
+    RETURNS TABLE (w_kind TEXT, w_id BIGINT, w_idx BIGINT, w_level SMALLINT, w_type TEXT, w_case_id TEXT, w_time TEXT,
+                   w_body BYTEA, w_leaf BYTEA, w_top BIGINT)
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        done BIGINT;
+        largest BIGINT;
+        size BIGINT;
+    BEGIN
+        PERFORM pg_advisory_lock(hashtext(current_schema() || '/consentkit-audit-append'));
+        DELETE FROM append_queue q WHERE q.id = queued AND q.idx IS NOT NULL RETURNING q.idx INTO done;
+        SELECT max(e.idx) INTO largest FROM events e;
+        IF done IS NOT NULL THEN
+            PERFORM set_config('synchronous_commit', 'off', true);
+            PERFORM pg_advisory_unlock(hashtext(current_schema() || '/consentkit-audit-append'));
+            RETURN QUERY SELECT 'receipt', queued, done, NULL::SMALLINT, NULL::TEXT, NULL::TEXT, NULL::TEXT,
+                NULL::BYTEA, NULL::BYTEA, largest;
+            RETURN;
+        END IF;
+        RETURN QUERY SELECT 'waiting', q.id, q.idx, NULL::SMALLINT, q.type, q.case_id, q.time, q.body, q.leaf,
+            largest FROM append_queue q WHERE q.idx IS NULL ORDER BY q.id;
+        size := coalesce(largest + 1, 0);
+        IF size <> known THEN  -- the complete subtrees left to right: one per bit of the size
+            RETURN QUERY SELECT 'border', NULL::BIGINT, n.idx, n.level, NULL::TEXT, NULL::TEXT, NULL::TEXT,
+                NULL::BYTEA, n.hash, largest
+                FROM generate_series(0, 62) AS b(l) JOIN nodes n ON n.level = b.l AND n.idx = (size >> b.l) - 1
+                WHERE (size >> b.l) & 1 = 1;
+        END IF;
+    END
+    $$""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit log: events, subtree hashes, tree heads", _SQLITE_V1, _POSTGRES_V1),
+    # nothing on SQLite (its appends do not queue); recorded there too, so both report the same schema version
+    Migration(2, "PostgreSQL: the append queue", (), _POSTGRES_V2),
 )
