@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from consentkit.audit import clock
 from consentkit.audit.events import format_time
 from consentkit.errors import SigningError, VerificationError
+from consentkit.files import write_atomically
 from consentkit.spec.canonical import canonical_json
 from consentkit.tsa import Timestamper, TimestampToken
 
@@ -121,7 +121,7 @@ class SignedTreeHead:
         stem = path.with_suffix("") if path.suffix == ".json" else path
         files = [stem.with_name(stem.name + ext) for ext in (".json", ".sig", ".tsr")]
         for target, data in zip(files, (self.checkpoint, self.signature, token_to_response(self.token)), strict=True):
-            _write_atomic(target, data)
+            write_atomically(target, data)
         return files
 
     @classmethod
@@ -135,16 +135,6 @@ class SignedTreeHead:
         except OSError as exc:
             raise VerificationError(f"{exc.filename}: cannot read the exported head ({exc.strerror})") from None
         return cls(TreeHead.parse(checkpoint), checkpoint, signature, response_to_token(response))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def token_to_response(token: bytes) -> bytes:

@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from consentkit.audit.heads import PUBLIC_KEY_FILE, token_to_response
 from consentkit.errors import RefusedError, VerificationError
 from consentkit.evidence.history import LoggedEvent, after, from_stored, packet_generated_for
 from consentkit.evidence.signatures import PacketSignature, packet_signatures
+from consentkit.files import write_atomically
 from consentkit.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -327,14 +327,5 @@ def write_zip(files: dict[str, bytes], output: Path) -> tuple[str, int]:
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     data = buffer.getvalue()
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(output, data)
     return hashlib.sha256(data).hexdigest(), len(data)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 
 from consentkit import keystore
 from consentkit.errors import InputError, SigningError, WorkspaceError
+from consentkit.files import write_atomically
 from consentkit.pki import certs
 from consentkit.workspace import Workspace, write_private
 
@@ -655,9 +656,7 @@ class WorkspacePki:
                 now=now,
                 days=CRL_DAYS,
             )
-            tmp = self.dir / f".{crl_name}.tmp"
-            tmp.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
-            tmp.replace(self.dir / crl_name)
+            write_atomically(self.dir / crl_name, crl.public_bytes(serialization.Encoding.PEM))
 
     def crls(
         self, secret: bytes | None = None, *, now: dt.datetime | None = None

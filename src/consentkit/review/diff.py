@@ -349,12 +349,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    import os
+    """Write ``path`` atomically, making its folder first."""
+    from consentkit.files import write_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(path, data)

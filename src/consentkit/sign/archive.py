@@ -41,7 +41,8 @@ def renew_archive_timestamp(
     one over the file and that timestamp's validation data, under the packet's signing lock. Refuses a packet
     with no document timestamp yet (seal it first), one whose signatures are no longer intact, and one whose newest
     timestamp no longer validates (renewal came too late)."""
-    from consentkit.sign.signing import SigningSession, _check_existing_signatures, _read_pdf, _write_atomic
+    from consentkit.files import write_atomically
+    from consentkit.sign.signing import SigningSession, _check_existing_signatures, _read_pdf
 
     target = output or pdf_path
     with packet_lock(pdf_path, *([output] if output is not None else [])):
@@ -49,7 +50,7 @@ def renew_archive_timestamp(
         _check_existing_signatures(data, pdf_path)
         session = SigningSession(ws, secret)
         renewed = _renew(data, session, pdf_path)
-        _write_atomic(target, renewed)
+        write_atomically(target, renewed)
     from consentkit.tsa.tokens import describe_token
 
     stamps = [s for s in byteranges.scan(renewed) if s.is_timestamp]

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from cryptography import x509
 
 from consentkit.case import CaseFile
 from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
+from consentkit.files import write_atomically
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
 from consentkit.pki.certs import certificate_role, issued_by
@@ -194,7 +194,7 @@ class SigningSession:
         target = output or pdf_path
         if role == "seal":
             data, result = self._seal(data, state, target, now, reader=reader)
-            _write_atomic(target, data)
+            write_atomically(target, data)
             return result
         credential = self._credential(role, signer, case, manifest, now)
         try:
@@ -207,7 +207,7 @@ class SigningSession:
         if seal and self.profile.seal is not None and required_order(self.profile, manifest)[-1] == role:
             data, sealed = self._seal(data, state, target, now, revision=result.revision + 1)
             result = _replace_file_facts(result, data, target, sealed)
-        _write_atomic(target, data)
+        write_atomically(target, data)
         return result
 
     def _credential(
@@ -644,19 +644,6 @@ def _signing_error(role: str, exc: BaseException) -> SigningError:
     if cause is not None and str(cause):
         text += f": {str(cause).splitlines()[0]}"
     return SigningError(f"the {role} signature could not be made: {text}")
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 _SESSIONS: dict[tuple[str, bytes], SigningSession] = {}

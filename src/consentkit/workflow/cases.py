@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from consentkit.errors import InputError, SourceLocation
+from consentkit.files import write_atomically
 from consentkit.manifest import MANIFEST_NAME, PACKET_PDF, Manifest, read_manifest
 from consentkit.workspace import Workspace
 
@@ -86,13 +86,7 @@ def record_packet(ws: Workspace, manifest: Manifest, packet_dir: Path, case_file
     data["packet_dir"] = entry["packet_dir"]
     data["case_file"] = _stored(ws, case_file) if case_file is not None else data.get("case_file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     return path
 
 
