@@ -9,13 +9,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from consentkit.audit.merkle import NodeId
 from consentkit.audit.store.migrations import MIGRATIONS, Migration
 from consentkit.errors import EXIT_BAD_INPUT, ConsentkitError
 
 STREAM_BATCH = 20_000
+_Tx = TypeVar("_Tx", bound="AppendTx")
 
 
 class StoreError(ConsentkitError):
@@ -337,9 +338,13 @@ class SqlStore(AuditStore):
         if self._in_tx:
             raise StoreError("an append transaction cannot be nested in another transaction")
         self._begin_append()
+        yield from self._held(AppendTx(self))
+
+    def _held(self, tx: _Tx) -> Iterator[_Tx]:
+        """Yield ``tx`` (its transaction already begun); commit when the block ends normally, else roll back."""
         self._in_tx = True
         try:
-            yield AppendTx(self)
+            yield tx
         except BaseException:
             self._in_tx = False
             self._rollback()

@@ -221,15 +221,7 @@ class PostgresStore(SqlStore):
             yield turn
             return
         self._pending, self._buffering = ([] if turn.direct else [("BEGIN", [()])]), True
-        self._in_tx = True
-        try:
-            yield turn
-        except BaseException:
-            self._in_tx = False
-            self._rollback()
-            raise
-        self._in_tx = False
-        self._commit()
+        yield from self._held(turn)
 
     def _queue(self, row: EventRow, leaf: bytes, known: int) -> QueueTurn:
         """One round trip: queue the event, then wait for the lock or a receipt (see _QUEUE)."""
