@@ -25,7 +25,8 @@ from _signing_fixtures import (
 from consentkit.cli import main
 from consentkit.errors import InputError
 from consentkit.sign import byteranges
-from consentkit.sign.verify import VerificationReport, verify_packet
+from consentkit.sign.report import VerificationReport
+from consentkit.sign.verify import verify_packet
 
 
 @pytest.fixture(scope="module")

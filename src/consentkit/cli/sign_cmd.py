@@ -283,7 +283,7 @@ def _parse_time(text: str) -> dt.datetime:
 
 
 def _print_report(report: object, zone: dt.tzinfo) -> None:
-    from consentkit.sign.verify import VerificationReport
+    from consentkit.sign.report import VerificationReport
 
     assert isinstance(report, VerificationReport)
     verdict = "VALID" if report.ok else "NOT VALID"

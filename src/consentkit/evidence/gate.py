@@ -34,7 +34,7 @@ from consentkit.manifest import Manifest, prefix_matches
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from consentkit.sign.verify import SignatureCheck, VerificationReport
+    from consentkit.sign.report import SignatureCheck, VerificationReport
     from consentkit.workflow.cases import CasePacket
     from consentkit.workspace import Workspace
 

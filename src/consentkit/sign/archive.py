@@ -115,7 +115,7 @@ def _renew(data: bytes, session: Any, pdf_path: Path) -> bytes:
 def _context(session: Any, reader: Any) -> Any:
     """Validates the newest timestamp now, as `consentkit verify` does: the roots trusted for timestamps, the
     packet's own validation data (DSS), revocation data where the TSA certificate declares it."""
-    from consentkit.sign.verify import timestamp_context
+    from consentkit.sign.validation import timestamp_context
 
     context, problem = timestamp_context(session.trust.tsa, reader, dt.datetime.now(dt.UTC))
     if problem:

@@ -29,6 +29,7 @@ from consentkit.pki.identity import workspace_identity_digest
 from consentkit.sign import _pyhanko_fixes, appearance, byteranges
 from consentkit.sign.lock import packet_lock
 from consentkit.sign.profile import SigningProfile, load_profile
+from consentkit.sign.role_binding import ONE_TIME
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
 from consentkit.sign.state import PacketState, next_role, open_state, required_order
 from consentkit.sign.tokens import clinic_key_ref, require_certified_key
@@ -40,7 +41,6 @@ for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):  # their warning
 _pyhanko_fixes.apply()
 
 VISIBLE_ROLES = ("clinic", "physician", "patient", "guardian", "witness")
-ONE_TIME = ("patient", "guardian")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,6 @@ import hashlib
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
@@ -23,98 +21,24 @@ from cryptography import x509
 
 from consentkit.errors import ConsentkitError, InputError, SourceLocation
 from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
-from consentkit.pki import certs
-from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
+from consentkit.pki.certs import common_name, sha256_fingerprint
 from consentkit.sign import byteranges
 from consentkit.sign.profile import SigningProfile
-from consentkit.sign.signers import asn1_cert
+from consentkit.sign.report import SignatureCheck, TimestampCheck, VerificationReport
+from consentkit.sign.role_binding import UNTRUSTED_SIGNER, bind_roles
 from consentkit.sign.trust import TrustAnchors
+from consentkit.sign.validation import (
+    embedded_token,
+    timestamp_context,
+    token_covers_signature,
+    token_trusted_at,
+    validation_spec,
+)
 
 for _name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
 
 LEVELS = ("none", "B-B", "B-T", "B-LT", "B-LTA")
-TS_FRESHNESS = dt.timedelta(days=365 * 100)
-
-
-@dataclass
-class TimestampCheck:
-    time: dt.datetime | None
-    tsa: str
-    intact: bool
-    valid: bool
-    trusted: bool
-
-
-@dataclass
-class SignatureCheck:
-    field: str
-    role: str | None  # profile role, "seal" or "document-timestamp"; None for a field the profile does not know
-    kind: str  # "signature" or "document-timestamp"
-    revision: int  # 0 is the unsigned packet
-    byte_range: tuple[int, int, int, int]
-    signer: str = ""
-    signer_subject: str = ""
-    certificate_sha256: str = ""
-    chain: list[str] = dc_field(default_factory=list)
-    intact: bool = False
-    valid: bool = False
-    trusted: bool = False
-    timestamp: TimestampCheck | None = None
-    docmdp: str | None = None  # what a certification signature allows later
-    locks_fields: bool = False
-    modification: str = "unknown"  # what the revisions after this signature changed
-    modifications_allowed: bool = False
-    covers_whole_file: bool = False
-    covers_revision: bool = False
-    pades_level: str = "none"
-    ltv: bool = False
-    ltv_indication: str = ""
-    binding: str | None = None  # one-time certificate: what it is bound to
-    problems: list[str] = dc_field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass
-class VerificationReport:
-    path: str
-    sha256: str
-    size: int
-    checked_at: dt.datetime
-    signatures: list[SignatureCheck]
-    uncovered: list[byteranges.Uncovered]
-    required_roles: list[str]
-    signed_roles: list[str]
-    missing_roles: list[str]
-    sealed: bool
-    pades_level: str
-    manifest: str | None
-    packet_matches: bool | None
-    reasons: list[str]
-    notes: list[str] = dc_field(default_factory=list)  # about the check itself, e.g. a pyHanko fix not applied
-
-    @property
-    def ok(self) -> bool:
-        return not self.reasons
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ok"] = self.ok
-        result: dict[str, Any] = _jsonable(data)
-        return result
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return value
 
 
 # -- entry point ---------------------------------------------------------------------------------------------------
@@ -260,7 +184,7 @@ def _check_signatures(
             check.problems.append("the PDF structure no longer lists it as a signature (a field or reference changed)")
         checks.append(check)
     checks.sort(key=lambda c: (c.byte_range[2] + c.byte_range[3], c.revision))
-    _bind_roles(checks, raw, profile, manifest, anchors.signers)
+    bind_roles(checks, raw, profile, manifest, anchors.signers)
     return checks, reasons
 
 
@@ -277,7 +201,7 @@ def _check_parsed(
     they existed, once their TSA's certificate has expired."""
     raw_by_range = {s.ranges: s for s in raw}
     signatures = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
-    spec = _validation_spec(anchors)
+    spec = validation_spec(anchors)
     doc_ts = [s for s in signatures if s.sig_object.get("/Type") == "/DocTimeStamp"]
     done: dict[int, SignatureCheck] = {}
     when = at
@@ -349,99 +273,6 @@ def _apply_raw(check: SignatureCheck, sig: byteranges.RawSignature) -> None:
         check.problems.append(sig.problem)
 
 
-def _validation_spec(anchors: TrustAnchors) -> Any:
-    from pyhanko.sign.validation.policy_decl import (
-        CertificateFetchingRule,
-        PdfSignatureValidationSpec,
-        RevinfoOnlineFetchingRule,
-        RevocationInfoGatheringSpec,
-        SignatureValidationSpec,
-    )
-    from pyhanko_certvalidator.context import CertValidationPolicySpec
-    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
-    from pyhanko_certvalidator.registry import SimpleTrustManager
-
-    # Signer certificates chain to the clinic's roots only (an external TSA's root CA issues certificates to anyone);
-    # revocation data required, judged at signing time through the document timestamps.
-    signers = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in anchors.signers])
-    signer_policy = CertValidationPolicySpec(trust_manager=signers, revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
-    tsas = SimpleTrustManager.build(trust_roots=[asn1_cert(c) for c in anchors.tsa])
-    ts_policy = CertValidationPolicySpec(trust_manager=tsas, revinfo_policy=ts_revocation_policy())
-    return PdfSignatureValidationSpec(
-        SignatureValidationSpec(
-            cert_validation_policy=signer_policy,
-            ts_cert_validation_policy=ts_policy,
-            revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
-                certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
-            ),
-        )
-    )
-
-
-def ts_revocation_policy() -> Any:
-    """TSA certificates: revocation data is required when the certificate names where to find it (external TSAs);
-    the embedded TSA's certificate names none. The newest timestamp is judged "now", when no fresh CRL can exist
-    offline, so embedded revocation data is accepted however old (a revocation listed in it still fails)."""
-    from pyhanko_certvalidator.policy_decl import (
-        CertRevTrustPolicy,
-        FreshnessReqType,
-        RevocationCheckingPolicy,
-        RevocationCheckingRule,
-    )
-
-    declared = RevocationCheckingRule.CHECK_IF_DECLARED
-    return CertRevTrustPolicy(
-        RevocationCheckingPolicy(ee_certificate_rule=declared, intermediate_ca_cert_rule=declared),
-        freshness=TS_FRESHNESS,
-        freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
-    )
-
-
-def timestamp_context(trust_roots: Sequence[x509.Certificate], reader: Any, at: dt.datetime) -> tuple[Any, str]:
-    """The validation context of the document timestamps, from the DSS; a damaged certificate or CRL in the DSS is
-    left out and reported (second value) rather than raised from deep inside the certificate registry."""
-    from asn1crypto import crl as asn1_crl
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from pyhanko_certvalidator import ValidationContext
-
-    crls: list[Any] = []
-    certs: list[Any] = []
-    damaged = 0
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except Exception:  # no DSS: the timestamp chain will be reported untrusted
-        dss = None
-    if dss is not None:
-        for ref in dss.crls:
-            try:
-                crl = asn1_crl.CertificateList.load(ref.get_object().data)
-                _ = crl.native  # parse it all now: asn1crypto parses lazily, and would raise later
-                crls.append(crl)
-            except Exception:
-                damaged += 1
-        try:
-            loaded = list(dss.load_certs())
-        except Exception:
-            loaded, damaged = [], damaged + 1
-        for cert in loaded:
-            try:
-                _ = cert.native, cert.key_identifier, cert.authority_key_identifier
-                certs.append(cert)
-            except Exception:
-                damaged += 1
-    context = ValidationContext(
-        trust_roots=[asn1_cert(c) for c in trust_roots],
-        other_certs=certs,
-        crls=crls,
-        moment=at,
-        allow_fetching=False,
-        revinfo_policy=ts_revocation_policy(),
-    )
-    problem = f"the validation data (DSS) holds {damaged} damaged certificate(s) or CRL(s)" if damaged else ""
-    return context, problem
-
-
 def _check_signature(
     check: SignatureCheck,
     sig: Any,
@@ -468,11 +299,11 @@ def _check_signature(
     if status.validation_path is not None:
         check.chain = [_cn(c.subject) for c in status.validation_path.iter_certs(include_root=True)]
     ts = status.timestamp_validity
-    token, token_problem = _embedded_token(sig)
+    token, token_problem = embedded_token(sig)
     if token_problem is not None:
         check.problems.append(token_problem)
         check.timestamp = TimestampCheck(None, "", False, False, False)
-    elif token is not None and not _token_covers_signature(token, sig):
+    elif token is not None and not token_covers_signature(token, sig):
         check.timestamp = TimestampCheck(token.time, token.tsa_name, False, False, False)
         check.problems.append("its timestamp token does not cover this signature (token replaced or altered)")
     elif ts is None:
@@ -505,7 +336,7 @@ def _check_signature(
         and not ts_check.trusted
         and poe is not None
         and token is not None
-        and _token_trusted_at(sig, trust_roots, reader, poe)
+        and token_trusted_at(sig, trust_roots, reader, poe)
     )
     if rescued and ts_check is not None:
         ts_check.trusted = True
@@ -573,141 +404,6 @@ def _check_doc_timestamp(check: SignatureCheck, sig: Any, context: Any) -> None:
         check.problems.append("the document timestamp is not from a trusted TSA")
     if not check.modifications_allowed:
         check.problems.append(f"the document was changed after the document timestamp ({check.modification})")
-
-
-# -- who may sign where --------------------------------------------------------------------------------------------
-ONE_TIME = ("patient", "guardian")
-UNTRUSTED_SIGNER = "not trusted for signing"
-_ROLE_WORDS = {"clinic-certify": "clinic certification", "clinic-seal": "clinic seal", "clinic": "clinic"}
-
-
-def _bind_roles(
-    checks: list[SignatureCheck],
-    raw: list[byteranges.RawSignature],
-    profile: SigningProfile,
-    manifest: Manifest | None,
-    clinic_roots: Sequence[x509.Certificate],
-) -> None:
-    """Each field must be signed by a certificate issued for its role: the clinic's certification and seal
-    certificates for those fields, physician and witness certificates for theirs, and for the patient and guardian
-    a one-time certificate bound to that role, this case and this packet. A mismatch is a problem named "wrong
-    role". Every signer's certificate must chain to one of ``clinic_roots`` (not to a root trusted only for
-    timestamps), and only then may a certificate without the role extension be judged by its subject's title."""
-    by_range = {s.ranges: s for s in raw if s.signer_cert is not None}
-    certify = profile.roles[0].role
-    for check in checks:
-        sig = by_range.get(check.byte_range)
-        if check.kind != "signature" or check.role is None or sig is None or sig.signer_cert is None:
-            continue
-        cert = sig.signer_cert
-        anchored = certs.chains_to(cert, clinic_roots, _embedded_certificates(sig))
-        if clinic_roots and not anchored and not any(UNTRUSTED_SIGNER in p for p in check.problems):
-            check.problems.append(f"its certificate does not chain to the clinic's root ({UNTRUSTED_SIGNER})")
-        expected = "clinic-certify" if check.role == certify else "clinic-seal" if check.role == "seal" else check.role
-        stated, explicit = certs.certificate_role(cert)
-        # issued before the extension existed: the subject's title names the role, if the clinic's CA wrote it
-        legacy = anchored and not explicit and stated == "clinic" and expected.startswith("clinic-")
-        if not explicit and not anchored:
-            stated = None  # anyone can write a title into a certificate of their own
-        if stated != expected and not legacy:
-            held = f"a {_ROLE_WORDS.get(stated, stated)} certificate" if stated else "a certificate naming no role"
-            check.problems.append(
-                f"it is signed with {held}, not one issued for the {_ROLE_WORDS.get(expected, expected)} (wrong role)"
-            )
-        if check.role in ONE_TIME:
-            _check_binding(check, cert, manifest)
-
-
-def _embedded_certificates(sig: byteranges.RawSignature) -> list[x509.Certificate]:
-    """The certificates a signature's CMS carries (its chain, as the signer put it there)."""
-    from asn1crypto import cms
-
-    found = []
-    try:
-        choices = cms.ContentInfo.load(sig.contents_der)["content"]["certificates"] or []
-    except (ValueError, TypeError, KeyError):
-        return []
-    for choice in choices:
-        try:
-            found.append(x509.load_der_x509_certificate(choice.chosen.dump()))
-        except (ValueError, TypeError, KeyError, AttributeError):
-            continue
-    return found
-
-
-def _check_binding(check: SignatureCheck, cert: x509.Certificate, manifest: Manifest | None) -> None:
-    binding = EventBinding.from_certificate(cert)
-    if binding is None:
-        check.problems.append(f"its certificate is not a one-time certificate bound to this {check.role} (wrong role)")
-        return
-    check.binding = (
-        f"one-time certificate for case {binding.case_id}, packet sha256 {binding.packet_sha256[:16]}…, "
-        f"identity document as {binding.identity_kind}"
-    )
-    if binding.role != check.role:
-        check.problems.append(
-            f"its one-time certificate was issued for the {binding.role}, not the {check.role} (wrong role)"
-        )
-    if manifest is not None:
-        if binding.case_id != manifest.case_id:
-            check.problems.append(f"its one-time certificate is for case {binding.case_id}, not {manifest.case_id}")
-        if manifest.packet is not None and binding.packet_sha256 != manifest.packet.sha256:
-            check.problems.append("its one-time certificate was issued for a different packet")
-
-
-def _token_trusted_at(sig: Any, trust_roots: Sequence[x509.Certificate], reader: Any, when: dt.datetime) -> bool:
-    """Whether the signature's timestamp token validates at ``when`` (the time a later document timestamp proves
-    the signature existed), with the packet's own validation data."""
-    from asn1crypto import cms as asn1_cms
-    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
-
-    from consentkit.tsa.tokens import signature_tokens
-
-    tokens = signature_tokens(sig.signer_info)
-    if len(tokens) != 1:  # the same token as _embedded_token reads, or none
-        return False
-    der = tokens[0]
-    value = bytes(sig.signer_info["signature"].native)
-    context, _ = timestamp_context(trust_roots, reader, when)
-    token = asn1_cms.ContentInfo.load(der)["content"]
-    result = asyncio.run(validate_tst_signed_data(token, context, lambda algo: hashlib.new(algo, value).digest()))
-    return bool(
-        result.get("intact")
-        and result.get("valid")
-        and result.get("trust_problem_indic") is None
-        and result.get("validation_path") is not None
-    )
-
-
-def _embedded_token(sig: Any) -> tuple[Any, str | None]:
-    """The signature's one timestamp token, described, and a problem when it holds several (pyHanko takes the first
-    it trusts, so a reader could show another one than was checked) or the token names its TSA ambiguously."""
-    from consentkit.errors import VerificationError
-    from consentkit.tsa.tokens import describe_token, signature_tokens
-
-    try:
-        tokens = signature_tokens(sig.signer_info)
-    except Exception:  # no unsigned attributes, or damaged ones
-        return None, None
-    if len(tokens) > 1:
-        return None, f"its signature holds {len(tokens)} timestamp tokens (one was added or replaced)"
-    if not tokens:
-        return None, None
-    try:
-        return describe_token(tokens[0]), None
-    except VerificationError as exc:
-        return None, f"its timestamp token: {exc.message}"
-    except Exception:  # a damaged token: pyHanko's own check reports it
-        return None, None
-
-
-def _token_covers_signature(token: Any, sig: Any) -> bool:
-    """An RFC 3161 signature timestamp must be over the signature value it sits beside."""
-    try:
-        value = bytes(sig.signer_info["signature"].native)
-        return bool(hashlib.new(token.digest_algorithm, value).digest() == token.message_imprint)
-    except (ValueError, TypeError, KeyError):
-        return False
 
 
 def _level(check: SignatureCheck, sig: Any, has_lta: bool) -> str:
