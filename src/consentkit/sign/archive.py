@@ -42,12 +42,13 @@ def renew_archive_timestamp(
     with no document timestamp yet (seal it first), one whose signatures are no longer intact, and one whose newest
     timestamp no longer validates (renewal came too late)."""
     from consentkit.files import write_atomically
-    from consentkit.sign.signing import SigningSession, _check_existing_signatures, _read_pdf
+    from consentkit.sign.preflight import check_existing_signatures, read_pdf
+    from consentkit.sign.signing import SigningSession
 
     target = output or pdf_path
     with packet_lock(pdf_path, *([output] if output is not None else [])):
-        data = _read_pdf(pdf_path)
-        _check_existing_signatures(data, pdf_path)
+        data = read_pdf(pdf_path)
+        check_existing_signatures(data, pdf_path)
         session = SigningSession(ws, secret)
         renewed = _renew(data, session, pdf_path)
         write_atomically(target, renewed)

@@ -20,14 +20,22 @@ from typing import Any
 from cryptography import x509
 
 from consentkit.case import CaseFile
-from consentkit.errors import InputError, RefusedError, SigningError, SourceLocation
+from consentkit.errors import InputError, RefusedError, SigningError
 from consentkit.files import write_atomically
-from consentkit.manifest import MANIFEST_NAME, Manifest, prefix_matches, read_manifest
+from consentkit.manifest import MANIFEST_NAME, Manifest, read_manifest
 from consentkit.pki import WorkspacePki, common_name, sha256_fingerprint
 from consentkit.pki.certs import certificate_role, issued_by
 from consentkit.pki.identity import workspace_identity_digest
 from consentkit.sign import _pyhanko_fixes, appearance, byteranges
 from consentkit.sign.lock import packet_lock
+from consentkit.sign.preflight import (
+    MAKE_NEW,
+    check_existing_signatures,
+    check_manifest,
+    check_order,
+    check_signers_still_valid,
+    read_pdf,
+)
 from consentkit.sign.profile import SigningProfile, load_profile
 from consentkit.sign.role_binding import ONE_TIME
 from consentkit.sign.signers import KeySigner, Pkcs11Ref, Pkcs11Session, asn1_cert
@@ -178,19 +186,19 @@ class SigningSession:
         now: dt.datetime | None,
     ) -> SignatureResult:
         now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        data = _read_pdf(pdf_path)
+        data = read_pdf(pdf_path)
         manifest_file = manifest_path or pdf_path.with_name(MANIFEST_NAME)
         manifest = read_manifest(manifest_file)
-        _check_manifest(manifest, data, pdf_path, manifest_file)
-        raw = _check_existing_signatures(data, pdf_path)
+        check_manifest(manifest, data, pdf_path, manifest_file)
+        raw = check_existing_signatures(data, pdf_path)
         reader, state = open_state(data, str(pdf_path))
         if len(raw) != len(state.signed_fields):
             raise RefusedError(
                 f"{pdf_path} was changed after it was signed, so it is not signed again: it holds {len(raw)} "
-                f"signature value(s) for {len(state.signed_fields)} signed field(s). {_MAKE_NEW}"
+                f"signature value(s) for {len(state.signed_fields)} signed field(s). {MAKE_NEW}"
             )
         expected = next_role(self.profile, manifest, state)
-        _check_order(self.profile, manifest, state, role, expected)
+        check_order(self.profile, manifest, state, role, expected)
         target = output or pdf_path
         if role == "seal":
             data, result = self._seal(data, state, target, now, reader=reader)
@@ -405,7 +413,7 @@ class SigningSession:
     ) -> tuple[bytes, SignatureResult]:
         """The invisible clinic seal that locks every field, then the document timestamp (B-LTA)."""
         assert self.profile.seal is not None
-        _check_signers_still_valid(data, now)
+        check_signers_still_valid(data, now)
         self._require_unrevoked("clinic-seal", now)
         credential = self._clinic_credential("clinic-seal")
         try:
@@ -553,85 +561,6 @@ def _replace_file_facts(result: SignatureResult, data: bytes, target: Path, seal
     from dataclasses import replace
 
     return replace(result, sha256=hashlib.sha256(data).hexdigest(), size=len(data), path=target, seal=sealed)
-
-
-def _read_pdf(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError("no such file", location=SourceLocation(path)) from exc
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", location=SourceLocation(path)) from exc
-    if not data.startswith(b"%PDF-"):
-        raise InputError("not a PDF file", location=SourceLocation(path))
-    return data
-
-
-def _check_manifest(manifest: Manifest, data: bytes, pdf: Path, manifest_file: Path) -> None:
-    if manifest.draft:
-        raise RefusedError(f"{pdf} is a draft packet (manifest 'draft': true); drafts are never signed")
-    if manifest.packet is None:
-        raise InputError("the manifest has no packet hash", location=SourceLocation(manifest_file, None, "packet"))
-    if not prefix_matches(data, manifest.packet):
-        raise RefusedError(
-            f"{pdf} does not start with the packet described by {manifest_file} "
-            f"(sha256 {manifest.packet.sha256[:16]}…, {manifest.packet.size} bytes): a different or altered file"
-        )
-
-
-_MAKE_NEW = "Run 'consentkit verify' on it, and make a new packet."
-
-
-def _check_existing_signatures(data: bytes, pdf: Path) -> list[byteranges.RawSignature]:
-    """Every signature already in the file must still be intact: its signed bytes hash to what it signed and its
-    CMS signature verifies (the cheap check, from the bytes alone; chains and long-term validation are left to
-    ``verify``). Bytes after the last signature are refused too: nothing but a signature is appended to a signed
-    packet. Returns the signatures found."""
-    raw = byteranges.scan(data)
-    broken = [s for s in raw if s.problem is not None]
-    if broken:
-        names = byteranges.field_names(data, raw)
-        listed = [f"{names.get(s.offset, f'signature {raw.index(s) + 1} of {len(raw)}')} ({s.problem})" for s in broken]
-        raise RefusedError(
-            f"{pdf} was changed after it was signed, so it is not signed again: {'; '.join(listed)}. {_MAKE_NEW}"
-        )
-    if raw and len(data) > max(s.end for s in raw):
-        last = max(raw, key=lambda s: s.end)
-        name = byteranges.field_names(data, raw).get(last.offset, "the last signature")
-        raise RefusedError(
-            f"{pdf} was changed after it was signed, so it is not signed again: {len(data) - last.end} byte(s) were "
-            f"added after {name}. {_MAKE_NEW}"
-        )
-    return raw
-
-
-def _check_order(
-    profile: SigningProfile, manifest: Manifest, state: PacketState, role: str, expected: str | None
-) -> None:
-    if expected is None:
-        raise RefusedError("the packet is already sealed; nothing more can be signed")
-    if role == expected:
-        return
-    order = required_order(profile, manifest)
-    if role in state.signed_roles(profile):
-        raise RefusedError(f"the {role} has already signed this packet")
-    if role == "seal":
-        raise RefusedError(f"the packet cannot be sealed yet: the {expected} has not signed")
-    if role not in order:
-        raise RefusedError(f"'{role}' does not sign this packet (signers: {', '.join(order)})")
-    raise RefusedError(f"the {expected} signs before the {role} (order: {' → '.join(order)})")
-
-
-def _check_signers_still_valid(data: bytes, now: dt.datetime) -> None:
-    """The seal's validation data must be gathered while every signer's certificate is valid, or long-term
-    validation of that signature fails later (see docs/signing.md on one-time certificates)."""
-    for sig in byteranges.scan(data):
-        cert = sig.signer_cert
-        if cert is not None and not sig.is_timestamp and cert.not_valid_after_utc < now:
-            raise RefusedError(
-                f"the certificate of {common_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}; the packet "
-                "can no longer be sealed for long-term validation: make a new packet and sign it again"
-            )
 
 
 def _signing_error(role: str, exc: BaseException) -> SigningError:
