@@ -178,7 +178,7 @@ def test_costly_rules_apart_fill_the_cache_per_file(broken_ws) -> None:  # type:
 
 
 def test_default_jobs_for_costly_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    from consentkit.lint.runner import COSTLY_PARALLEL_MIN_SPECS, PARALLEL_MIN_SPECS, default_jobs
+    from consentkit.lint.workers import COSTLY_PARALLEL_MIN_SPECS, PARALLEL_MIN_SPECS, default_jobs
 
     monkeypatch.delenv("CONSENTKIT_LINT_JOBS", raising=False)
     assert default_jobs(COSTLY_PARALLEL_MIN_SPECS - 1, costly=True) == 1

@@ -115,7 +115,7 @@ def define_rule(
 ) -> Rule:
     """Create and register a rule. Ids are ``CK`` and three digits, unique across all modules. ``costly``: its
     per-spec checks cost far more than the others' (a template dry run), so the runner gives them worker processes
-    of their own even for a small library (see :func:`consentkit.lint.runner.default_jobs`)."""
+    of their own even for a small library (see :func:`consentkit.lint.workers.default_jobs`)."""
     if not (len(rule_id) == 5 and rule_id.startswith("CK") and rule_id[2:].isdigit()):
         raise ValueError(f"rule id {rule_id!r} must look like CK123")
     if rule_id in _RULES:

@@ -3,12 +3,8 @@ finding naming the rule (or, with ``debug``, raises), never a traceback in a cli
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +16,7 @@ from consentkit.lint.context import LintContext
 from consentkit.lint.findings import Finding, Hit, Severity
 from consentkit.lint.registry import INTERNAL_ERROR, Rule, TextCheck, all_rules
 from consentkit.lint.texts import FileKind, TextInfo
+from consentkit.lint.workers import Problem, SpecPhase, default_jobs, fewer_collections, spec_phase
 from consentkit.spec.library import Loaded, load_spec
 from consentkit.spec.yamlfile import MAX_FILE_BYTES, YamlError, format_path
 
@@ -156,7 +153,6 @@ class _Collector:
         self.add(INTERNAL_ERROR, Hit(message, path=path, line=1), force=True)
 
 
-Problem = tuple[bool, str, str, int | None, str | None]  # yaml?, message, path, line, field
 TextChecks = tuple[tuple[str, TextCheck], ...]
 _CRASH = "\0crash"
 
@@ -240,14 +236,6 @@ def _check_texts(
             out.add(rule, Hit(message, doc=source.doc, loc=loc, needle=needle))
 
 
-@dataclass
-class _SpecPhase:
-    findings: list[Finding]
-    problems: list[Problem]
-    timings: dict[str, float]
-    entries: dict[str, Entry] = field(default_factory=dict)  # path → what to cache for it
-
-
 def _check_specs(
     ctx: LintContext,
     rules: Sequence[Rule],
@@ -256,7 +244,7 @@ def _check_specs(
     debug: bool,
     base: Path | None,
     digests: dict[Path, str] | None = None,
-) -> _SpecPhase:
+) -> SpecPhase:
     """Load each spec and run every per-spec check on it. With ``digests``, also say what to cache per file."""
     out = _Collector(ctx, strict, base)
     problems: list[Problem] = []
@@ -312,7 +300,7 @@ def _check_specs(
             entry = _entry(digest, path, out.findings[first_finding:], problems[first_problem:], out.show(path))
             if entry is not None:
                 entries[str(path)] = entry
-    return _SpecPhase(out.findings, problems, timings, entries)
+    return SpecPhase(out.findings, problems, timings, entries)
 
 
 def _entry(
@@ -344,202 +332,6 @@ def _from_cache(
     return findings, problems
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Loading specs allocates millions of objects that stay alive; Python's default collector thresholds then walk
-    the growing heap again and again (a quarter of the load time for 300 specs). Freeze what exists, collect less
-    often, and restore afterwards."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
-_FORKED: tuple[LintContext, Sequence[Rule], bool, bool, Path | None, dict[Path, str] | None] | None = None
-
-
-def _forked_check(paths: Sequence[Path]) -> _SpecPhase:
-    assert _FORKED is not None
-    ctx, rules, strict, debug, base, digests = _FORKED
-    return _check_specs(ctx, rules, paths, strict, debug, base, digests)
-
-
-PARALLEL_MIN_SPECS = 100
-"""Below this many specs, worker processes cost more than they save (measured in bench/bench_lint.py)..."""
-
-COSTLY_PARALLEL_MIN_SPECS = 4
-"""... unless a costly rule runs (the template dry run, ~40 ms a spec after ~0.3 s of warming up): then from this
-many specs."""
-
-
-def default_jobs(n_specs: int, *, costly: bool = False) -> int:
-    """Worker processes for ``n_specs``: ``$CONSENTKIT_LINT_JOBS`` if set, else one per core (at most 4) for large
-    workspaces (or from :data:`COSTLY_PARALLEL_MIN_SPECS` when a ``costly`` rule is selected), else 1. Parallel
-    checking needs the ``fork`` start method (Linux, and macOS when allowed)."""
-    env = os.environ.get("CONSENTKIT_LINT_JOBS")
-    if env and env.isdigit():
-        return max(int(env), 1)
-    least = COSTLY_PARALLEL_MIN_SPECS if costly else PARALLEL_MIN_SPECS
-    if n_specs < least or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return max(1, min(os.cpu_count() or 1, 4))
-
-
-def _set_forked(
-    ctx: LintContext,
-    rules: Sequence[Rule],
-    strict: bool,
-    debug: bool,
-    base: Path | None,
-    digests: dict[Path, str] | None,
-) -> None:
-    """What the next forked workers inherit (a pool forks its workers when it is created)."""
-    global _FORKED
-    _FORKED = (ctx, rules, strict, debug, base, digests)
-
-
-def _spec_phase(
-    ctx: LintContext,
-    rules: Sequence[Rule],
-    paths: Sequence[Path],
-    strict: bool,
-    debug: bool,
-    base: Path | None,
-    jobs: int,
-    digests: dict[Path, str] | None,
-) -> list[_SpecPhase]:
-    global _FORKED
-    if jobs <= 1 or len(paths) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_check_specs(ctx, rules, paths, strict, debug, base, digests)]
-    if any(r.costly for r in rules) and any(not r.costly for r in rules):
-        return _costly_apart(ctx, rules, paths, strict, debug, base, jobs, digests)
-    # The first spec here, before forking: the workers inherit its compiled patterns, character tables and
-    # per-text results instead of each building their own.
-    first = _check_specs(ctx, rules, paths[:1], strict, debug, base, digests)
-    rest = paths[1:]
-    jobs = min(jobs, len(rest))
-    chunks = [list(rest[i::jobs]) for i in range(jobs)]  # interleaved: big and small files spread evenly
-    _set_forked(ctx, rules, strict, debug, base, digests)
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return [first, *pool.map(_forked_check, chunks)]
-    finally:
-        _FORKED = None
-
-
-def _costly_apart(
-    ctx: LintContext,
-    rules: Sequence[Rule],
-    paths: Sequence[Path],
-    strict: bool,
-    debug: bool,
-    base: Path | None,
-    jobs: int,
-    digests: dict[Path, str] | None,
-) -> list[_SpecPhase]:
-    """Costly rules (the template dry run) beside the others: one worker runs every other rule on every spec while
-    this process warms the costly rules up on the first spec (imports, compiled templates, fonts: ~0.3 s), then
-    ``jobs`` processes — this one and workers forked after the warm-up, so they inherit it — share the rest of the
-    costly work. A spec is loaded in both; its load problems are taken from the first. The findings are the same
-    as in one process: every check still runs once per spec, on its own."""
-    light = [r for r in rules if not r.costly]
-    costly = [r for r in rules if r.costly]
-    light_job = _fork_check(ctx, light, list(paths), strict, debug, base, digests)
-    try:
-        heavy = [_check_specs(ctx, costly, paths[:1], strict, debug, base, digests)]
-        rest = paths[1:]
-        n = min(jobs, len(rest))
-        chunks = [list(rest[i::n]) for i in range(n)]
-        others = [_fork_check(ctx, costly, chunk, strict, debug, base, digests) for chunk in chunks[1:]]
-        try:
-            if chunks:
-                heavy.append(_check_specs(ctx, costly, chunks[0], strict, debug, base, digests))
-        finally:
-            heavy.extend(_fork_result(job) for job in others)
-    finally:
-        light_phase = _fork_result(light_job)
-    return [_merge_apart(light_phase, heavy)]
-
-
-_Job = tuple[Any, Any]  # (process, receiving end of its pipe)
-
-
-def _fork_check(
-    ctx: LintContext,
-    rules: Sequence[Rule],
-    paths: list[Path],
-    strict: bool,
-    debug: bool,
-    base: Path | None,
-    digests: dict[Path, str] | None,
-) -> _Job:
-    """Check ``paths`` with ``rules`` in a forked process (it inherits everything loaded so far); a plain process
-    and a pipe rather than a pool, so no helper threads exist when the next worker is forked."""
-    global _FORKED
-    fork = multiprocessing.get_context("fork")
-    receive, send = fork.Pipe(duplex=False)
-    _set_forked(ctx, rules, strict, debug, base, digests)
-    try:
-        process = fork.Process(target=_child, args=(send, paths), daemon=True)
-        process.start()
-    finally:
-        _FORKED = None
-        send.close()
-    return process, receive
-
-
-def _child(send: Any, paths: list[Path]) -> None:
-    try:
-        result: tuple[bool, object] = (True, _forked_check(paths))
-    except BaseException as exc:  # re-raised in the parent (``debug``), never swallowed
-        result = (False, exc)
-    try:
-        send.send(result)
-    except Exception as exc:  # an exception that cannot be pickled
-        send.send((False, RuntimeError(f"a lint worker failed: {result[1]!r} ({exc})")))
-    finally:
-        send.close()
-
-
-def _fork_result(job: _Job) -> _SpecPhase:
-    process, receive = job
-    try:
-        ok, value = receive.recv()
-    except EOFError:
-        raise RuntimeError(f"a lint worker process died (exit code {process.exitcode})") from None
-    finally:
-        receive.close()
-        process.join()
-    if not ok:
-        raise value
-    assert isinstance(value, _SpecPhase)
-    return value
-
-
-def _merge_apart(light: _SpecPhase, heavy: Sequence[_SpecPhase]) -> _SpecPhase:
-    """One phase of the light and costly rules' results: every finding, the load problems once, and a cache entry
-    for a file only where both halves made one."""
-    findings = list(light.findings)
-    timings = dict(light.timings)
-    costly_entries: dict[str, Entry | None] = {}
-    for phase in heavy:
-        findings.extend(phase.findings)
-        for key, value in phase.timings.items():
-            if key != "parse":  # the costly half loads each spec again; count the reading once
-                timings[key] = timings.get(key, 0.0) + value
-        costly_entries.update(phase.entries)
-    entries = {}
-    for key, entry in light.entries.items():
-        other = costly_entries.get(key)
-        if other is not None:
-            entries[key] = Entry(entry.digest, [*entry.hits, *other.hits], entry.problems)
-    return _SpecPhase(findings, light.problems, timings, entries)
-
-
 def _use_cache(
     cache: FindingCache,
     ctx: LintContext,
@@ -547,10 +339,10 @@ def _use_cache(
     paths: Sequence[Path],
     strict: bool,
     base: Path | None,
-) -> tuple[list[_SpecPhase], list[Path], dict[Path, str]]:
+) -> tuple[list[SpecPhase], list[Path], dict[Path, str]]:
     """Findings of unchanged files from the cache; the files still to check, with their digests."""
     by_id = {rule.id: rule for rule in rules}
-    found = _SpecPhase([], [], {"cache": 0.0})
+    found = SpecPhase([], [], {"cache": 0.0})
     todo: list[Path] = []
     digests: dict[Path, str] = {}
     t0 = time.perf_counter()
@@ -598,7 +390,7 @@ def run_rules(
     base = (base or Path.cwd()).resolve()  # once per run; findings show paths relative to it
     chosen = list(all_rules()) if rules is None else list(rules)
     timings: dict[str, float] = {}
-    phases: list[_SpecPhase]
+    phases: list[SpecPhase]
     if spec_paths is None:
         out = _Collector(ctx, strict, base)
         checks = [(rule, check) for rule in chosen for check in rule.spec_checks]
@@ -614,7 +406,7 @@ def run_rules(
                         raise
                     out.crashed(rule, spec.path, exc)
             ctx.spec_memo.clear()
-        phases = [_SpecPhase(out.findings, [], {})]
+        phases = [SpecPhase(out.findings, [], {})]
     else:
         unique: dict[str, Path] = {}
         for path in spec_paths:
@@ -624,8 +416,12 @@ def run_rules(
         if cache is not None:
             phases, todo, digests = _use_cache(cache, ctx, chosen, paths, strict, base)
         n_jobs = jobs or default_jobs(len(todo), costly=any(rule.costly for rule in chosen))
-        with _fewer_collections():
-            phases += _spec_phase(ctx, chosen, todo, strict, debug, base, n_jobs, digests)
+
+        def check_some(rules: Sequence[Rule], paths: Sequence[Path]) -> SpecPhase:
+            return _check_specs(ctx, rules, paths, strict, debug, base, digests)
+
+        with fewer_collections():
+            phases += spec_phase(check_some, chosen, todo, n_jobs)
         if cache is not None:
             for phase in phases:
                 for key, entry in phase.entries.items():

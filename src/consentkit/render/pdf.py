@@ -78,7 +78,7 @@ def gc_paused() -> Iterator[None]:
     thousands of long-lived objects (boxes, styles, glyph runs), and each young-generation pass re-scans the ones
     still alive, which cost 6-10 % of a render (measured). Reference counting still frees what dies; the collector
     runs again as soon as the block ends, so a render's cycles are collected before the next one. A block nested in
-    another leaves the outer one to re-enable it. (The lint's ``_fewer_collections`` freezes the heap instead, for one
+    another leaves the outer one to re-enable it. (The lint's ``fewer_collections`` freezes the heap instead, for one
     long load before forking workers; here, around every packet of a long-running process, freezing kept each
     packet's garbage: 539 MB peak against 231 MB, measured, for the same speed.)"""
     was_enabled = gc.isenabled()
