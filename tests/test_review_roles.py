@@ -70,7 +70,7 @@ def test_a_clinical_certificate_cannot_approve_as_legal(tmp_path: Path) -> None:
 def test_a_certificate_without_a_review_role_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = review_workspace(tmp_path / "clinic", PROCEDURE)
     with monkeypatch.context() as m:  # as consentkit issued reviewer certificates before they named a review
-        m.setattr("consentkit.pki.authority._check_review_role", lambda role, review_role: None)
+        m.setattr("consentkit.pki.authority.check_review_role", lambda role, review_role: None)
         WorkspacePki(ws).issue_signer("reviewer", "Old Reviewer", SECRET)
     with pytest.raises(RefusedError, match=r"Old Reviewer names no review role .* cannot prove a legal approval"):
         approve(ws, PROCEDURE, reviewer="Old Reviewer", role="legal", secret=SECRET, check_lint=False)

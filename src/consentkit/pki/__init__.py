@@ -6,18 +6,17 @@
 from __future__ import annotations
 
 from consentkit import keystore
-from consentkit.pki.authority import (
+from consentkit.pki.authority import ONE_TIME_DAYS, WorkspacePki
+from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
+from consentkit.pki.records import (
     CREDENTIAL_ROLES,
-    ONE_TIME_DAYS,
     REASONS,
     REVIEWER_ROLES,
     SIGNER_ROLES,
     CertRecord,
     OneTimeCredential,
-    WorkspacePki,
     slugify,
 )
-from consentkit.pki.certs import EventBinding, common_name, sha256_fingerprint
 from consentkit.workspace import Workspace
 
 __all__ = [
