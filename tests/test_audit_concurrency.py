@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -211,9 +212,10 @@ def test_a_failed_append_leaves_the_handle_usable(audit_url: str) -> None:
 
 @pytest.mark.postgres
 def test_an_acknowledged_postgresql_append_is_flushed_to_disk() -> None:
-    """PostgreSQL appends commit asynchronously (so the lock is free during the flush) and then wait for a WAL flush
-    past them. That flush must really happen: an empty transaction writes no WAL and would not wait. On a server
-    with fsync on, one writer's appends each cause a WAL fsync."""
+    """Ordinary PostgreSQL appends commit asynchronously (so the lock is free during the flush) and then wait for a
+    WAL flush past them. That flush must really happen: an empty transaction writes no WAL and would not wait. A lone
+    writer's one-round-trip appends commit synchronously. On a server with fsync on, each append of either kind
+    causes a WAL fsync."""
     import psycopg
 
     server = _pg_fixtures.start_pg_server(durable=True)
@@ -225,7 +227,10 @@ def test_an_acknowledged_postgresql_append_is_flushed_to_disk() -> None:
                 log.append(_event(0, 0))
                 before = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]  # type: ignore[index]
                 for n in range(1, count + 1):
-                    log.append(_event(0, n))
+                    if n % 2:
+                        log.append(_event(0, n))  # one round trip
+                    else:
+                        log.append_many([_event(0, n)])  # the ordinary path
             # a backend reports its WAL statistics when it exits (or about once a second)
             deadline = time.monotonic() + 10
             while True:
@@ -266,6 +271,110 @@ def test_a_role_that_may_not_write_the_flush_marker_gets_synchronous_commits(pg_
     with AuditLog.open(url) as log:  # the superuser may: group commit
         assert log.store._group_commit is True  # type: ignore[attr-defined]
         assert log.size() == 8
+
+
+class _CountingConnection:
+    """Stands in for a store's psycopg connection and counts the exchanges begun with the server (a query, or a
+    pipeline: one round trip whatever it holds)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db, self.exchanges = db, 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.exchanges += 1
+        return self.db.execute(*args, **kwargs)
+
+    def pipeline(self) -> Any:
+        self.exchanges += 1
+        return self.db.pipeline()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
+@pytest.mark.postgres
+def test_a_lone_postgresql_writer_appends_in_one_round_trip(pg_server: _pg_fixtures.PgServer) -> None:
+    """After its first append a writer knows the log's size and right border, and while nobody else appends, each
+    single append is one exchange with the server (migration 3), committed before it returns."""
+    url = pg_server.new_schema()
+    with AuditLog.open(url) as log:
+        log.append(_event(0, 0))  # the ordinary path: reads the size and the border
+        counting = _CountingConnection(log.store._db)  # type: ignore[attr-defined]
+        log.store._db = counting  # type: ignore[attr-defined]
+        done = [log.append(_event(0, n)) for n in range(1, 21)]
+        assert counting.exchanges == 20
+        assert [d.index for d in done] == list(range(1, 21))
+        log.store._db = counting.db  # type: ignore[attr-defined]
+    with AuditLog.open(url) as other:  # committed: another connection sees it
+        assert other.size() == 21
+        report = other.verify()
+        assert report.ok, report.problems[:5]
+
+
+@pytest.mark.postgres
+def test_a_database_from_before_one_round_trip_appends_is_migrated_on_open(pg_server: _pg_fixtures.PgServer) -> None:
+    """A log written by a consentkit with schema version 2 gets migration 3 when a newer one opens it, and keeps its
+    events."""
+    import psycopg
+
+    url = pg_server.new_schema()
+    with AuditLog.open(url) as log:
+        log.append_many([_event(0, n) for n in range(3)])
+    with psycopg.connect(url, autocommit=True) as shell:
+        shell.execute("DROP FUNCTION consentkit_append_at")
+        shell.execute("DELETE FROM schema_migrations WHERE version = 3")
+    with AuditLog.open(url) as log:
+        assert log.store.schema_version() == 3
+        for n in range(3, 6):
+            log.append(_event(0, n))
+        assert log.size() == 6
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+
+
+@pytest.mark.postgres
+def test_a_one_round_trip_append_defers_to_a_writer_holding_the_lock(pg_server: _pg_fixtures.PgServer) -> None:
+    """While another session holds the append lock, the one-round-trip append writes nothing and the writer queues its
+    event; it is logged once the lock is freed."""
+    import psycopg
+
+    url = pg_server.new_schema()
+    with AuditLog.open(url) as log, psycopg.connect(url, autocommit=True) as other:
+        log.append(_event(0, 0))
+        other.execute("SELECT pg_advisory_lock(hashtext(current_schema() || '/consentkit-audit-append'))")
+        done: list[Appended] = []
+        writer = threading.Thread(target=lambda: done.append(log.append(_event(0, 1))))
+        writer.start()
+        deadline = time.monotonic() + 30
+        while other.execute("SELECT count(*) FROM append_queue").fetchone()[0] == 0:  # type: ignore[index]
+            assert time.monotonic() < deadline, "the writer never queued its event"
+            time.sleep(0.02)
+        assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # type: ignore[index]
+        other.execute("SELECT pg_advisory_unlock_all()")
+        writer.join(timeout=30)
+        assert [d.index for d in done] == [1]
+        log.append(_event(0, 2))
+        assert log.size() == 3
+        report = log.verify()
+        assert report.ok, report.problems[:5]
+
+
+@pytest.mark.postgres
+def test_a_one_round_trip_append_the_database_refuses_leaves_nothing(pg_server: _pg_fixtures.PgServer) -> None:
+    """A one-round-trip append whose subtree hash the database refuses (a database shell put one where the next leaf
+    goes) fails with the database's reason, writes no event, and the handle's next append reads the stored tree."""
+    url = pg_server.new_schema()
+    with AuditLog.open(url) as log:
+        log.append_many([_event(0, n) for n in range(5)])
+        with AuditLog.open(url) as shell, shell.store.appending() as tx:
+            tx.insert_nodes([((0, 5), b"\x00" * 32)])
+        with pytest.raises(StoreError, match=r"(?i)unique|duplicate"):
+            log.append(_event(0, 5))
+        assert log.size() == 5
+        with log.store.snapshot() as snap:
+            assert snap.event(5) is None
+        with pytest.raises(StoreError, match=r"(?i)unique|duplicate"):
+            log.append(_event(0, 5))  # the ordinary path this time, refused the same way
 
 
 QUEUED_WRITER = textwrap.dedent(

@@ -16,6 +16,7 @@ from consentkit.audit import merkle
 from consentkit.audit.heads import SignedTreeHead, TreeHead
 from consentkit.audit.log import AuditLog
 from consentkit.audit.store import open_store
+from consentkit.audit.store.migrations import MIGRATIONS
 from consentkit.errors import VerificationError
 
 audit_url, pg_server = _pg_fixtures.audit_url, _pg_fixtures.pg_server  # both databases
@@ -248,9 +249,9 @@ def test_database_refuses_updates_and_deletes(audit_url: str, tsa: TestTsa) -> N
 def test_migrations_are_recorded_once(audit_url: str) -> None:
     for _ in range(2):
         store = open_store(audit_url)
-        assert store.schema_version() == 2
+        assert store.schema_version() == len(MIGRATIONS) == 3
         rows = store.fetchall("SELECT version, name FROM schema_migrations")  # type: ignore[attr-defined]
-        assert len(rows) == 2
+        assert len(rows) == 3
         store.close()
 
 

@@ -233,6 +233,11 @@ class AuditLog:
             return self.append_many([event])[0]
         leaf = merkle.leaf_hash(body)
         border, self._border = self._border, None  # kept again only once a batch of this log's has committed
+        if border is not None and self._before_commit is None:  # alone, as at the last append: one round trip
+            frontier = merkle.Frontier(border.size, list(border.nodes))
+            if self.store.append_at(_row(border.size, event, body), frontier.append(leaf)):
+                self._border = frontier
+                return Appended(border.size, leaf, frontier.size)
         with self.store.queued(_row(0, event, body), leaf, -1 if border is None else border.size) as turn:
             if turn.index is not None:  # in another writer's batch, durably
                 return Appended(turn.index, leaf, turn.size())

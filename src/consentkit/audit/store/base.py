@@ -273,6 +273,12 @@ class AuditStore(ABC):
     def dequeue(self, ids: Sequence[int], receipts: Sequence[tuple[int, int]]) -> None:
         raise StoreError("this database has no append queue")
 
+    def append_at(self, row: EventRow, nodes: Sequence[tuple[NodeId, bytes]]) -> bool:
+        """Append one event at ``row.index`` with the subtree hashes it completes, committed, in one exchange with
+        the database, if the log still has that size and no other writer is about; False when it wrote nothing and the
+        caller should take the ordinary path (which this store always asks for)."""
+        return False
+
     def __enter__(self) -> AuditStore:
         return self
 

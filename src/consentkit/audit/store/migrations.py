@@ -153,8 +153,33 @@ _POSTGRES_V2 = (
     $$""",
 )
 
+# PostgreSQL's one-round-trip append (see postgres.py, ``append_at``): a writer that knows the log's size and right
+# border from its own last append sends its event and the subtree hashes it completes in one call. The call takes the
+# append lock without waiting and writes only if the log still has that size and nothing is queued; otherwise it
+# writes nothing and says why ('busy': another writer holds the lock; 'moved': the log grew, or events are queued),
+# and the writer takes the ordinary path. The values are in arrays so that one call takes any number of nodes.
+_POSTGRES_V3 = (
+    """CREATE FUNCTION consentkit_append_at(size BIGINT, e_type TEXT, e_case_id TEXT, e_time TEXT, e_body BYTEA,
+        n_level SMALLINT[], n_idx BIGINT[], n_hash BYTEA[])
+    RETURNS TEXT LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT pg_try_advisory_xact_lock(hashtext(current_schema() || '/consentkit-audit-append')) THEN
+            RETURN 'busy';
+        END IF;
+        IF coalesce((SELECT max(e.idx) FROM events e), -1) <> size - 1
+           OR EXISTS (SELECT FROM append_queue q WHERE q.idx IS NULL) THEN
+            RETURN 'moved';
+        END IF;
+        INSERT INTO events (idx, type, case_id, time, body) VALUES (size, e_type, e_case_id, e_time, e_body);
+        INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest(n_level, n_idx, n_hash);
+        RETURN 'appended';
+    END
+    $$""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit log: events, subtree hashes, tree heads", _SQLITE_V1, _POSTGRES_V1),
     # nothing on SQLite (its appends do not queue); recorded there too, so both report the same schema version
     Migration(2, "PostgreSQL: the append queue", (), _POSTGRES_V2),
+    Migration(3, "PostgreSQL: one-round-trip appends", (), _POSTGRES_V3),
 )

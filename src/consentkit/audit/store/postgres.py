@@ -9,6 +9,11 @@ in one round trip; its inserts wait in a buffer until a read needs them or the c
 with the COMMIT in one pipeline: two round trips an event, three when another writer appended since this connection's
 last append (the tree's right border is read again). See ``_send`` for how concurrent writers share WAL flushes.
 
+A lone writer does better still (``append_at``, migration 3): after its first append it knows the log's size and
+right border, so a single ``append`` sends the event and the subtree hashes it completes in one call that takes the
+lock without waiting and writes only if the log has not moved; one round trip, committed durably. When another
+writer holds the lock or has appended, nothing is written and the append takes the paths above and below.
+
 The append queue (migration 2), for single appends without references (``AuditLog.append``), after Certificate
 Transparency's sequencer: the append lock is held, round trips and all, by one writer at a time, so with many writers
 the log integrates their events in batches. A writer first tries the lock without waiting (the same round trip as
@@ -33,8 +38,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
+from consentkit.audit.merkle import NodeId
 from consentkit.audit.store.base import STREAM_BATCH, EventRow, QueueTurn, SqlStore, StoreError, Waiting, blob
 
 _cursor_names = itertools.count()
@@ -81,6 +86,7 @@ class PostgresStore(SqlStore):
             self._db = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the audit database: {str(exc).strip()}") from exc
+        self._escaping = psycopg.pq.Escaping(self._db.pgconn)  # libpq's quoting, for this connection's settings
 
     def migrate(self) -> None:
         super().migrate()
@@ -209,6 +215,48 @@ class PostgresStore(SqlStore):
         except psycopg.Error:
             self._db.close()
 
+    # --- one round trip, for a writer alone ---
+    def append_at(self, row: EventRow, nodes: Sequence[tuple[NodeId, bytes]]) -> bool:
+        """One round trip (migration 3's ``consentkit_append_at``), for a writer that knows the log's size and right
+        border from its own last append: begin, append if the log has not moved and the lock is free, commit. The
+        commit is synchronous under the lock (one transaction, one flush; measured alone: 2,600 appends/s against
+        2,400/s with the asynchronous commit and flush marker of ``_send``). Values are inlined as literals (libpq's
+        quoting for text, hex digits for bytes) so that the whole exchange is one simple query."""
+        if self._in_tx:
+            raise StoreError("an append cannot be nested in another transaction")
+        if self._contended or not self._migrated:
+            return False
+        text = self._literal
+        levels = ",".join(str(level) for (level, _), _ in nodes)
+        indexes = ",".join(str(index) for (_, index), _ in nodes)
+        hashes = ",".join(f"decode('{value.hex()}','hex')" for _, value in nodes)
+        query = (
+            f"BEGIN; SELECT consentkit_append_at({int(row.index)}, {text(row.type)}, {text(row.case_id)},"
+            f" {text(row.time)}, decode('{row.body.hex()}','hex'), ARRAY[{levels}]::SMALLINT[],"
+            f" ARRAY[{indexes}]::BIGINT[], ARRAY[{hashes}]); COMMIT"
+        )
+        try:
+            cur = self._db.execute(query.encode())
+            while cur.description is None and cur.nextset():  # BEGIN's result, then the call's
+                pass
+            (outcome,) = cur.fetchone()  # type: ignore[misc]
+            while cur.nextset():  # COMMIT's
+                pass
+        except psycopg.Error as exc:
+            self._rollback()
+            raise StoreError(f"audit database: {str(exc).strip()}") from exc
+        except BaseException:  # interrupted: the transaction may be open, or committed
+            self._abandon()
+            raise
+        if outcome == "busy":
+            self._contended = True  # queue at once (see queued)
+        return bool(outcome == "appended")
+
+    def _literal(self, value: str | None) -> str:
+        if value is None:
+            return "NULL"
+        return self._escaping.escape_literal(value.encode()).decode()
+
     # --- the append queue ---
     queues_appends = True
 
@@ -230,13 +278,20 @@ class PostgresStore(SqlStore):
             turn = self._try_direct(row, leaf)
             if turn is not None:
                 return turn
-        values = (row.type, row.case_id, row.time, row.body, leaf, known)
-        query = sql.SQL(_QUEUE).format(*(sql.Literal(v) for v in values))
+        text = self._literal
+        query = _QUEUE.format(
+            text(row.type),
+            text(row.case_id),
+            text(row.time),
+            f"decode('{row.body.hex()}','hex')",
+            f"decode('{leaf.hex()}','hex')",
+            int(known),
+        )
         self._session_lock = True  # maybe: until the turn's answer is read, an error must free it
         try:
             if self._db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                query = sql.SQL("ROLLBACK; ") + query  # the direct try's transaction, in the same round trip
-            cur = self._db.execute(query)
+                query = "ROLLBACK; " + query  # the direct try's transaction, in the same round trip
+            cur = self._db.execute(query.encode())
             results = []
             while True:
                 if cur.description is not None:
