@@ -82,6 +82,66 @@ def test_lighter_compression_keeps_the_content(
     assert _normalised(ours, tmp_path, "ours") == _normalised(theirs, tmp_path, "theirs")
 
 
+def test_serialising_each_object_once_gives_the_same_pdf(
+    preview: tuple[RenderInput, tuple[Path, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydyf serialises every object twice (the second time for the file identifier); the kept bytes give the very
+    same file, identifier included, for a whole bilingual packet's worth of objects."""
+    import pydyf
+
+    inp, roots = preview
+    ours = render_document(inp, "consent", "pdf", roots)
+    assert pdf_module._SERIALISED is None  # only while a PDF is written
+    write_once = pydyf.PDF.write
+    assert write_once.__module__ == pdf_module.__name__  # the patch is installed
+    monkeypatch.setattr(pydyf.PDF, "write", write_once.__wrapped__)
+    for cls in (pydyf.Stream, pydyf.Dictionary, pydyf.Array):
+        monkeypatch.setattr(cls, "data", property(cls.__dict__["data"].fget.__wrapped__))
+    theirs = render_document(inp, "consent", "pdf", roots)
+    assert b"/ID [" in ours
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("locales", [("zh-CN", "en"), ("zh-TW",)])
+def test_one_subsetting_pass_gives_the_same_fonts_and_pdf(
+    locales: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeasyPrint subsets each font twice; one pass without hinting gives the same font files, so the same PDF, for
+    every declared font the built-in templates use (Kurinto Sans SC/TC regular and bold, Source Sans 3, Noto Sans CJK
+    for the characters Kurinto lacks), and no font needed WeasyPrint's second pass."""
+    from weasyprint.pdf import fonts
+
+    inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
+    one_pass = fonts.Font._harfbuzz_subset
+    assert one_pass.__module__ == pdf_module.__name__  # the patch is installed
+    two_passes = one_pass.__wrapped__
+    fell_back: list[str] = []
+    subsets: dict[str, list[bytes]] = {}
+
+    def counted(self: Any, to_unicode: Any, hinting: Any) -> None:
+        fell_back.append(self.family)
+        two_passes(self, to_unicode, hinting)
+
+    def kept(subset: Any) -> Any:
+        def run(self: Any, to_unicode: Any, hinting: Any) -> None:
+            subset(self, to_unicode, hinting)
+            subsets.setdefault(f"{self.family} {self.weight}", []).append(self.file_content)
+
+        return run
+
+    monkeypatch.setattr(one_pass, "__wrapped__", counted)
+    monkeypatch.setattr(fonts.Font, "_harfbuzz_subset", kept(one_pass))
+    ours = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    assert not [family for family in fell_back if "Kurinto" in family or "CJK" in family]
+    monkeypatch.setattr(fonts.Font, "_harfbuzz_subset", kept(two_passes))
+    theirs = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    for family, files in subsets.items():
+        half = len(files) // 2
+        assert files[:half] == files[half:], family
+    assert any(f.startswith("Kurinto") for f in subsets)
+    assert ours == theirs
+
+
 def _parts(data: bytes) -> str:
     archive = zipfile.ZipFile(io.BytesIO(data))
     return hashlib.sha256(b"".join(archive.read(n) for n in sorted(archive.namelist()))).hexdigest()

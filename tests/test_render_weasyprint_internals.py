@@ -27,15 +27,20 @@ def test_the_pin_in_pyproject_and_constraints_agree() -> None:
 
 
 def test_each_patch_replaces_a_checked_target_with_the_same_parameters() -> None:
+    import pydyf
     from weasyprint.pdf import fonts, tags
 
     pdf._tag_languages_and_descriptions()
     pdf._reuse_font_files()
+    pdf._subset_in_one_pass()
+    pdf._serialise_once()
     expected = internals.FUNCTIONS
     for name, current in {
         "weasyprint.pdf.tags._build_box_tree": tags._build_box_tree,
         "weasyprint.pdf.fonts.get_pango_font_hb_face": fonts.get_pango_font_hb_face,
         "weasyprint.pdf.fonts.get_hb_object_data": fonts.get_hb_object_data,
+        "weasyprint.pdf.fonts.Font._harfbuzz_subset": fonts.Font._harfbuzz_subset,
+        "pydyf.PDF.write": pydyf.PDF.write,
     }.items():
         assert current.__module__ == pdf.__name__, f"{name} is not patched"
         # the check reads WeasyPrint's parameters through __wrapped__; the replacement accepts the same call

@@ -1,7 +1,8 @@
 """The WeasyPrint internals ``render/pdf.py`` relies on, checked once at start-up.
 
-pdf.py patches or reads private WeasyPrint 70 code (tagging, font data, pydyf's compression, the user-agent
-stylesheet, ``Page._page_box``, ``Layout.reactivate``); pyproject.toml pins ``weasyprint>=70,<71`` for that reason.
+pdf.py patches or reads private WeasyPrint 70 code (tagging, font data and subsetting, pydyf's compression and
+serialisation, the user-agent stylesheet, ``Page._page_box``, ``Layout.reactivate``); pyproject.toml pins
+``weasyprint>=70,<71`` for that reason.
 Another WeasyPrint (a forced install, a distribution's package) could patch something different or crash mid-render,
 so the engine refuses to start with a :class:`RenderError` naming the version and what changed.
 tests/test_render_weasyprint_internals.py fails loudly when a target is missing or its parameters changed.
@@ -27,6 +28,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "weasyprint.text.line_break.Layout.reactivate": ("self", "style"),
     "weasyprint.text.line_break.Layout.deactivate": ("self",),
     "weasyprint.text.line_break.Layout.get_first_line": ("self",),
+    "pydyf.PDF.write": ("self", "output", "version", "identifier", "compress"),
+    "weasyprint.pdf.fonts.Font._harfbuzz_subset": ("self", "to_unicode", "hinting"),
 }
 # used as they are: must exist
 ATTRIBUTES = (
@@ -49,6 +52,20 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "weasyprint.document.Page.__init__": ("self._page_box = ",),
     "weasyprint.layout.inline": ("box.pango_layout = ",),
     "pydyf": ("zlib.compressobj(",),
+    # _serialise_once: the identifier is built from every object's bytes, after the objects were written
+    "pydyf.PDF.write": ("obj.data for obj in self.objects",),
+    "pydyf.Stream": ("def data(self):",),
+    # _subset_in_one_pass: the first pass's flags and dropped tables, and the second pass it saves
+    "weasyprint.pdf.fonts.Font._harfbuzz_subset": (
+        "HB_SUBSET_FLAGS_RETAIN_GIDS |",
+        "HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED |",
+        "HB_SUBSET_FLAGS_DESUBROUTINIZE)",
+        "if self.missing:",
+        "b'BASE', b'DSIG', b'EBDT', b'EBLC', b'EBSC', b'GPOS', b'GSUB', b'JSTF',",
+        "b'LTSH', b'PCLT', b'SVG '))",
+        "keep = tuple(range(max(to_unicode) + 1))",
+        "flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING",
+    ),
 }
 # the user-agent rules pdf.py drops (each once), and the ::marker rule it scopes to li (exactly one)
 UA_UNUSED = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {", "::note-callback {")
