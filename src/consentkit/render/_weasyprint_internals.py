@@ -1,6 +1,6 @@
-"""The WeasyPrint internals ``render/pdf.py`` relies on, checked once at start-up.
+"""The WeasyPrint internals ``render/pdf.py`` and ``render/speedups.py`` rely on, checked once at start-up.
 
-pdf.py patches or reads private WeasyPrint 70 code (tagging, font data and subsetting, pydyf's compression and
+They patch or read private WeasyPrint 70 code (tagging, font data and subsetting, pydyf's compression and
 serialisation, the user-agent stylesheet, ``Page._page_box``, ``Layout.reactivate``); pyproject.toml pins
 ``weasyprint>=70,<71`` for that reason.
 Another WeasyPrint (a forced install, a distribution's package) could patch something different or crash mid-render,

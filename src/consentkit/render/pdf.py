@@ -15,7 +15,6 @@ import logging
 import re
 import shutil
 import tempfile
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from consentkit.errors import RenderError
+from consentkit.render import speedups
 from consentkit.render._weasyprint_internals import UA_MARKER, UA_UNUSED, require_internals
 from consentkit.render.env import HTML_DIR, resolve
 from consentkit.render.fonts import FontSet, check_harfbuzz_subset, fonts_for
@@ -132,7 +132,7 @@ def _tag_languages_and_descriptions() -> None:
     global _TAGGING_PATCHED
     if _TAGGING_PATCHED:
         return
-    import pydyf  # type: ignore[import-untyped]
+    import pydyf
     from weasyprint.pdf import tags
 
     build = tags._build_box_tree
@@ -152,173 +152,6 @@ def _tag_languages_and_descriptions() -> None:
     build_with_lang.__wrapped__ = build  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
     tags._build_box_tree = build_with_lang
     _TAGGING_PATCHED = True
-
-
-_FONT_FILES: dict[int, tuple[Any, bytes]] = {}
-_FONT_FILES_PATCHED = False
-
-
-def _reuse_font_files() -> None:
-    """WeasyPrint copies each font's whole file out of HarfBuzz (10 MB for Kurinto Sans SC) for every PDF it writes,
-    before subsetting it from the HarfBuzz face anyway: 20-40 ms a PDF. The bytes of a font face never change, so
-    they are kept per face (the face itself held, so its address is never reused). Only the faces of Pango's fonts
-    are kept, not the subset fonts made from them; the PDFs are byte-for-byte the same."""
-    global _FONT_FILES_PATCHED
-    if _FONT_FILES_PATCHED:
-        return
-    from weasyprint.pdf import fonts
-    from weasyprint.text.ffi import ffi, harfbuzz
-
-    face_of, data_of = fonts.get_pango_font_hb_face, fonts.get_hb_object_data
-
-    def font_face(pango_font: Any) -> Any:
-        face = face_of(pango_font)
-        key = int(ffi.cast("uintptr_t", face))
-        if key not in _FONT_FILES:
-            held = ffi.gc(harfbuzz.hb_face_reference(face), harfbuzz.hb_face_destroy)
-            _FONT_FILES[key] = (held, data_of(face))
-        return face
-
-    def face_data(hb_object: Any, ot_color: Any = None, glyph: Any = None) -> Any:
-        if ot_color is None:
-            kept = _FONT_FILES.get(int(ffi.cast("uintptr_t", hb_object)))
-            if kept is not None:
-                return kept[1]
-        return data_of(hb_object, ot_color, glyph)
-
-    font_face.__wrapped__ = face_of  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
-    face_data.__wrapped__ = data_of  # type: ignore[attr-defined]
-    fonts.get_pango_font_hb_face = font_face
-    fonts.get_hb_object_data = face_data
-    _FONT_FILES_PATCHED = True
-
-
-_ONE_PASS_PATCHED = False
-# the tables WeasyPrint 70 drops from embedded fonts (weasyprint/pdf/fonts.py, Font._harfbuzz_subset)
-_DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
-
-
-def _subset_in_one_pass() -> None:
-    """WeasyPrint 70 subsets each embedded font twice: first keeping the used glyphs at their ids (page content
-    addresses glyphs by id), then again keeping every id up to the last used one, this time without hinting
-    instructions. When the first pass already ends at the last used glyph, the second changes only the hinting; so
-    asking for no hinting in the first pass gives the same font file, byte for byte, without the second pass, which
-    costs more than the first (HarfBuzz walks every id up to the last: measured 3.7 ms against 2.5 ms for Kurinto
-    Sans SC, about 15 ms a packet). The one pass is kept only when its glyph count is the last used id + 1;
-    otherwise (a composite glyph's parts beyond it), and whenever hinting is wanted, WeasyPrint's two passes run.
-    tests/test_render_speed.py compares the fonts and whole PDFs with WeasyPrint's own."""
-    global _ONE_PASS_PATCHED
-    if _ONE_PASS_PATCHED:
-        return
-    from weasyprint.pdf import fonts
-    from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
-
-    two_passes = fonts.Font._harfbuzz_subset
-
-    def one_pass(self: Any, to_unicode: Any, hinting: Any) -> None:
-        if hinting:
-            return one_pass.__wrapped__(self, to_unicode, hinting)  # type: ignore[attr-defined,no-any-return]
-        subset = harfbuzz_subset
-        hb_input = ffi.gc(subset.hb_subset_input_create_or_fail(), subset.hb_subset_input_destroy)
-        glyphs = sorted(to_unicode)
-        harfbuzz.hb_set_add_sorted_array(
-            subset.hb_subset_input_glyph_set(hb_input), ffi.new(f"hb_codepoint_t[{len(glyphs)}]", glyphs), len(glyphs)
-        )
-        flags = (
-            subset.HB_SUBSET_FLAGS_RETAIN_GIDS
-            | subset.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
-            | subset.HB_SUBSET_FLAGS_DESUBROUTINIZE
-            | subset.HB_SUBSET_FLAGS_NO_HINTING
-        )
-        if self.missing:
-            flags |= subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
-        subset.hb_subset_input_set_flags(hb_input, flags)
-        tags = tuple(harfbuzz.hb_tag_from_string(name, -1) for name in _DROPPED_TABLES)
-        harfbuzz.hb_set_add_sorted_array(
-            subset.hb_subset_input_set(hb_input, subset.HB_SUBSET_SETS_DROP_TABLE_TAG),
-            ffi.new(f"hb_codepoint_t[{len(tags)}]", tags),
-            len(tags),
-        )
-        face = subset.hb_subset_or_fail(self.hb_face, hb_input)
-        if face != ffi.NULL:
-            face = ffi.gc(face, harfbuzz.hb_face_destroy)
-            if harfbuzz.hb_face_get_glyph_count(face) == glyphs[-1] + 1:
-                data = fonts.get_hb_object_data(face)
-                if data:
-                    self.file_content = data
-                    return None
-        return one_pass.__wrapped__(self, to_unicode, hinting)  # type: ignore[attr-defined,no-any-return]
-
-    one_pass.__wrapped__ = two_passes  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
-    fonts.Font._harfbuzz_subset = one_pass
-    _ONE_PASS_PATCHED = True
-
-
-class _Zlib:
-    """pydyf (WeasyPrint's PDF writer) compresses every stream at zlib level 9: for a packet's 3 MB of page
-    content and font subsets that is twice the time of level 6 (110 vs 55 ms) for 1 % smaller output. Same
-    streams, same content; only the deflate effort differs."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(zlib, name)
-
-    @staticmethod
-    def compressobj(level: int = -1, *args: Any, **kwargs: Any) -> Any:
-        return zlib.compressobj(min(level, 6), *args, **kwargs)
-
-
-def _faster_compression() -> None:
-    import pydyf
-
-    if not isinstance(pydyf.zlib, _Zlib):
-        pydyf.zlib = _Zlib()
-
-
-# while pydyf writes one PDF: id → (the numbered object, its bytes); see _serialise_once
-_SERIALISED: dict[int, tuple[Any, bytes]] | None = None
-_SERIALISE_ONCE_PATCHED = False
-
-
-def _serialise_once() -> None:
-    """pydyf computes a PDF's file identifier (PDF/A requires one: an MD5 of every object's bytes) by serialising
-    every object a second time, which compresses every stream again (fonts, pages, the object stream): measured,
-    ~45 ms of CPU of a packet's ~700 ms render. While it writes a PDF, the bytes of each numbered object (those in the
-    file) are kept the first time and given back the second; nothing changes an object in between, and the object is
-    held so that its address is not reused. Unnumbered (temporary) objects are serialised as before. The PDFs are
-    byte-for-byte the same (tests/test_render_pdf.py compares them)."""
-    global _SERIALISE_ONCE_PATCHED
-    if _SERIALISE_ONCE_PATCHED:
-        return
-    import pydyf
-
-    def kept(fget: Any) -> property:
-        def data(self: Any) -> bytes:
-            cache = _SERIALISED
-            if cache is None or self.number is None:
-                return fget(self)  # type: ignore[no-any-return]
-            entry = cache.get(id(self))
-            if entry is None or entry[0] is not self:
-                entry = cache[id(self)] = (self, fget(self))
-            return entry[1]
-
-        data.__wrapped__ = fget  # type: ignore[attr-defined]
-        return property(data)
-
-    for cls in (pydyf.Stream, pydyf.Dictionary, pydyf.Array):
-        cls.data = kept(cls.__dict__["data"].fget)
-    write = pydyf.PDF.write
-
-    def write_once(self: Any, *args: Any, **kwargs: Any) -> Any:
-        global _SERIALISED
-        _SERIALISED = {}
-        try:
-            return write(self, *args, **kwargs)
-        finally:
-            _SERIALISED = None
-
-    write_once.__wrapped__ = write  # type: ignore[attr-defined]  # the check sees pydyf's parameters
-    pydyf.PDF.write = write_once
-    _SERIALISE_ONCE_PATCHED = True
 
 
 # The user-agent stylesheet's universal pseudo-element rules make WeasyPrint compute six pseudo-element styles
@@ -355,10 +188,7 @@ class PdfEngine:
         check_harfbuzz_subset()
         require_internals()  # the patches below and _text_families were written for WeasyPrint 70
         _tag_languages_and_descriptions()
-        _reuse_font_files()
-        _subset_in_one_pass()
-        _faster_compression()
-        _serialise_once()
+        speedups.install()
         from weasyprint.text.fonts import FontConfiguration
 
         self.roots = tuple(Path(r).resolve() for r in template_roots)
