@@ -113,6 +113,7 @@ def test_one_subsetting_pass_gives_the_same_fonts_and_pdf(
     from weasyprint.pdf import fonts
 
     inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
+    render_document(inp, "consent", "pdf", roots)  # the engine installs the shortcuts
     one_pass = fonts.Font._harfbuzz_subset
     assert one_pass.__module__ == speedups.__name__  # the patch is installed
     two_passes = one_pass.__wrapped__
@@ -140,6 +141,27 @@ def test_one_subsetting_pass_gives_the_same_fonts_and_pdf(
         half = len(files) // 2
         assert files[:half] == files[half:], family
     assert any(f.startswith("Kurinto") for f in subsets)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("locales", [("zh-CN", "en"), ("zh-TW",)])
+def test_inline_percentages_give_the_same_pdf(locales: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The faster resolve_percentages sets the same used values: the same PDFs as WeasyPrint's own, for the three
+    documents (tables, lists, the chart, margin boxes, pages)."""
+    import importlib
+
+    from weasyprint.layout import percent
+
+    inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
+    ours = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    fast = percent.resolve_percentages
+    assert fast.__module__ == speedups.__name__  # the patch is installed (by the engine)
+    monkeypatch.setattr(percent, "resolve_percentages", fast.__wrapped__)
+    for name in speedups.PERCENTAGE_USERS:
+        module = importlib.import_module(f"weasyprint.layout.{name}")
+        assert module.resolve_percentages is fast, name
+        monkeypatch.setattr(module, "resolve_percentages", fast.__wrapped__)
+    theirs = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
     assert ours == theirs
 
 

@@ -10,12 +10,14 @@ tests/test_render_weasyprint_internals.py fails loudly when a target is missing 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 from functools import cache
 from typing import Any
 
 from consentkit.errors import RenderError
+from consentkit.render.speedups import PERCENTAGE_USERS
 
 WRITTEN_FOR = "70"
 
@@ -30,6 +32,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "weasyprint.text.line_break.Layout.get_first_line": ("self",),
     "pydyf.PDF.write": ("self", "output", "version", "identifier", "compress"),
     "weasyprint.pdf.fonts.Font._harfbuzz_subset": ("self", "to_unicode", "hinting"),
+    "weasyprint.layout.percent.resolve_percentages": ("box", "containing_block"),
 }
 # used as they are: must exist
 ATTRIBUTES = (
@@ -55,6 +58,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
     # _serialise_once: the identifier is built from every object's bytes, after the objects were written
     "pydyf.PDF.write": ("obj.data for obj in self.objects",),
     "pydyf.Stream": ("def data(self):",),
+    # _faster_percentages: where the layout takes resolve_percentages from
+    **{f"weasyprint.layout.{name}": ("resolve_percentages",) for name in PERCENTAGE_USERS},
     # _subset_in_one_pass: the first pass's flags and dropped tables, and the second pass it saves
     "weasyprint.pdf.fonts.Font._harfbuzz_subset": (
         "HB_SUBSET_FLAGS_RETAIN_GIDS |",
@@ -66,6 +71,12 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "keep = tuple(range(max(to_unicode) + 1))",
         "flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING",
     ),
+}
+# rewritten in speedups.py: the source must be exactly the one rewritten (SHA-256 of inspect.getsource, first 16 hex)
+DIGESTS: dict[str, str] = {
+    "weasyprint.layout.percent.resolve_percentages": "71673078096fcf87",
+    "weasyprint.layout.percent.resolve_one_percentage": "4cfaa9ad134e4f7b",
+    "weasyprint.layout.percent.percentage": "ebe404ccd9da50bf",
 }
 # the user-agent rules pdf.py drops (each once), and the ::marker rule it scopes to li (exactly one)
 UA_UNUSED = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {", "::note-callback {")
@@ -109,6 +120,14 @@ def check_internals() -> list[str]:
             problems.append(f"{name} is missing")
             continue
         problems += [f"{name} no longer contains {needle!r}" for needle in needles if needle not in source]
+    for name, digest in DIGESTS.items():
+        try:
+            source = inspect.getsource(_resolve(name))
+        except (ImportError, AttributeError, TypeError, OSError):
+            problems.append(f"{name} is missing")
+            continue
+        if hashlib.sha256(source.encode()).hexdigest()[:16] != digest:
+            problems.append(f"{name} is not the code consentkit rewrote")
     try:
         lines = str(_resolve("weasyprint.html.UA")).splitlines()
     except (ImportError, AttributeError):
