@@ -165,6 +165,49 @@ def test_inline_percentages_give_the_same_pdf(locales: tuple[str, ...], monkeypa
     assert ours == theirs
 
 
+@pytest.mark.parametrize("locales", [("zh-CN", "en"), ("zh-TW",)])
+def test_shared_pango_contexts_give_the_same_pdf(locales: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layouts made on a shared Pango context with a shared font description shape text exactly as WeasyPrint's own
+    set-up does: the same PDFs for the three documents (two scripts, bold, the chart's text, underlined links)."""
+    from weasyprint.text import line_break
+
+    inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
+    ours = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    shared = line_break.Layout.setup
+    assert shared.__module__ == speedups.__name__  # the patch is installed (by the engine)
+    monkeypatch.setattr(line_break.Layout, "setup", shared.__wrapped__)
+    theirs = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    assert ours == theirs
+
+
+def test_shared_pango_contexts_give_the_same_pdf_for_less_common_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the built-in documents do not use: decorations (the cached font metrics), right-to-left text, font
+    features, letter and word spacing, justification, languages, a language override (WeasyPrint's own set-up)."""
+    from weasyprint import HTML
+    from weasyprint.text import line_break
+
+    from consentkit.render.pdf import engine_for
+    from consentkit.render.specimen import specimen_input as _input
+
+    engine_for(_input("rhinoplasty", ("en",), now=NOW)[1])  # installs the shortcuts
+    html = """<html lang="en"><body style="font-family: 'Source Sans 3', 'Kurinto Sans SC'">
+      <p style="text-decoration: underline">Underlined 1 in 100</p>
+      <p style="text-decoration: line-through overline; font-size: 13pt">Struck 38.5 °C</p>
+      <p dir="rtl" lang="ar">abc, 123 (def) ghi.</p>
+      <p style="font-variant-numeric: tabular-nums; font-kerning: none">0123456789 AV To</p>
+      <p style="letter-spacing: 0.5pt; word-spacing: 3pt; text-align: justify">Some justified text that goes on and on
+         across the page so that it wraps onto a second line and spreads its words out evenly.</p>
+      <p lang="zh-Hant">術後護理 <span lang="zh-Hans">术后护理</span></p>
+      <p style="font-language-override: 'TRK'">override</p>
+    </body></html>"""
+    shared = line_break.Layout.setup
+    assert shared.__module__ == speedups.__name__
+    ours = HTML(string=html).write_pdf()
+    monkeypatch.setattr(line_break.Layout, "setup", shared.__wrapped__)
+    theirs = HTML(string=html).write_pdf()
+    assert ours == theirs
+
+
 def _parts(data: bytes) -> str:
     archive = zipfile.ZipFile(io.BytesIO(data))
     return hashlib.sha256(b"".join(archive.read(n) for n in sorted(archive.namelist()))).hexdigest()

@@ -33,6 +33,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "pydyf.PDF.write": ("self", "output", "version", "identifier", "compress"),
     "weasyprint.pdf.fonts.Font._harfbuzz_subset": ("self", "to_unicode", "hinting"),
     "weasyprint.layout.percent.resolve_percentages": ("box", "containing_block"),
+    "weasyprint.text.line_break.Layout.setup": ("self", "style"),
 }
 # used as they are: must exist
 ATTRIBUTES = (
@@ -77,6 +78,7 @@ DIGESTS: dict[str, str] = {
     "weasyprint.layout.percent.resolve_percentages": "71673078096fcf87",
     "weasyprint.layout.percent.resolve_one_percentage": "4cfaa9ad134e4f7b",
     "weasyprint.layout.percent.percentage": "ebe404ccd9da50bf",
+    "weasyprint.text.line_break.Layout.setup": "fb227a55094f41d4",
 }
 # the user-agent rules pdf.py drops (each once), and the ::marker rule it scopes to li (exactly one)
 UA_UNUSED = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {", "::note-callback {")

@@ -18,6 +18,7 @@ def install() -> None:
     _faster_compression()
     _serialise_once()
     _faster_percentages()
+    _shared_pango_contexts()
 
 
 _FONT_FILES: dict[int, tuple[Any, bytes]] = {}
@@ -272,3 +273,124 @@ def _faster_percentages() -> None:
         if module.resolve_percentages is original:
             module.resolve_percentages = resolve_percentages
     _PERCENTAGES_PATCHED = True
+
+
+_PANGO_PATCHED = False
+
+
+def _shared_pango_contexts() -> None:
+    """WeasyPrint sets up a Pango layout for every piece of text twice (laying out, then again when drawing, after
+    freeing it in between), and each set-up creates a new Pango context and a new font description: 1,700 set-ups a
+    packet, 7 % of a render (sampled with py-spy). A Pango context may serve any number of layouts, and the layouts
+    copy the font description they are given, so both are now made once per direction and language, and per font, for
+    each WeasyPrint font configuration (the engine's), and each layout is still new. What the layouts shape is the
+    same: tests/test_render_speed.py compares the PDFs. A style with ``font-language-override``, or a value that cannot
+    be a key, takes WeasyPrint's own set-up. Its source was checked at start-up to be the one rewritten here."""
+    global _PANGO_PATCHED
+    if _PANGO_PATCHED:
+        return
+    from weasyprint.text import line_break
+    from weasyprint.text.constants import PANGO_DIRECTION
+    from weasyprint.text.ffi import FROM_UNITS, ffi, gobject, pango
+    from weasyprint.text.fonts import font_features, get_font_description
+
+    original = line_break.Layout.setup
+
+    def setup(self: Any, style: Any) -> None:
+        font_config = style.font_config
+        try:
+            cache = font_config.consentkit_pango
+        except AttributeError:
+            cache = font_config.consentkit_pango = {}
+        lang = style["lang"]
+        if style["font_language_override"] != "normal" or (lang and not lang.encode().replace(b"\x00", b"")):
+            return original(self, style)  # type: ignore[no-any-return]
+        direction = style["direction"]
+        try:
+            font_key = (
+                tuple(style["font_family"]),
+                style["font_style"],
+                style["font_stretch"],
+                style["font_weight"],
+                style["font_size"],
+                style["font_variant_caps"],
+                style["font_variation_settings"],
+            )
+            hash(font_key)
+        except TypeError:
+            return original(self, style)  # type: ignore[no-any-return]
+        self.style = style
+        self.first_line_direction = 0
+
+        context_key = (direction, lang or None)
+        made = cache.get(context_key)
+        if made is None:
+            pango_context = ffi.gc(pango.pango_font_map_create_context(font_config.font_map), gobject.g_object_unref)
+            pango.pango_context_set_round_glyph_positions(pango_context, False)
+            pango.pango_context_set_base_dir(pango_context, PANGO_DIRECTION[direction])
+            if lang:
+                language = pango.pango_language_from_string(ffi.new("char[]", lang.encode().replace(b"\x00", b"")))
+                pango.pango_context_set_language(pango_context, language)
+            else:
+                language = pango.pango_language_get_default()
+            made = cache[context_key] = (pango_context, language)
+        pango_context, self.language = made
+
+        font_description = cache.get(font_key)
+        if font_description is None:
+            font_description = cache[font_key] = get_font_description(style)
+        self.layout = ffi.gc(pango.pango_layout_new(pango_context), gobject.g_object_unref)
+        pango.pango_layout_set_auto_dir(self.layout, False)
+        pango.pango_layout_set_font_description(self.layout, font_description)
+
+        if style["text_decoration_line"] != "none":
+            metrics_key = ("metrics", context_key, font_key)
+            metrics = cache.get(metrics_key)
+            if metrics is None:
+                pango_metrics = ffi.gc(
+                    pango.pango_context_get_metrics(pango_context, font_description, self.language),
+                    pango.pango_font_metrics_unref,
+                )
+                metrics = cache[metrics_key] = tuple(
+                    FROM_UNITS * getter(pango_metrics)
+                    for getter in (
+                        pango.pango_font_metrics_get_ascent,
+                        pango.pango_font_metrics_get_underline_position,
+                        pango.pango_font_metrics_get_strikethrough_position,
+                        pango.pango_font_metrics_get_underline_thickness,
+                        pango.pango_font_metrics_get_strikethrough_thickness,
+                    )
+                )
+            (
+                self.ascent,
+                self.underline_position,
+                self.strikethrough_position,
+                self.underline_thickness,
+                self.strikethrough_thickness,
+            ) = metrics
+        else:
+            self.ascent = None
+            self.underline_position = None
+            self.strikethrough_position = None
+
+        features = font_features(
+            style["font_kerning"],
+            style["font_variant_ligatures"],
+            style["font_variant_position"],
+            style["font_variant_caps"],
+            style["font_variant_numeric"],
+            style["font_variant_alternates"],
+            style["font_variant_east_asian"],
+            style["font_feature_settings"],
+        )
+        if features:
+            encoded = ",".join(f"{key} {value}" for key, value in features.items()).encode()
+            attr = font_config.font_features.setdefault(encoded, pango.pango_attr_font_features_new(encoded))
+            attr_list = pango.pango_attr_list_new()  # per layout: set_text may add to it
+            pango.pango_attr_list_insert(attr_list, attr)
+            pango.pango_layout_set_attributes(self.layout, attr_list)
+        return None
+
+    setup.__wrapped__ = original  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
+    line_break.Layout.setup = setup
+    _PANGO_PATCHED = True
