@@ -180,6 +180,18 @@ def test_shared_pango_contexts_give_the_same_pdf(locales: tuple[str, ...], monke
     assert ours == theirs
 
 
+LESS_COMMON = """<html lang="en"><body style="font-family: 'Source Sans 3', 'Kurinto Sans SC'">
+  <p style="text-decoration: underline">Underlined 1 in 100</p>
+  <p style="text-decoration: line-through overline; font-size: 13pt">Struck 38.5 °C</p>
+  <p dir="rtl" lang="ar">abc, 123 (def) ghi.</p>
+  <p style="font-variant-numeric: tabular-nums; font-kerning: none">0123456789 AV To</p>
+  <p style="letter-spacing: 0.5pt; word-spacing: 3pt; text-align: justify">Some justified text that goes on and on
+     across the page so that it wraps onto a second line and spreads its words out evenly.</p>
+  <p lang="zh-Hant">術後護理 <span lang="zh-Hans">术后护理</span></p>
+  <p style="font-language-override: 'TRK'">override</p>
+</body></html>"""
+
+
 def test_shared_pango_contexts_give_the_same_pdf_for_less_common_text(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the built-in documents do not use: decorations (the cached font metrics), right-to-left text, font
     features, letter and word spacing, justification, languages, a language override (WeasyPrint's own set-up)."""
@@ -190,21 +202,46 @@ def test_shared_pango_contexts_give_the_same_pdf_for_less_common_text(monkeypatc
     from consentkit.render.specimen import specimen_input as _input
 
     engine_for(_input("rhinoplasty", ("en",), now=NOW)[1])  # installs the shortcuts
-    html = """<html lang="en"><body style="font-family: 'Source Sans 3', 'Kurinto Sans SC'">
-      <p style="text-decoration: underline">Underlined 1 in 100</p>
-      <p style="text-decoration: line-through overline; font-size: 13pt">Struck 38.5 °C</p>
-      <p dir="rtl" lang="ar">abc, 123 (def) ghi.</p>
-      <p style="font-variant-numeric: tabular-nums; font-kerning: none">0123456789 AV To</p>
-      <p style="letter-spacing: 0.5pt; word-spacing: 3pt; text-align: justify">Some justified text that goes on and on
-         across the page so that it wraps onto a second line and spreads its words out evenly.</p>
-      <p lang="zh-Hant">術後護理 <span lang="zh-Hans">术后护理</span></p>
-      <p style="font-language-override: 'TRK'">override</p>
-    </body></html>"""
+    html = LESS_COMMON
     shared = line_break.Layout.setup
     assert shared.__module__ == speedups.__name__
     ours = HTML(string=html).write_pdf()
     monkeypatch.setattr(line_break.Layout, "setup", shared.__wrapped__)
     theirs = HTML(string=html).write_pdf()
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("locales", [("zh-CN", "en"), ("zh-TW",)])
+def test_kept_pango_layouts_give_the_same_pdf(locales: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawing with the layouts kept from laying out, and the care guide drawn twice with the same ones, gives the
+    PDFs WeasyPrint's free-and-set-up-again gives; so does the page of less common text (justified and spaced text
+    is freed and set up again)."""
+    from weasyprint import HTML
+    from weasyprint.formatting_structure.boxes import TextBox
+    from weasyprint.text import line_break
+
+    from consentkit.render.html import render_html
+
+    inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
+    engine = pdf_module.engine_for(tuple(Path(r).resolve() for r in roots))
+
+    def html_for(doc: Any) -> str:
+        return render_html(inp, doc, roots, fonts=engine.fonts)
+
+    docs = [engine.layout(html_for(doc), inp.locales, doc) for doc in ("consent", "disclosure", "care-guide")]
+    texts = [b for d in docs for p in d.pages for b in p._page_box.descendants() if isinstance(b, TextBox)]
+    kept = sum(getattr(b.pango_layout, "consentkit_kept", None) is not None for b in texts if b.pango_layout)
+    assert kept > 0.9 * len(texts)  # the shortcut is taken
+    common = {"title": "t", "lang": "zh", "author": "a", "created": NOW}
+    ours = [engine.write([d], **common) for d in docs] + [engine.write(docs, **common)]
+    ours.append(HTML(string=LESS_COMMON).write_pdf())
+    deactivate, reactivate = line_break.Layout.deactivate, line_break.Layout.reactivate
+    assert deactivate.__module__ == speedups.__name__
+    monkeypatch.setattr(line_break.Layout, "deactivate", deactivate.__wrapped__)
+    monkeypatch.setattr(line_break.Layout, "reactivate", reactivate.__wrapped__)
+    docs = [engine.layout(html_for(doc), inp.locales, doc) for doc in ("consent", "disclosure", "care-guide")]
+    theirs = [engine.write([d], **common) for d in docs] + [engine.write(docs, **common)]
+    theirs.append(HTML(string=LESS_COMMON).write_pdf())
     assert ours == theirs
 
 

@@ -79,6 +79,8 @@ DIGESTS: dict[str, str] = {
     "weasyprint.layout.percent.resolve_one_percentage": "4cfaa9ad134e4f7b",
     "weasyprint.layout.percent.percentage": "ebe404ccd9da50bf",
     "weasyprint.text.line_break.Layout.setup": "fb227a55094f41d4",
+    "weasyprint.text.line_break.Layout.deactivate": "bfec3ec8406e1c82",
+    "weasyprint.text.line_break.Layout.reactivate": "0b89ee097104b713",
 }
 # the user-agent rules pdf.py drops (each once), and the ::marker rule it scopes to li (exactly one)
 UA_UNUSED = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {", "::note-callback {")

@@ -19,6 +19,7 @@ def install() -> None:
     _serialise_once()
     _faster_percentages()
     _shared_pango_contexts()
+    _kept_pango_layouts()
 
 
 _FONT_FILES: dict[int, tuple[Any, bytes]] = {}
@@ -394,3 +395,44 @@ def _shared_pango_contexts() -> None:
     setup.__wrapped__ = original  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
     line_break.Layout.setup = setup
     _PANGO_PATCHED = True
+
+
+_KEPT_PATCHED = False
+
+
+def _kept_pango_layouts() -> None:
+    """WeasyPrint frees a text's Pango layout once the text is laid out and again once it is drawn, and sets it up
+    again for drawing: a new layout shaped anew, the same text, no width, the same style. A layout whose text has no
+    justification, word or letter spacing is now kept instead, with its width removed (Pango then lays it out exactly
+    as the set-up for drawing would: one line, the line already cut), and drawing uses it as it is; the care guide,
+    drawn into both PDFs, is shaped once. Anything else is freed and set up again as before. The layouts live as long
+    as the laid-out documents, a packet. tests/test_render_speed.py compares the PDFs."""
+    global _KEPT_PATCHED
+    if _KEPT_PATCHED:
+        return
+    from weasyprint.text import line_break
+    from weasyprint.text.ffi import pango
+
+    layout_class = line_break.Layout
+    free, renew = layout_class.deactivate, layout_class.reactivate
+
+    def deactivate(self: Any) -> None:
+        style = self.style
+        if not self.justification_spacing and style["word_spacing"] == 0 and style["letter_spacing"] in ("normal", 0):
+            pango.pango_layout_set_width(self.layout, -1)
+            self.consentkit_kept = style
+            return
+        self.consentkit_kept = None
+        free(self)
+
+    def reactivate(self: Any, style: Any) -> None:
+        if getattr(self, "consentkit_kept", None) is style:
+            return
+        self.consentkit_kept = None
+        renew(self, style)
+
+    deactivate.__wrapped__ = free  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
+    reactivate.__wrapped__ = renew  # type: ignore[attr-defined]
+    layout_class.deactivate = deactivate
+    layout_class.reactivate = reactivate
+    _KEPT_PATCHED = True
