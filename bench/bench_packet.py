@@ -222,6 +222,11 @@ def main() -> int:
             ),
             ("  same, CPU time of this process", f"{statistics.median(r[1] for r in renders):.3f} s", ""),
             (
+                f"  fastest – slowest of the {len(renders)} renders, wall",
+                f"{min(r[0] for r in renders):.3f} – {max(r[0] for r in renders):.3f} s",
+                "",
+            ),
+            (
                 "median warm packet (render + 3 DOCX + ICS + manifest + files), wall",
                 f"{statistics.median(builds):.3f} s",
                 "",
