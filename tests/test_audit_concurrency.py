@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -19,7 +20,7 @@ import pytest
 import _pg_fixtures
 from _audit_fixtures import SUBJECT
 from consentkit.audit import events as ev
-from consentkit.audit.log import Appended, AuditLog
+from consentkit.audit.log import Appended, AuditLog, _row
 from consentkit.audit.store.base import StoreError
 
 audit_url, pg_server = _pg_fixtures.audit_url, _pg_fixtures.pg_server  # both databases
@@ -34,8 +35,10 @@ def _event(worker: int, n: int) -> ev.CaseRead:
     )
 
 
-def _writer(url: str, worker: int, count: int, start: multiprocessing.synchronize.Event) -> None:
+def _writer(url: str, worker: int, count: int, start: multiprocessing.synchronize.Event, queue: bool = False) -> None:
     with AuditLog.open(url) as log:
+        if queue:  # PostgreSQL: through the append queue instead of one call each
+            log.store.single_call = False  # type: ignore[attr-defined]
         events = [_event(worker, n) for n in range(count)]
         start.wait()
         for event in events:
@@ -44,10 +47,20 @@ def _writer(url: str, worker: int, count: int, start: multiprocessing.synchroniz
 
 @pytest.mark.slow
 def test_eight_writers_lose_nothing(audit_url: str) -> None:
+    _eight_writers(audit_url, queue=False)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_eight_writers_through_the_append_queue_lose_nothing(pg_server: _pg_fixtures.PgServer) -> None:
+    _eight_writers(pg_server.new_schema(), queue=True)
+
+
+def _eight_writers(audit_url: str, *, queue: bool) -> None:
     AuditLog.open(audit_url).close()  # migrate once, before the race
     ctx = multiprocessing.get_context("fork")
     start = ctx.Event()
-    procs = [ctx.Process(target=_writer, args=(audit_url, w, EACH, start)) for w in range(WRITERS)]
+    procs = [ctx.Process(target=_writer, args=(audit_url, w, EACH, start, queue)) for w in range(WRITERS)]
     for p in procs:
         p.start()
     time.sleep(0.5)
@@ -67,10 +80,13 @@ def test_eight_writers_lose_nothing(audit_url: str) -> None:
                 seen[int(worker)].append(int(n))
     for worker, numbers in seen.items():
         assert numbers == list(range(EACH)), f"writer {worker} lost or reordered events"
-    if audit_url.startswith("postgresql"):  # the writers met: most appends went through the queue, none is left
+    if audit_url.startswith("postgresql"):
         with AuditLog.open(audit_url) as log:
             queued, waiting, receipts = _queue_state(log)
-        assert queued >= WRITERS * EACH // 4, f"only {queued} of {WRITERS * EACH} appends were queued"
+        if queue:  # the writers met: most appends went through the queue, none is left
+            assert queued >= WRITERS * EACH // 4, f"only {queued} of {WRITERS * EACH} appends were queued"
+        else:  # one call each: nothing queued
+            assert queued == 0
         assert (waiting, receipts) == (0, 0)
 
 
@@ -293,26 +309,33 @@ class _CountingConnection:
 
 
 @pytest.mark.postgres
-def test_a_lone_postgresql_writer_appends_in_one_round_trip(pg_server: _pg_fixtures.PgServer) -> None:
-    """After its first append a writer knows the log's size and right border, and while nobody else appends, each
-    single append is one exchange with the server (migration 3), committed before it returns."""
+def test_a_postgresql_append_is_one_call_in_which_the_server_hashes(pg_server: _pg_fixtures.PgServer) -> None:
+    """Each single append of an event without references is one exchange with the server (migration 3), which hashes
+    the event into the tree (leaf and every subtree it completes, as RFC 9162 says) and commits before it returns;
+    the tree is the one the client-side paths build."""
     url = pg_server.new_schema()
+    events = [_event(0, n) for n in range(37)]
     with AuditLog.open(url) as log:
-        log.append(_event(0, 0))  # the ordinary path: reads the size and the border
         counting = _CountingConnection(log.store._db)  # type: ignore[attr-defined]
         log.store._db = counting  # type: ignore[attr-defined]
-        done = [log.append(_event(0, n)) for n in range(1, 21)]
-        assert counting.exchanges == 20
-        assert [d.index for d in done] == list(range(1, 21))
+        done = [log.append(e) for e in events]
+        assert counting.exchanges == 37
+        assert [d.index for d in done] == list(range(37))
         log.store._db = counting.db  # type: ignore[attr-defined]
-    with AuditLog.open(url) as other:  # committed: another connection sees it
-        assert other.size() == 21
+    with AuditLog.open(url) as other, AuditLog.open(pg_server.new_schema()) as client_side:
+        assert other.size() == 37  # committed: another connection sees it
         report = other.verify()
         assert report.ok, report.problems[:5]
+        client_side.append_many(events)  # the client hashes
+        for size in (1, 2, 5, 16, 37):
+            assert other.root(size) == client_side.root(size)
+        with other.store.snapshot() as a, client_side.store.snapshot() as b:
+            ids = [(level, i) for level in range(6) for i in range(37 >> level)]
+            assert a.read_nodes(ids) == b.read_nodes(ids)
 
 
 @pytest.mark.postgres
-def test_a_database_from_before_one_round_trip_appends_is_migrated_on_open(pg_server: _pg_fixtures.PgServer) -> None:
+def test_a_database_from_before_one_call_appends_is_migrated_on_open(pg_server: _pg_fixtures.PgServer) -> None:
     """A log written by a consentkit with schema version 2 gets migration 3 when a newer one opens it, and keeps its
     events."""
     import psycopg
@@ -321,7 +344,7 @@ def test_a_database_from_before_one_round_trip_appends_is_migrated_on_open(pg_se
     with AuditLog.open(url) as log:
         log.append_many([_event(0, n) for n in range(3)])
     with psycopg.connect(url, autocommit=True) as shell:
-        shell.execute("DROP FUNCTION consentkit_append_at")
+        shell.execute("DROP FUNCTION consentkit_append_one")
         shell.execute("DELETE FROM schema_migrations WHERE version = 3")
     with AuditLog.open(url) as log:
         assert log.store.schema_version() == 3
@@ -333,9 +356,9 @@ def test_a_database_from_before_one_round_trip_appends_is_migrated_on_open(pg_se
 
 
 @pytest.mark.postgres
-def test_a_one_round_trip_append_defers_to_a_writer_holding_the_lock(pg_server: _pg_fixtures.PgServer) -> None:
-    """While another session holds the append lock, the one-round-trip append writes nothing and the writer queues its
-    event; it is logged once the lock is freed."""
+def test_a_one_call_append_waits_for_a_session_holding_the_lock(pg_server: _pg_fixtures.PgServer) -> None:
+    """While another session holds the append lock the call waits, writing nothing; it appends once the lock is
+    freed."""
     import psycopg
 
     url = pg_server.new_schema()
@@ -345,24 +368,19 @@ def test_a_one_round_trip_append_defers_to_a_writer_holding_the_lock(pg_server: 
         done: list[Appended] = []
         writer = threading.Thread(target=lambda: done.append(log.append(_event(0, 1))))
         writer.start()
-        deadline = time.monotonic() + 30
-        while other.execute("SELECT count(*) FROM append_queue").fetchone()[0] == 0:  # type: ignore[index]
-            assert time.monotonic() < deadline, "the writer never queued its event"
-            time.sleep(0.02)
+        time.sleep(0.5)
+        assert writer.is_alive() and not done
         assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # type: ignore[index]
         other.execute("SELECT pg_advisory_unlock_all()")
         writer.join(timeout=30)
         assert [d.index for d in done] == [1]
-        log.append(_event(0, 2))
-        assert log.size() == 3
-        report = log.verify()
-        assert report.ok, report.problems[:5]
+        assert log.size() == 2
 
 
 @pytest.mark.postgres
-def test_a_one_round_trip_append_the_database_refuses_leaves_nothing(pg_server: _pg_fixtures.PgServer) -> None:
-    """A one-round-trip append whose subtree hash the database refuses (a database shell put one where the next leaf
-    goes) fails with the database's reason, writes no event, and the handle's next append reads the stored tree."""
+def test_a_one_call_append_the_database_refuses_leaves_nothing(pg_server: _pg_fixtures.PgServer) -> None:
+    """A one-call append whose subtree hash the database refuses (a database shell put one where the next leaf goes)
+    fails with the database's reason and writes no event; so does the ordinary path."""
     url = pg_server.new_schema()
     with AuditLog.open(url) as log:
         log.append_many([_event(0, n) for n in range(5)])
@@ -374,7 +392,29 @@ def test_a_one_round_trip_append_the_database_refuses_leaves_nothing(pg_server: 
         with log.store.snapshot() as snap:
             assert snap.event(5) is None
         with pytest.raises(StoreError, match=r"(?i)unique|duplicate"):
-            log.append(_event(0, 5))  # the ordinary path this time, refused the same way
+            log.append_many([_event(0, 5)])
+
+
+@pytest.mark.postgres
+def test_events_left_in_the_queue_are_integrated_before_a_one_call_append(pg_server: _pg_fixtures.PgServer) -> None:
+    """An event queued by a writer that died (or by an earlier version) is logged first: the call writes nothing
+    while the queue holds one, and the ordinary path integrates it."""
+    url = pg_server.new_schema()
+    with AuditLog.open(url) as log:
+        log.append(_event(0, 0))
+        queued = _event(9, 9)
+        row = _row(0, queued, ev.event_bytes(queued))
+        leaf = hashlib.sha256(b"\x00" + row.body).digest()
+        log.store.executemany(  # type: ignore[attr-defined]
+            "INSERT INTO append_queue (type, case_id, time, body, leaf) VALUES (?, ?, ?, ?, ?)",
+            [(row.type, row.case_id, row.time, row.body, leaf)],
+        )
+        done = log.append(_event(0, 1))
+        assert done.index == 2
+        assert _cases(log) == ["W0-0000", "W9-0009", "W0-0001"]
+        assert _queue_state(log)[1:] == (0, 1)  # nothing waits; the receipt stays, nobody will ask for it
+        report = log.verify()
+        assert report.ok, report.problems[:5]
 
 
 QUEUED_WRITER = textwrap.dedent(
@@ -386,6 +426,7 @@ QUEUED_WRITER = textwrap.dedent(
     from consentkit.audit.log import AuditLog
 
     log = AuditLog.open({url!r})   # migrating takes the append lock: open before the test holds it
+    log.store.single_call = False   # through the append queue
     def stall():
         open({ready!r}, "w").close()   # integrating: the batch's rows inserted, not committed
         time.sleep(600)
@@ -473,6 +514,7 @@ def test_a_sequencer_killed_mid_integration_leaves_its_batch_queued(
             result.append(exc)
 
     with AuditLog.open(url) as log, AuditLog.open(url) as blocker, AuditLog.open(url) as other:
+        other.store.single_call = False  # type: ignore[attr-defined]  # through the append queue
         log.append_many([_event(0, n) for n in range(3)])
         proc = _queued_writer(tmp_path, url, "Q-sequencer", stall=True)
         with blocker.store.appending():
@@ -511,7 +553,7 @@ def test_acknowledged_queued_appends_are_flushed_to_disk() -> None:
             before = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]  # type: ignore[index]
             ctx = multiprocessing.get_context("fork")
             start = ctx.Event()
-            procs = [ctx.Process(target=_writer, args=(url, w, 60, start)) for w in range(4)]
+            procs = [ctx.Process(target=_writer, args=(url, w, 60, start, True)) for w in range(4)]
             for p in procs:
                 p.start()
             time.sleep(0.3)

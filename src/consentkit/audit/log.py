@@ -225,19 +225,20 @@ class AuditLog:
         return [Appended(start + i, leaf, size) for i, leaf in enumerate(leaves)]
 
     def _append_queued(self, event: _Event) -> Appended:
-        """PostgreSQL: queue the ready event without the append lock; whoever gets the lock next integrates every
-        queued event in one batch (see ``store/postgres.py``). An event with references takes the direct path, so
-        that a bad reference fails its own writer's append and not another writer's batch."""
+        """PostgreSQL: one call in which the server hashes the event into the tree and commits it; while events wait
+        in the append queue (or the store's ``single_call`` is off), queue the ready event without the append lock,
+        and whoever gets the lock next integrates every queued event in one batch (see ``store/postgres.py``). An
+        event with references takes the direct path, so that a bad reference fails its own writer's append and not
+        another writer's batch."""
         body = event_bytes(event)
         if event.refs:
             return self.append_many([event])[0]
         leaf = merkle.leaf_hash(body)
         border, self._border = self._border, None  # kept again only once a batch of this log's has committed
-        if border is not None and self._before_commit is None:  # alone, as at the last append: one round trip
-            frontier = merkle.Frontier(border.size, list(border.nodes))
-            if self.store.append_at(_row(border.size, event, body), frontier.append(leaf)):
-                self._border = frontier
-                return Appended(border.size, leaf, frontier.size)
+        if self._before_commit is None:  # one call, the server hashing (store/postgres.py, append_one)
+            index = self.store.append_one(_row(0, event, body))
+            if index is not None:
+                return Appended(index, leaf, index + 1)
         with self.store.queued(_row(0, event, body), leaf, -1 if border is None else border.size) as turn:
             if turn.index is not None:  # in another writer's batch, durably
                 return Appended(turn.index, leaf, turn.size())

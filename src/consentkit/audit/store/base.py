@@ -273,11 +273,10 @@ class AuditStore(ABC):
     def dequeue(self, ids: Sequence[int], receipts: Sequence[tuple[int, int]]) -> None:
         raise StoreError("this database has no append queue")
 
-    def append_at(self, row: EventRow, nodes: Sequence[tuple[NodeId, bytes]]) -> bool:
-        """Append one event at ``row.index`` with the subtree hashes it completes, committed, in one exchange with
-        the database, if the log still has that size and no other writer is about; False when it wrote nothing and the
-        caller should take the ordinary path (which this store always asks for)."""
-        return False
+    def append_one(self, row: EventRow) -> int | None:
+        """Append one event (``row.index`` is ignored) in one exchange with the database, which hashes it into the
+        tree; its index, or None when this store cannot (the caller takes the ordinary path)."""
+        return None
 
     def __enter__(self) -> AuditStore:
         return self

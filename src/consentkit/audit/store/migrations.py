@@ -153,26 +153,44 @@ _POSTGRES_V2 = (
     $$""",
 )
 
-# PostgreSQL's one-round-trip append (see postgres.py, ``append_at``): a writer that knows the log's size and right
-# border from its own last append sends its event and the subtree hashes it completes in one call. The call takes the
-# append lock without waiting and writes only if the log still has that size and nothing is queued; otherwise it
-# writes nothing and says why ('busy': another writer holds the lock; 'moved': the log grew, or events are queued),
-# and the writer takes the ordinary path. The values are in arrays so that one call takes any number of nodes.
+# PostgreSQL's one-call append (see postgres.py, ``append_one``): the whole append of one event without references in
+# one statement, its own transaction, committed synchronously: wait for the append lock, read the log's size, insert
+# the event, its leaf hash (SHA-256 of 0x00 || the canonical bytes, RFC 9162) and every subtree it completes (a
+# subtree's hash is SHA-256 of 0x01 || left || right; the left halves are read from the stored tree), and return the
+# event's index. The lock is held only while the server does this, not across round trips or the client's work.
+# While events are queued (migration 2: left by an earlier version, or by a writer killed after queueing) it writes
+# nothing and returns NULL, and the writer takes the path that integrates them first. audit verify recomputes every
+# hash from the events, as it does for hashes the client computed.
 _POSTGRES_V3 = (
-    """CREATE FUNCTION consentkit_append_at(size BIGINT, e_type TEXT, e_case_id TEXT, e_time TEXT, e_body BYTEA,
-        n_level SMALLINT[], n_idx BIGINT[], n_hash BYTEA[])
-    RETURNS TEXT LANGUAGE plpgsql AS $$
+    r"""CREATE FUNCTION consentkit_append_one(e_type TEXT, e_case_id TEXT, e_time TEXT, e_body BYTEA)
+    RETURNS BIGINT LANGUAGE plpgsql AS $$
+    DECLARE
+        size BIGINT;
+        i BIGINT;
+        l SMALLINT := 0;
+        node BYTEA;
+        left_hash BYTEA;
     BEGIN
-        IF NOT pg_try_advisory_xact_lock(hashtext(current_schema() || '/consentkit-audit-append')) THEN
-            RETURN 'busy';
+        PERFORM pg_advisory_xact_lock(hashtext(current_schema() || '/consentkit-audit-append'));
+        IF EXISTS (SELECT FROM append_queue q WHERE q.idx IS NULL) THEN
+            RETURN NULL;
         END IF;
-        IF coalesce((SELECT max(e.idx) FROM events e), -1) <> size - 1
-           OR EXISTS (SELECT FROM append_queue q WHERE q.idx IS NULL) THEN
-            RETURN 'moved';
-        END IF;
+        SELECT coalesce(max(e.idx) + 1, 0) INTO size FROM events e;
+        node := sha256('\x00'::BYTEA || e_body);
         INSERT INTO events (idx, type, case_id, time, body) VALUES (size, e_type, e_case_id, e_time, e_body);
-        INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest(n_level, n_idx, n_hash);
-        RETURN 'appended';
+        INSERT INTO nodes (level, idx, hash) VALUES (0, size, node);
+        i := size;
+        WHILE i % 2 = 1 LOOP  -- a right child: with its stored left sibling it completes their parent
+            SELECT n.hash INTO left_hash FROM nodes n WHERE n.level = l AND n.idx = i - 1;
+            IF left_hash IS NULL THEN
+                RAISE EXCEPTION 'stored subtree (%, %) is missing', l, i - 1;
+            END IF;
+            node := sha256('\x01'::BYTEA || left_hash || node);
+            l := l + 1;
+            i := i / 2;
+            INSERT INTO nodes (level, idx, hash) VALUES (l, i, node);
+        END LOOP;
+        RETURN size;
     END
     $$""",
 )
@@ -181,5 +199,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit log: events, subtree hashes, tree heads", _SQLITE_V1, _POSTGRES_V1),
     # nothing on SQLite (its appends do not queue); recorded there too, so both report the same schema version
     Migration(2, "PostgreSQL: the append queue", (), _POSTGRES_V2),
-    Migration(3, "PostgreSQL: one-round-trip appends", (), _POSTGRES_V3),
+    Migration(3, "PostgreSQL: one-call appends", (), _POSTGRES_V3),
 )

@@ -9,25 +9,25 @@ in one round trip; its inserts wait in a buffer until a read needs them or the c
 with the COMMIT in one pipeline: two round trips an event, three when another writer appended since this connection's
 last append (the tree's right border is read again). See ``_send`` for how concurrent writers share WAL flushes.
 
-A lone writer does better still (``append_at``, migration 3): after its first append it knows the log's size and
-right border, so a single ``append`` sends the event and the subtree hashes it completes in one call that takes the
-lock without waiting and writes only if the log has not moved; one round trip, committed durably. When another
-writer holds the lock or has appended, nothing is written and the append takes the paths above and below.
+Single appends of events without references do better (``append_one``, migration 3): one statement in which the
+server takes the lock, hashes the event into the tree and commits. Everything above is now for ``append_many``,
+events with references, heads, and events left in the append queue.
 
-The append queue (migration 2), for single appends without references (``AuditLog.append``), after Certificate
-Transparency's sequencer: the append lock is held, round trips and all, by one writer at a time, so with many writers
-the log integrates their events in batches. A writer first tries the lock without waiting (the same round trip as
-above); when it is free, it appends directly, taking along anything queued. When it is taken, the writer queues its
-ready event (canonical bytes, leaf hash, copied-out columns: a committed row of ``append_queue``, asynchronously,
-since nothing is acknowledged yet) and waits in ``consentkit_sequence`` for the lock, all in one round trip. Whoever
-gets the lock integrates every queued event in queue order, in one transaction (events, subtree hashes, the queue
-rows replaced by receipts: queue id → index), commits it durably and only then frees the lock. A waiting writer whose
-event was in that batch finds its receipt when the lock comes to it, takes it and frees the lock at once: its index
-is on disk, it writes nothing that needs a flush. A writer that saw others queue once keeps queueing at once until it
-finds itself alone in its batch. A writer killed after queueing leaves its event queued, and the next append
-integrates it: an unacknowledged event may still be logged, as with any commit whose acknowledgement is lost. A
-writer killed while integrating leaves nothing (its transaction rolls back, its session lock goes with its
-connection) and the batch stays queued. The queue is not the log: nothing that reads the log reads it.
+The append queue (migration 2), which single appends used before migration 3 and still use when ``single_call`` is
+off (the queue's tests) or while events wait in it, after Certificate Transparency's sequencer: the append lock is
+held, round trips and all, by one writer at a time, so with many writers the log integrates their events in batches.
+A writer first tries the lock without waiting (the same round trip as above); when it is free, it appends directly,
+taking along anything queued. When it is taken, the writer queues its ready event (canonical bytes, leaf hash,
+copied-out columns: a committed row of ``append_queue``, asynchronously, since nothing is acknowledged yet) and
+waits in ``consentkit_sequence`` for the lock, all in one round trip. Whoever gets the lock integrates every queued
+event in queue order, in one transaction (events, subtree hashes, the queue rows replaced by receipts: queue id →
+index), commits it durably and only then frees the lock. A waiting writer whose event was in that batch finds its
+receipt when the lock comes to it, takes it and frees the lock at once: its index is on disk, it writes nothing that
+needs a flush. A writer that saw others queue once keeps queueing at once until it finds itself alone in its batch.
+A writer killed after queueing leaves its event queued, and the next append integrates it: an unacknowledged event
+may still be logged, as with any commit whose acknowledgement is lost. A writer killed while integrating leaves
+nothing (its transaction rolls back, its session lock goes with its connection) and the batch stays queued. The
+queue is not the log: nothing that reads the log reads it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from typing import Any
 
 import psycopg
 
-from consentkit.audit.merkle import NodeId
 from consentkit.audit.store.base import STREAM_BATCH, EventRow, QueueTurn, SqlStore, StoreError, Waiting, blob
 
 _cursor_names = itertools.count()
@@ -215,42 +214,33 @@ class PostgresStore(SqlStore):
         except psycopg.Error:
             self._db.close()
 
-    # --- one round trip, for a writer alone ---
-    def append_at(self, row: EventRow, nodes: Sequence[tuple[NodeId, bytes]]) -> bool:
-        """One round trip (migration 3's ``consentkit_append_at``), for a writer that knows the log's size and right
-        border from its own last append: begin, append if the log has not moved and the lock is free, commit. The
-        commit is synchronous under the lock (one transaction, one flush; measured alone: 2,600 appends/s against
-        2,400/s with the asynchronous commit and flush marker of ``_send``). Values are inlined as literals (libpq's
-        quoting for text, hex digits for bytes) so that the whole exchange is one simple query."""
+    # --- one call, for any number of writers ---
+    single_call = True  # the queue's tests turn it off, to append through the queue
+
+    def append_one(self, row: EventRow) -> int | None:
+        """The whole append of one event in one statement (migration 3's ``consentkit_append_one``): the server waits
+        for the append lock, hashes the event into the tree, inserts it and commits, synchronously, in the
+        statement's own transaction. One round trip; the lock is held only while the server works. None: events are
+        queued and nothing was written (the ordinary path integrates them first). Values are inlined as literals
+        (libpq's quoting for text, hex digits for bytes): one simple query, no statement to prepare."""
         if self._in_tx:
             raise StoreError("an append cannot be nested in another transaction")
-        if self._contended or not self._migrated:
-            return False
+        if not self._migrated or not self.single_call:
+            return None
         text = self._literal
-        levels = ",".join(str(level) for (level, _), _ in nodes)
-        indexes = ",".join(str(index) for (_, index), _ in nodes)
-        hashes = ",".join(f"decode('{value.hex()}','hex')" for _, value in nodes)
         query = (
-            f"BEGIN; SELECT consentkit_append_at({int(row.index)}, {text(row.type)}, {text(row.case_id)},"
-            f" {text(row.time)}, decode('{row.body.hex()}','hex'), ARRAY[{levels}]::SMALLINT[],"
-            f" ARRAY[{indexes}]::BIGINT[], ARRAY[{hashes}]); COMMIT"
+            f"SELECT consentkit_append_one({text(row.type)}, {text(row.case_id)}, {text(row.time)},"
+            f" decode('{row.body.hex()}','hex'))"
         )
         try:
-            cur = self._db.execute(query.encode())
-            while cur.description is None and cur.nextset():  # BEGIN's result, then the call's
-                pass
-            (outcome,) = cur.fetchone()  # type: ignore[misc]
-            while cur.nextset():  # COMMIT's
-                pass
+            (index,) = self._db.execute(query.encode()).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             self._rollback()
             raise StoreError(f"audit database: {str(exc).strip()}") from exc
-        except BaseException:  # interrupted: the transaction may be open, or committed
+        except BaseException:  # interrupted: the statement's transaction commits whole or not at all
             self._abandon()
             raise
-        if outcome == "busy":
-            self._contended = True  # queue at once (see queued)
-        return bool(outcome == "appended")
+        return None if index is None else int(index)
 
     def _literal(self, value: str | None) -> str:
         if value is None:
