@@ -228,9 +228,9 @@ def test_a_failed_append_leaves_the_handle_usable(audit_url: str) -> None:
 
 @pytest.mark.postgres
 def test_an_acknowledged_postgresql_append_is_flushed_to_disk() -> None:
-    """Ordinary PostgreSQL appends commit asynchronously (so the lock is free during the flush) and then wait for a
-    WAL flush past them. That flush must really happen: an empty transaction writes no WAL and would not wait. A lone
-    writer's one-round-trip appends commit synchronously. On a server with fsync on, each append of either kind
+    """Two-round-trip PostgreSQL appends (append_many) commit asynchronously (so the lock is free during the flush)
+    and then wait for a WAL flush past them. That flush must really happen: an empty transaction writes no WAL and
+    would not wait. One-call appends commit synchronously. On a server with fsync on, each append of either kind
     causes a WAL fsync."""
     import psycopg
 
@@ -244,7 +244,7 @@ def test_an_acknowledged_postgresql_append_is_flushed_to_disk() -> None:
                 before = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]  # type: ignore[index]
                 for n in range(1, count + 1):
                     if n % 2:
-                        log.append(_event(0, n))  # one round trip
+                        log.append(_event(0, n))  # one call
                     else:
                         log.append_many([_event(0, n)])  # the ordinary path
             # a backend reports its WAL statistics when it exits (or about once a second)
