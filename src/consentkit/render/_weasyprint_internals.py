@@ -101,6 +101,15 @@ def _resolve(name: str) -> Any:
     raise ImportError(name)
 
 
+def _source(name: str, problems: list[str]) -> str | None:
+    """The source of what a dotted name names (a patched function's original), or None with the problem noted."""
+    try:
+        return inspect.getsource(_resolve(name))
+    except (ImportError, AttributeError, TypeError, OSError):
+        problems.append(f"{name} is missing")
+        return None
+
+
 def check_internals() -> list[str]:
     """What no longer matches the WeasyPrint code pdf.py was written for (empty when all is as expected)."""
     problems = []
@@ -118,19 +127,11 @@ def check_internals() -> list[str]:
         except (ImportError, AttributeError):
             problems.append(f"{name} is missing")
     for name, needles in SOURCES.items():
-        try:
-            source = inspect.getsource(_resolve(name))
-        except (ImportError, AttributeError, TypeError, OSError):
-            problems.append(f"{name} is missing")
-            continue
-        problems += [f"{name} no longer contains {needle!r}" for needle in needles if needle not in source]
+        if (source := _source(name, problems)) is not None:
+            problems += [f"{name} no longer contains {needle!r}" for needle in needles if needle not in source]
     for name, digest in DIGESTS.items():
-        try:
-            source = inspect.getsource(_resolve(name))
-        except (ImportError, AttributeError, TypeError, OSError):
-            problems.append(f"{name} is missing")
-            continue
-        if hashlib.sha256(source.encode()).hexdigest()[:16] != digest:
+        source = _source(name, problems)
+        if source is not None and hashlib.sha256(source.encode()).hexdigest()[:16] != digest:
             problems.append(f"{name} is not the code consentkit rewrote")
     try:
         lines = str(_resolve("weasyprint.html.UA")).splitlines()

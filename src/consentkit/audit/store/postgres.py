@@ -65,6 +65,11 @@ _QUEUE = (
 )
 
 
+def _bytes(value: bytes) -> str:
+    """A bytea literal of hex digits: nothing in it to quote."""
+    return f"decode('{value.hex()}','hex')"
+
+
 def _q(sql: str) -> str:
     return sql.replace("?", "%s")
 
@@ -229,8 +234,7 @@ class PostgresStore(SqlStore):
             return None
         text = self._literal
         query = (
-            f"SELECT consentkit_append_one({text(row.type)}, {text(row.case_id)}, {text(row.time)},"
-            f" decode('{row.body.hex()}','hex'))"
+            f"SELECT consentkit_append_one({text(row.type)}, {text(row.case_id)}, {text(row.time)}, {_bytes(row.body)})"
         )
         try:
             (index,) = self._db.execute(query.encode()).fetchone()  # type: ignore[misc]
@@ -273,8 +277,8 @@ class PostgresStore(SqlStore):
             text(row.type),
             text(row.case_id),
             text(row.time),
-            f"decode('{row.body.hex()}','hex')",
-            f"decode('{leaf.hex()}','hex')",
+            _bytes(row.body),
+            _bytes(leaf),
             int(known),
         )
         self._session_lock = True  # maybe: until the turn's answer is read, an error must free it
