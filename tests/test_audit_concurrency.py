@@ -58,16 +58,7 @@ def test_eight_writers_through_the_append_queue_lose_nothing(pg_server: _pg_fixt
 
 def _eight_writers(audit_url: str, *, queue: bool) -> None:
     AuditLog.open(audit_url).close()  # migrate once, before the race
-    ctx = multiprocessing.get_context("fork")
-    start = ctx.Event()
-    procs = [ctx.Process(target=_writer, args=(audit_url, w, EACH, start, queue)) for w in range(WRITERS)]
-    for p in procs:
-        p.start()
-    time.sleep(0.5)
-    start.set()
-    for p in procs:
-        p.join(timeout=600)
-        assert p.exitcode == 0
+    _race(audit_url, WRITERS, EACH, queue=queue)
     with AuditLog.open(audit_url) as log:
         assert log.size() == WRITERS * EACH
         report = log.verify()
@@ -88,6 +79,20 @@ def _eight_writers(audit_url: str, *, queue: bool) -> None:
         else:  # one call each: nothing queued
             assert queued == 0
         assert (waiting, receipts) == (0, 0)
+
+
+def _race(url: str, writers: int, each: int, *, queue: bool) -> None:
+    """``writers`` processes appending ``each`` events one at a time, released together; each must exit cleanly."""
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(url, w, each, start, queue)) for w in range(writers)]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)  # every process has opened its log and built its events
+    start.set()
+    for p in procs:
+        p.join(timeout=600)
+        assert p.exitcode == 0
 
 
 def _queue_state(log: AuditLog) -> tuple[int, int, int]:
@@ -551,16 +556,7 @@ def test_acknowledged_queued_appends_are_flushed_to_disk() -> None:
         AuditLog.open(url).close()
         with psycopg.connect(url, autocommit=True) as stats:
             before = stats.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]  # type: ignore[index]
-            ctx = multiprocessing.get_context("fork")
-            start = ctx.Event()
-            procs = [ctx.Process(target=_writer, args=(url, w, 60, start, True)) for w in range(4)]
-            for p in procs:
-                p.start()
-            time.sleep(0.3)
-            start.set()
-            for p in procs:
-                p.join(timeout=300)
-                assert p.exitcode == 0
+            _race(url, 4, 60, queue=True)
             with AuditLog.open(url) as log:
                 queued = _queue_state(log)[0]
                 assert log.size() == 240 and log.verify().ok

@@ -17,7 +17,7 @@ import pytest
 from consentkit.render import docx as docx_module
 from consentkit.render import pdf as pdf_module
 from consentkit.render import speedups
-from consentkit.render.context import RenderInput
+from consentkit.render.context import DOCS, RenderInput
 from consentkit.render.specimen import render_document, specimen_input
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -26,6 +26,11 @@ NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def preview() -> tuple[RenderInput, tuple[Path, ...]]:
     return specimen_input("rhinoplasty", ("zh-CN", "en"), now=NOW)
+
+
+def _pdfs(inp: RenderInput, roots: tuple[Path, ...]) -> list[bytes]:
+    """The three documents as PDFs."""
+    return [render_document(inp, doc, "pdf", roots) for doc in DOCS]
 
 
 def _normalised(data: bytes, tmp_path: Path, name: str) -> bytes:
@@ -133,10 +138,10 @@ def test_one_subsetting_pass_gives_the_same_fonts_and_pdf(
 
     monkeypatch.setattr(one_pass, "__wrapped__", counted)
     monkeypatch.setattr(fonts.Font, "_harfbuzz_subset", kept(one_pass))
-    ours = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    ours = _pdfs(inp, roots)
     assert not [family for family in fell_back if "Kurinto" in family or "CJK" in family]
     monkeypatch.setattr(fonts.Font, "_harfbuzz_subset", kept(two_passes))
-    theirs = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    theirs = _pdfs(inp, roots)
     for family, files in subsets.items():
         half = len(files) // 2
         assert files[:half] == files[half:], family
@@ -153,7 +158,7 @@ def test_inline_percentages_give_the_same_pdf(locales: tuple[str, ...], monkeypa
     from weasyprint.layout import percent
 
     inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
-    ours = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    ours = _pdfs(inp, roots)
     fast = percent.resolve_percentages
     assert fast.__module__ == speedups.__name__  # the patch is installed (by the engine)
     monkeypatch.setattr(percent, "resolve_percentages", fast.__wrapped__)
@@ -161,7 +166,7 @@ def test_inline_percentages_give_the_same_pdf(locales: tuple[str, ...], monkeypa
         module = importlib.import_module(f"weasyprint.layout.{name}")
         assert module.resolve_percentages is fast, name
         monkeypatch.setattr(module, "resolve_percentages", fast.__wrapped__)
-    theirs = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    theirs = _pdfs(inp, roots)
     assert ours == theirs
 
 
@@ -172,11 +177,11 @@ def test_shared_pango_contexts_give_the_same_pdf(locales: tuple[str, ...], monke
     from weasyprint.text import line_break
 
     inp, roots = specimen_input("rhinoplasty", locales, now=NOW)
-    ours = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    ours = _pdfs(inp, roots)
     shared = line_break.Layout.setup
     assert shared.__module__ == speedups.__name__  # the patch is installed (by the engine)
     monkeypatch.setattr(line_break.Layout, "setup", shared.__wrapped__)
-    theirs = [render_document(inp, doc, "pdf", roots) for doc in ("consent", "disclosure", "care-guide")]
+    theirs = _pdfs(inp, roots)
     assert ours == theirs
 
 
@@ -228,7 +233,7 @@ def test_kept_pango_layouts_give_the_same_pdf(locales: tuple[str, ...], monkeypa
     def html_for(doc: Any) -> str:
         return render_html(inp, doc, roots, fonts=engine.fonts)
 
-    docs = [engine.layout(html_for(doc), inp.locales, doc) for doc in ("consent", "disclosure", "care-guide")]
+    docs = [engine.layout(html_for(doc), inp.locales, doc) for doc in DOCS]
     texts = [b for d in docs for p in d.pages for b in p._page_box.descendants() if isinstance(b, TextBox)]
     kept = sum(getattr(b.pango_layout, "consentkit_kept", None) is not None for b in texts if b.pango_layout)
     assert kept > 0.9 * len(texts)  # the shortcut is taken
@@ -239,7 +244,7 @@ def test_kept_pango_layouts_give_the_same_pdf(locales: tuple[str, ...], monkeypa
     assert deactivate.__module__ == speedups.__name__
     monkeypatch.setattr(line_break.Layout, "deactivate", deactivate.__wrapped__)
     monkeypatch.setattr(line_break.Layout, "reactivate", reactivate.__wrapped__)
-    docs = [engine.layout(html_for(doc), inp.locales, doc) for doc in ("consent", "disclosure", "care-guide")]
+    docs = [engine.layout(html_for(doc), inp.locales, doc) for doc in DOCS]
     theirs = [engine.write([d], **common) for d in docs] + [engine.write(docs, **common)]
     theirs.append(HTML(string=LESS_COMMON).write_pdf())
     assert ours == theirs
