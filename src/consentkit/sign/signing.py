@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +134,12 @@ class SigningSession:
 
     def validation_context(self, now: dt.datetime) -> Any:
         from asn1crypto import crl as asn1_crl
+        from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.serialization import Encoding
         from pyhanko_certvalidator import ValidationContext
 
         crls = self.pki.crls(self.secret, now=now)
-        key = tuple(c.fingerprint(_sha256()) for c in crls)
+        key = tuple(c.fingerprint(hashes.SHA256()) for c in crls)
         if self._context is None or key != self._context_key:
             # pyHanko checks the signer's and the TSA's chains with one context, so it holds every root; signers
             # are held to the clinic's roots by _credential (issued by this workspace's CA) and by verify
@@ -214,7 +215,7 @@ class SigningSession:
                 credential.close()
         if seal and self.profile.seal is not None and required_order(self.profile, manifest)[-1] == role:
             data, sealed = self._seal(data, state, target, now, revision=result.revision + 1)
-            result = _replace_file_facts(result, data, target, sealed)
+            result = replace(result, sha256=hashlib.sha256(data).hexdigest(), size=len(data), path=target, seal=sealed)
         write_atomically(target, data)
         return result
 
@@ -475,7 +476,7 @@ class SigningSession:
 
             doc_ts = byteranges.last_signatures(sealed, 1)[0]
             token = describe_token(doc_ts.contents_der)
-            result = _with_time(result, token.time, token.tsa_name)
+            result = replace(result, tsa_time=token.time, tsa_name=token.tsa_name)
         return sealed, result
 
     def _result(
@@ -489,7 +490,7 @@ class SigningSession:
         revision: int,
     ) -> SignatureResult:
         """What was just signed, read back from the bytes (a second PDF parse costs more than the signature)."""
-        from consentkit.tsa.tokens import describe_token
+        from consentkit.tsa.tokens import describe_token, the_signature_token
 
         sig = next(s for s in reversed(byteranges.last_signatures(data, 2)) if not s.is_timestamp)
         if sig.problem is not None:  # e.g. a token key that is not the one its certificate was issued for
@@ -497,7 +498,7 @@ class SigningSession:
                 f"the {role} signature just made does not check out ({sig.problem}); nothing was written. Is the "
                 "key the one its certificate was issued for?"
             )
-        token_der = _signature_token_der(sig.contents_der)
+        token_der = the_signature_token(sig.contents_der)
         token = describe_token(token_der) if token_der else None
         cert = credential.certificate
         return SignatureResult(
@@ -518,12 +519,6 @@ class SigningSession:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-def _sha256() -> Any:
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA256()
-
-
 def _dss_settings() -> Any:
     from pyhanko.sign.signers.pdf_signer import (
         DSSContentSettings,
@@ -537,30 +532,6 @@ def _dss_settings() -> Any:
         placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
         next_ts_settings=TimestampDSSContentSettings(include_vri=False, update_before_ts=True),
     )
-
-
-def _signature_token_der(cms_der: bytes) -> bytes | None:
-    from asn1crypto import cms
-
-    from consentkit.tsa.tokens import signature_tokens
-
-    try:
-        tokens = signature_tokens(cms.ContentInfo.load(cms_der)["content"]["signer_infos"][0])
-    except (KeyError, ValueError, TypeError, IndexError):
-        return None
-    return tokens[0] if len(tokens) == 1 else None
-
-
-def _with_time(result: SignatureResult, time: dt.datetime, tsa: str) -> SignatureResult:
-    from dataclasses import replace
-
-    return replace(result, tsa_time=time, tsa_name=tsa)
-
-
-def _replace_file_facts(result: SignatureResult, data: bytes, target: Path, sealed: SignatureResult) -> SignatureResult:
-    from dataclasses import replace
-
-    return replace(result, sha256=hashlib.sha256(data).hexdigest(), size=len(data), path=target, seal=sealed)
 
 
 def _signing_error(role: str, exc: BaseException) -> SigningError:

@@ -104,6 +104,16 @@ def signature_tokens(signer_info: cms.SignerInfo) -> list[bytes]:
     return found
 
 
+def the_signature_token(cms_der: bytes) -> bytes | None:
+    """The one signature time-stamp token of a CMS signature's (first) signer, or None when it has none, several, or
+    is not a CMS signature."""
+    try:
+        tokens = signature_tokens(cms.ContentInfo.load(cms_der)["content"]["signer_infos"][0])
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+    return tokens[0] if len(tokens) == 1 else None
+
+
 def describe_token(der: bytes) -> TimestampToken:
     """What a token asserts, without checking it (use :func:`verify_token` for that)."""
     signed, tst = parse_token(der)
