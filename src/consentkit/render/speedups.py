@@ -11,8 +11,15 @@ import zlib
 from math import inf
 from typing import Any
 
+_INSTALLED = False
+
 
 def install() -> None:
+    """Apply every shortcut, once per process (the engine calls it)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    _INSTALLED = True
     _reuse_font_files()
     _subset_in_one_pass()
     _faster_compression()
@@ -23,7 +30,6 @@ def install() -> None:
 
 
 _FONT_FILES: dict[int, tuple[Any, bytes]] = {}
-_FONT_FILES_PATCHED = False
 
 
 def _reuse_font_files() -> None:
@@ -31,9 +37,6 @@ def _reuse_font_files() -> None:
     before subsetting it from the HarfBuzz face anyway: 20-40 ms a PDF. The bytes of a font face never change, so
     they are kept per face (the face itself held, so its address is never reused). Only the faces of Pango's fonts
     are kept, not the subset fonts made from them; the PDFs are byte-for-byte the same."""
-    global _FONT_FILES_PATCHED
-    if _FONT_FILES_PATCHED:
-        return
     from weasyprint.pdf import fonts
     from weasyprint.text.ffi import ffi, harfbuzz
 
@@ -58,10 +61,8 @@ def _reuse_font_files() -> None:
     face_data.__wrapped__ = data_of  # type: ignore[attr-defined]
     fonts.get_pango_font_hb_face = font_face
     fonts.get_hb_object_data = face_data
-    _FONT_FILES_PATCHED = True
 
 
-_ONE_PASS_PATCHED = False
 # the tables WeasyPrint 70 drops from embedded fonts (weasyprint/pdf/fonts.py, Font._harfbuzz_subset)
 _DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
 
@@ -75,9 +76,6 @@ def _subset_in_one_pass() -> None:
     Sans SC, about 15 ms a packet). The one pass is kept only when its glyph count is the last used id + 1;
     otherwise (a composite glyph's parts beyond it), and whenever hinting is wanted, WeasyPrint's two passes run.
     tests/test_render_speed.py compares the fonts and whole PDFs with WeasyPrint's own."""
-    global _ONE_PASS_PATCHED
-    if _ONE_PASS_PATCHED:
-        return
     from weasyprint.pdf import fonts
     from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
 
@@ -119,7 +117,6 @@ def _subset_in_one_pass() -> None:
 
     one_pass.__wrapped__ = two_passes  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
     fonts.Font._harfbuzz_subset = one_pass
-    _ONE_PASS_PATCHED = True
 
 
 class _Zlib:
@@ -138,13 +135,11 @@ class _Zlib:
 def _faster_compression() -> None:
     import pydyf
 
-    if not isinstance(pydyf.zlib, _Zlib):
-        pydyf.zlib = _Zlib()
+    pydyf.zlib = _Zlib()
 
 
 # while pydyf writes one PDF: id → (the numbered object, its bytes); see _serialise_once
 _SERIALISED: dict[int, tuple[Any, bytes]] | None = None
-_SERIALISE_ONCE_PATCHED = False
 
 
 def _serialise_once() -> None:
@@ -154,9 +149,6 @@ def _serialise_once() -> None:
     file) are kept the first time and given back the second; nothing changes an object in between, and the object is
     held so that its address is not reused. Unnumbered (temporary) objects are serialised as before. The PDFs are
     byte-for-byte the same (tests/test_render_pdf.py compares them)."""
-    global _SERIALISE_ONCE_PATCHED
-    if _SERIALISE_ONCE_PATCHED:
-        return
     import pydyf
 
     def kept(fget: Any) -> property:
@@ -186,12 +178,10 @@ def _serialise_once() -> None:
 
     write_once.__wrapped__ = write  # type: ignore[attr-defined]  # the check sees pydyf's parameters
     pydyf.PDF.write = write_once
-    _SERIALISE_ONCE_PATCHED = True
 
 
 # the layout modules that call resolve_percentages by the name they imported
 PERCENTAGE_USERS = ("absolute", "block", "column", "float", "grid", "inline", "page", "table")
-_PERCENTAGES_PATCHED = False
 
 
 def _faster_percentages() -> None:
@@ -201,9 +191,6 @@ def _faster_percentages() -> None:
     such as ``calc()``, goes to WeasyPrint's own ``percentage``) saves about 10 ms a render (measured in alternating
     renders). Its source was checked at start-up to be the one rewritten here (``_weasyprint_internals.DIGESTS``);
     tests/test_render_speed.py compares the PDFs."""
-    global _PERCENTAGES_PATCHED
-    if _PERCENTAGES_PATCHED:
-        return
     from weasyprint.css.functions import check_math
     from weasyprint.formatting_structure import boxes
     from weasyprint.layout import percent
@@ -273,10 +260,6 @@ def _faster_percentages() -> None:
         module: Any = importlib.import_module(f"weasyprint.layout.{name}")
         if module.resolve_percentages is original:
             module.resolve_percentages = resolve_percentages
-    _PERCENTAGES_PATCHED = True
-
-
-_PANGO_PATCHED = False
 
 
 def _shared_pango_contexts() -> None:
@@ -287,9 +270,6 @@ def _shared_pango_contexts() -> None:
     each WeasyPrint font configuration (the engine's), and each layout is still new. What the layouts shape is the
     same: tests/test_render_speed.py compares the PDFs. A style with ``font-language-override``, or a value that cannot
     be a key, takes WeasyPrint's own set-up. Its source was checked at start-up to be the one rewritten here."""
-    global _PANGO_PATCHED
-    if _PANGO_PATCHED:
-        return
     from weasyprint.text import line_break
     from weasyprint.text.constants import PANGO_DIRECTION
     from weasyprint.text.ffi import FROM_UNITS, ffi, gobject, pango
@@ -394,10 +374,6 @@ def _shared_pango_contexts() -> None:
 
     setup.__wrapped__ = original  # type: ignore[attr-defined]  # the check sees WeasyPrint's parameters
     line_break.Layout.setup = setup
-    _PANGO_PATCHED = True
-
-
-_KEPT_PATCHED = False
 
 
 def _kept_pango_layouts() -> None:
@@ -407,9 +383,6 @@ def _kept_pango_layouts() -> None:
     as the set-up for drawing would: one line, the line already cut), and drawing uses it as it is; the care guide,
     drawn into both PDFs, is shaped once. Anything else is freed and set up again as before. The layouts live as long
     as the laid-out documents, a packet. tests/test_render_speed.py compares the PDFs."""
-    global _KEPT_PATCHED
-    if _KEPT_PATCHED:
-        return
     from weasyprint.text import line_break
     from weasyprint.text.ffi import pango
 
@@ -435,4 +408,3 @@ def _kept_pango_layouts() -> None:
     reactivate.__wrapped__ = renew  # type: ignore[attr-defined]
     layout_class.deactivate = deactivate
     layout_class.reactivate = reactivate
-    _KEPT_PATCHED = True
